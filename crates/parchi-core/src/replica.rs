@@ -1,0 +1,287 @@
+//! The merge rules, as an in-memory replica state.
+//!
+//! - Each patient field is a last-writer-wins register ordered by [`Stamp`] (HLC, site, op ID).
+//!   A patient's creation offers every field's first value at the creation's stamp.
+//! - Visits are append-only. A cancellation is a separate fact about a visit; the earliest
+//!   cancellation by stamp is the one shown. Reprints are a grow-only set.
+//!
+//! Every rule takes the maximum (or minimum) of a total order, or a set union, so applying any set
+//! of operations in any order, with any duplication, gives the same state; and [`Replica::merge`]
+//! is a join: commutative, associative and idempotent. The SQLite store and the hub apply the same
+//! rules through [`wins`], and the property tests below and in the store hold them to it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::hlc::Stamp;
+use crate::ids::{CounterCode, PatientId, TempId, VisitId};
+use crate::op::{Field, FieldValue, NewVisit, Op, OpBody};
+use crate::patient::PatientFields;
+
+/// Does a write stamped `incoming` replace one stamped `current` in a last-writer-wins register?
+pub fn wins(incoming: &Stamp, current: &Stamp) -> bool {
+    incoming > current
+}
+
+/// How a patient record came to be.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Origin {
+    pub stamp: Stamp,
+    pub temp_id: TempId,
+    pub counter: CounterCode,
+    pub quick: bool,
+}
+
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+struct PatientState {
+    origin: Option<Origin>,
+    fields: BTreeMap<Field, (Stamp, FieldValue)>,
+}
+
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+struct VisitState {
+    created: Option<(Stamp, NewVisit)>,
+    cancelled: Option<(Stamp, CounterCode, String)>,
+    reprints: BTreeSet<Stamp>,
+}
+
+/// A patient as the merged state shows it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct PatientView {
+    pub id: PatientId,
+    pub origin: Origin,
+    pub fields: PatientFields,
+}
+
+/// A visit as the merged state shows it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct VisitView {
+    pub created: Stamp,
+    pub visit: NewVisit,
+    pub cancelled: Option<Stamp>,
+    pub reprints: usize,
+}
+
+/// Materialised state of everything a replica has seen.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct Replica {
+    patients: BTreeMap<PatientId, PatientState>,
+    visits: BTreeMap<VisitId, VisitState>,
+}
+
+fn keep_min<T>(slot: &mut Option<(Stamp, T)>, stamp: Stamp, value: T) -> bool {
+    match slot {
+        Some((s, _)) if *s <= stamp => false,
+        _ => {
+            *slot = Some((stamp, value));
+            true
+        }
+    }
+}
+
+fn offer(
+    fields: &mut BTreeMap<Field, (Stamp, FieldValue)>,
+    stamp: Stamp,
+    value: FieldValue,
+) -> bool {
+    match fields.get(&value.field()) {
+        Some((current, _)) if !wins(&stamp, current) => false,
+        _ => {
+            fields.insert(value.field(), (stamp, value));
+            true
+        }
+    }
+}
+
+impl Replica {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Applies one operation. Returns true if the visible state changed.
+    pub fn apply(&mut self, op: &Op) -> bool {
+        let stamp = op.stamp();
+        match &op.body {
+            OpBody::CreatePatient {
+                patient,
+                temp_id,
+                counter,
+                quick,
+                fields,
+            } => {
+                let p = self.patients.entry(*patient).or_default();
+                let origin = Origin {
+                    stamp,
+                    temp_id: temp_id.clone(),
+                    counter: counter.clone(),
+                    quick: *quick,
+                };
+                let mut changed = match &p.origin {
+                    Some(o) if o.stamp <= stamp => false,
+                    _ => {
+                        p.origin = Some(origin);
+                        true
+                    }
+                };
+                for f in Field::ALL {
+                    changed |= offer(&mut p.fields, stamp, FieldValue::read(fields, f));
+                }
+                changed
+            }
+            OpBody::SetField { patient, value } => offer(
+                &mut self.patients.entry(*patient).or_default().fields,
+                stamp,
+                value.clone(),
+            ),
+            OpBody::CreateVisit(v) => keep_min(
+                &mut self.visits.entry(v.visit).or_default().created,
+                stamp,
+                v.clone(),
+            ),
+            OpBody::CancelVisit {
+                visit,
+                counter,
+                reason,
+            } => {
+                let slot = &mut self.visits.entry(*visit).or_default().cancelled;
+                match slot {
+                    Some((s, _, _)) if *s <= stamp => false,
+                    _ => {
+                        *slot = Some((stamp, counter.clone(), reason.clone()));
+                        true
+                    }
+                }
+            }
+            OpBody::RecordReprint { visit, .. } => self
+                .visits
+                .entry(*visit)
+                .or_default()
+                .reprints
+                .insert(stamp),
+        }
+    }
+
+    /// Joins another replica's state into this one.
+    pub fn merge(&mut self, other: &Replica) {
+        for (id, theirs) in &other.patients {
+            let mine = self.patients.entry(*id).or_default();
+            if let Some(o) = &theirs.origin {
+                if mine.origin.as_ref().is_none_or(|m| o.stamp < m.stamp) {
+                    mine.origin = Some(o.clone());
+                }
+            }
+            for (stamp, value) in theirs.fields.values() {
+                offer(&mut mine.fields, *stamp, value.clone());
+            }
+        }
+        for (id, theirs) in &other.visits {
+            let mine = self.visits.entry(*id).or_default();
+            if let Some((s, v)) = &theirs.created {
+                keep_min(&mut mine.created, *s, v.clone());
+            }
+            if let Some((s, c, r)) = &theirs.cancelled {
+                if mine.cancelled.as_ref().is_none_or(|(m, _, _)| s < m) {
+                    mine.cancelled = Some((*s, c.clone(), r.clone()));
+                }
+            }
+            mine.reprints.extend(theirs.reprints.iter().copied());
+        }
+    }
+
+    /// A patient whose creation has been seen, with every field at its winning value.
+    pub fn patient(&self, id: &PatientId) -> Option<PatientView> {
+        let p = self.patients.get(id)?;
+        let origin = p.origin.clone()?;
+        let mut fields = PatientFields {
+            name: crate::patient::Name::unknown(crate::patient::Sex::Other),
+            sex: crate::patient::Sex::Other,
+            birth: crate::patient::BirthDate {
+                date: chrono::NaiveDate::MIN,
+                approximate: true,
+            },
+            guardian: None,
+            mobile: None,
+            locality: None,
+            district: None,
+            state: None,
+            pincode: None,
+            abha_number: None,
+            abha_address: None,
+            aadhaar_last4: None,
+            category: Default::default(),
+        };
+        for (_, v) in p.fields.values() {
+            v.apply_to(&mut fields);
+        }
+        Some(PatientView {
+            id: *id,
+            origin,
+            fields,
+        })
+    }
+
+    pub fn patients(&self) -> impl Iterator<Item = PatientView> + '_ {
+        self.patients.keys().filter_map(|id| self.patient(id))
+    }
+
+    /// A visit whose creation has been seen.
+    pub fn visit(&self, id: &VisitId) -> Option<VisitView> {
+        let v = self.visits.get(id)?;
+        let (created, visit) = v.created.clone()?;
+        Some(VisitView {
+            created,
+            visit,
+            cancelled: v.cancelled.as_ref().map(|c| c.0),
+            reprints: v.reprints.len(),
+        })
+    }
+
+    pub fn visits(&self) -> impl Iterator<Item = VisitView> + '_ {
+        self.visits.keys().filter_map(|id| self.visit(id))
+    }
+
+    /// The stamp of the winning write to each field of a patient.
+    pub fn field_stamps(&self, id: &PatientId) -> Vec<(Field, Stamp)> {
+        self.patients
+            .get(id)
+            .map(|p| p.fields.iter().map(|(f, (s, _))| (*f, *s)).collect())
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::testgen::{arb_ops, shuffled};
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn apply_is_order_independent_and_idempotent((ops, order) in arb_ops(40).prop_flat_map(|ops| {
+            let n = ops.len();
+            (Just(ops), shuffled(n))
+        })) {
+            let mut a = Replica::new();
+            for op in &ops { a.apply(op); }
+            let mut b = Replica::new();
+            for &i in &order { b.apply(&ops[i]); b.apply(&ops[i]); }
+            prop_assert_eq!(&a, &b);
+            // Applying everything again changes nothing.
+            for op in &ops { prop_assert!(!a.apply(op)); }
+        }
+
+        #[test]
+        fn merge_is_commutative_associative_idempotent(ops in arb_ops(60), cuts in proptest::collection::vec(0usize..3, 60)) {
+            let mut parts = [Replica::new(), Replica::new(), Replica::new()];
+            for (op, c) in ops.iter().zip(cuts.iter().cycle()) { parts[*c].apply(op); }
+            let [a, b, c] = parts;
+            let join = |x: &Replica, y: &Replica| { let mut z = x.clone(); z.merge(y); z };
+            prop_assert_eq!(join(&a, &b), join(&b, &a));
+            prop_assert_eq!(join(&join(&a, &b), &c), join(&a, &join(&b, &c)));
+            prop_assert_eq!(join(&a, &a), a.clone());
+            // And merging states equals applying all their ops.
+            let mut all = Replica::new();
+            for op in &ops { all.apply(op); }
+            prop_assert_eq!(join(&join(&a, &b), &c), all);
+        }
+    }
+}
