@@ -1,0 +1,269 @@
+//! The counter's local store: one SQLite file (WAL, `synchronous=FULL`) holding the operation
+//! log and the state materialised from it.
+//!
+//! Every write goes through [`Store::apply_in`], which records an operation and folds it into the
+//! materialised tables with the core's merge rules, in the caller's transaction. Local writes
+//! (registration, visits, corrections) and operations pulled from a hub take that same path, so
+//! the tables are a function of the set of operations seen, whatever their order.
+//!
+//! **Architecture Invariant:** a call that returns `Ok` has committed durably; a call that returns
+//! `Err` has changed nothing.
+//!
+//! **Architecture Invariant:** the store does not read the clock or draw randomness: the caller
+//! passes a [`Stamping`] with wall time and a random source.
+
+mod error;
+mod read;
+mod schema;
+mod write;
+
+use std::path::{Path, PathBuf};
+
+use chrono::{NaiveDate, NaiveDateTime, Timelike};
+use parchi_core::{Clock, CounterCode, Hlc, SiteId, SiteTag, hlc::DEFAULT_MAX_DRIFT_MS};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+pub use error::StoreError;
+pub use read::{
+    DayReport, HistoryEntry, Hit, MatchKind, PatientRecord, RecordSyncState, ReportRow, VisitRecord,
+};
+pub use write::{Applied, NewRegistration, NewVisitSpec, Registered};
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The file name of the database inside a data directory.
+pub const DB_FILE: &str = "parchi.db";
+
+/// Wall time and randomness for one write, supplied by the caller (the store reads neither).
+pub struct Stamping<'a> {
+    /// Unix milliseconds.
+    pub now_ms: u64,
+    /// The local date and time at `now_ms` (the hospital's time zone): tokens and temporary IDs
+    /// run per local day.
+    pub local: NaiveDateTime,
+    /// Fills a buffer with random bytes.
+    pub random: &'a mut dyn FnMut(&mut [u8]),
+}
+
+impl std::fmt::Debug for Stamping<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stamping")
+            .field("now_ms", &self.now_ms)
+            .field("local", &self.local)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Stamping<'_> {
+    pub fn today(&self) -> NaiveDate {
+        self.local.date()
+    }
+
+    fn bytes<const N: usize>(&mut self) -> [u8; N] {
+        let mut b = [0u8; N];
+        (self.random)(&mut b);
+        b
+    }
+}
+
+/// Who this installation is. Minted once at `init` and never changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SiteInfo {
+    pub site: SiteId,
+    pub tag: SiteTag,
+    pub counter: CounterCode,
+    /// The day this installation was created, and the first sequence number it may use that
+    /// day (see [`Store::create`]).
+    pub install_day: NaiveDate,
+    pub install_floor: u64,
+}
+
+/// An open store.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    site: SiteInfo,
+    clock: Clock,
+}
+
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL: a registration the clerk saw confirmed survives a power cut (NORMAL can lose the
+    // last commits in WAL mode, and a printed token could be issued again).
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "cache_size", -32_000)?;
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    let found: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let supported = schema::current_version();
+    if found > supported {
+        return Err(StoreError::SchemaTooNew {
+            path: path.to_owned(),
+            found,
+            supported,
+        });
+    }
+    for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as u32)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn get_meta(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
+}
+
+fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(format!("the site record ({what}) is missing or malformed"))
+}
+
+impl Store {
+    /// Creates a new installation's database at `dir/parchi.db`.
+    ///
+    /// The installation gets a random site ID and site tag. On the day it is created its
+    /// sequences (tokens, temporary IDs) start at the minute of the day it was created rather
+    /// than at 1: a counter reinstalled after a wiped disk cannot know what its predecessor issued
+    /// that morning, and one clerk issues well under one token a minute per department, so numbers
+    /// from the minute of reinstallation on were never printed. From the next day on, sequences
+    /// start at 1.
+    pub fn create(
+        dir: &Path,
+        counter: CounterCode,
+        config_json: &str,
+        st: &mut Stamping<'_>,
+    ) -> Result<Store> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+        let path = dir.join(DB_FILE);
+        if path.exists() {
+            return Err(StoreError::AlreadyInitialised(path));
+        }
+        let mut conn = Connection::open(&path).map_err(|e| StoreError::open(&path, e))?;
+        configure(&conn).map_err(|e| e.at(&path))?;
+        migrate(&mut conn, &path)?;
+        let site = SiteId::new_v7(st.now_ms, st.bytes());
+        let tag = SiteTag::from_random(st.bytes());
+        let minute_of_day = u64::from(st.local.hour() * 60 + st.local.minute());
+        let info = SiteInfo {
+            site,
+            tag,
+            counter,
+            install_day: st.today(),
+            install_floor: minute_of_day,
+        };
+        let tx = conn.transaction()?;
+        set_meta(&tx, "site_id", &info.site.to_string())?;
+        set_meta(&tx, "site_tag", info.tag.as_str())?;
+        set_meta(&tx, "counter", info.counter.as_str())?;
+        set_meta(&tx, "install_day", &info.install_day.to_string())?;
+        set_meta(&tx, "install_floor", &info.install_floor.to_string())?;
+        set_meta(&tx, "hlc", "0")?;
+        set_meta(&tx, "config", config_json)?;
+        tx.commit()?;
+        Ok(Store {
+            conn,
+            path,
+            site: info,
+            clock: Clock::resume(Hlc::ZERO, DEFAULT_MAX_DRIFT_MS),
+        })
+    }
+
+    /// Opens an existing installation at `dir/parchi.db`, applying pending migrations.
+    pub fn open(dir: &Path) -> Result<Store> {
+        let path = dir.join(DB_FILE);
+        if !path.exists() {
+            return Err(StoreError::NotInitialised(dir.to_owned()));
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn =
+            Connection::open_with_flags(&path, flags).map_err(|e| StoreError::open(&path, e))?;
+        configure(&conn).map_err(|e| e.at(&path))?;
+        migrate(&mut conn, &path).map_err(|e| e.at(&path))?;
+        let m = |k: &str| {
+            get_meta(&conn, k)
+                .map_err(|e| e.at(&path))?
+                .ok_or_else(|| corrupt(k))
+        };
+        let site = SiteInfo {
+            site: m("site_id")?.parse().map_err(|_| corrupt("site_id"))?,
+            tag: SiteTag::parse(&m("site_tag")?).map_err(|_| corrupt("site_tag"))?,
+            counter: CounterCode::parse(&m("counter")?).map_err(|_| corrupt("counter"))?,
+            install_day: m("install_day")?
+                .parse()
+                .map_err(|_| corrupt("install_day"))?,
+            install_floor: m("install_floor")?
+                .parse()
+                .map_err(|_| corrupt("install_floor"))?,
+        };
+        let last: u64 = m("hlc")?.parse().map_err(|_| corrupt("hlc"))?;
+        let clock = Clock::resume(Hlc(last), DEFAULT_MAX_DRIFT_MS);
+        Ok(Store {
+            conn,
+            path,
+            site,
+            clock,
+        })
+    }
+
+    pub fn site(&self) -> &SiteInfo {
+        &self.site
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The hospital configuration stored at `init` (JSON).
+    pub fn config_json(&self) -> Result<String> {
+        get_meta(&self.conn, "config")?.ok_or_else(|| corrupt("config"))
+    }
+
+    /// Replaces the stored hospital configuration (already validated by the caller).
+    pub fn set_config_json(&mut self, json: &str) -> Result<()> {
+        set_meta(&self.conn, "config", json)
+    }
+
+    /// A free-form setting (sync hub address, credentials, cursor…).
+    pub fn setting(&self, key: &str) -> Result<Option<String>> {
+        get_meta(&self.conn, &format!("setting:{key}"))
+    }
+
+    pub fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {
+        set_meta(&self.conn, &format!("setting:{key}"), value)
+    }
+
+    /// Runs SQLite's integrity check; `Ok(())` if the file is sound.
+    pub fn check_integrity(&self) -> Result<()> {
+        let res: String = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        if res == "ok" {
+            Ok(())
+        } else {
+            Err(StoreError::Corrupt(res))
+        }
+    }
+
+    /// Direct access for benchmarks and tests in this workspace.
+    #[doc(hidden)]
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}

@@ -1,0 +1,137 @@
+//! Migrations. **Append-only**: never edit one that has shipped; add a new one at the end.
+//! `PRAGMA user_version` records how many have been applied, and a database with more than this
+//! binary knows is refused rather than misread.
+
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the counter's first schema.
+    r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- Per-day sequences: temporary IDs ('temp') and tokens ('token:<DEPT>'), per installation.
+CREATE TABLE sequences (
+    scope TEXT NOT NULL,
+    day   TEXT NOT NULL,
+    last  INTEGER NOT NULL,
+    PRIMARY KEY (scope, day)
+) WITHOUT ROWID;
+
+-- The operation log: every change, local or pulled, exactly once (by op ID).
+CREATE TABLE ops (
+    seq           INTEGER PRIMARY KEY,
+    id            BLOB NOT NULL UNIQUE,
+    hlc           INTEGER NOT NULL,
+    site          BLOB NOT NULL,
+    entity        BLOB NOT NULL,
+    kind          TEXT NOT NULL,
+    body          TEXT NOT NULL,
+    -- 0: written here; 1: pulled from a hub.
+    origin        INTEGER NOT NULL,
+    -- Local ops: 0 pending push, 1 pushed, 2 rejected by the hub (see error).
+    sync_state    INTEGER NOT NULL DEFAULT 0,
+    -- The HLC the hub merges this op with, when it differs (a clock far ahead).
+    effective_hlc INTEGER,
+    error         TEXT
+);
+CREATE INDEX ops_entity ON ops (entity);
+CREATE INDEX ops_pending ON ops (seq) WHERE origin = 0 AND sync_state = 0;
+
+-- Materialised patients. `fields` is the JSON of every LWW field; the other columns are copies
+-- kept for lookup and reports.
+CREATE TABLE patients (
+    rowid         INTEGER PRIMARY KEY,
+    id            BLOB NOT NULL UNIQUE,
+    temp_id       TEXT NOT NULL,
+    uhid          TEXT,
+    name          TEXT NOT NULL,
+    sex           TEXT NOT NULL,
+    birth_date    TEXT NOT NULL,
+    mobile        TEXT,
+    abha_number   TEXT,
+    abha_address  TEXT,
+    fields        TEXT NOT NULL,
+    quick         INTEGER NOT NULL,
+    counter       TEXT NOT NULL,
+    created_hlc   INTEGER NOT NULL,
+    created_site  BLOB NOT NULL,
+    created_op    BLOB NOT NULL,
+    last_visit    TEXT
+);
+CREATE UNIQUE INDEX patients_temp_id ON patients (temp_id);
+CREATE INDEX patients_uhid ON patients (uhid) WHERE uhid IS NOT NULL;
+CREATE INDEX patients_mobile ON patients (mobile) WHERE mobile IS NOT NULL;
+CREATE INDEX patients_abha_number ON patients (abha_number) WHERE abha_number IS NOT NULL;
+CREATE INDEX patients_abha_address ON patients (abha_address) WHERE abha_address IS NOT NULL;
+
+-- The winning write per field when it is not the patient's creation (or arrived before it).
+CREATE TABLE field_stamps (
+    patient BLOB NOT NULL,
+    field   TEXT NOT NULL,
+    hlc     INTEGER NOT NULL,
+    site    BLOB NOT NULL,
+    op      BLOB NOT NULL,
+    value   TEXT NOT NULL,
+    PRIMARY KEY (patient, field)
+) WITHOUT ROWID;
+
+CREATE TABLE visits (
+    rowid         INTEGER PRIMARY KEY,
+    id            BLOB NOT NULL UNIQUE,
+    patient       BLOB NOT NULL,
+    department    TEXT NOT NULL,
+    day           TEXT NOT NULL,
+    token_counter TEXT NOT NULL,
+    token_seq     INTEGER NOT NULL,
+    fee           INTEGER NOT NULL,
+    category      TEXT NOT NULL,
+    created_hlc   INTEGER NOT NULL,
+    site          BLOB NOT NULL,
+    op            BLOB NOT NULL,
+    UNIQUE (department, day, token_counter, token_seq)
+);
+CREATE INDEX visits_patient ON visits (patient);
+CREATE INDEX visits_day ON visits (day, department);
+
+-- The earliest cancellation of each visit (by stamp). A visit is never deleted.
+CREATE TABLE cancellations (
+    visit   BLOB PRIMARY KEY,
+    hlc     INTEGER NOT NULL,
+    site    BLOB NOT NULL,
+    op      BLOB NOT NULL,
+    counter TEXT NOT NULL,
+    reason  TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE reprints (
+    op      BLOB PRIMARY KEY,
+    visit   BLOB NOT NULL,
+    hlc     INTEGER NOT NULL,
+    counter TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX reprints_visit ON reprints (visit);
+
+-- Things an admin must see: a token issued twice (a cloned disk), a clock far ahead.
+CREATE TABLE alarms (
+    id      INTEGER PRIMARY KEY,
+    at_hlc  INTEGER NOT NULL,
+    kind    TEXT NOT NULL,
+    detail  TEXT NOT NULL
+);
+
+-- Name search: terms from parchi_core::names::index_terms, rowid = patients.rowid.
+CREATE VIRTUAL TABLE patient_fts USING fts5(
+    terms,
+    content = '',
+    contentless_delete = 1,
+    tokenize = 'ascii',
+    prefix = '3 4 5'
+);
+"#,
+];
+
+/// The schema version this binary writes.
+pub fn current_version() -> u32 {
+    MIGRATIONS.len() as u32
+}

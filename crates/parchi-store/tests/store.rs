@@ -1,0 +1,436 @@
+//! The store against real SQLite files.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use parchi_core::op::{FieldValue, Op};
+use parchi_core::patient::{Category, PatientInput};
+use parchi_core::testgen::{arb_ops, shuffled};
+use parchi_core::{CounterCode, DeptCode, Hlc, Replica, TempId};
+use parchi_store::{MatchKind, NewRegistration, NewVisitSpec, Stamping, Store, StoreError};
+use proptest::prelude::*;
+
+fn day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 28).expect("date")
+}
+
+/// 10:00 IST on `day()` in Unix ms, as the app would pass it.
+const NOW_MS: u64 = 1_795_840_200_000;
+
+fn local(now_ms: u64) -> chrono::NaiveDateTime {
+    chrono::DateTime::from_timestamp_millis(now_ms as i64)
+        .expect("ts")
+        .naive_utc()
+        + chrono::Duration::minutes(330)
+}
+
+struct Rng(u64);
+impl Rng {
+    fn fill(&mut self, b: &mut [u8]) {
+        for x in b {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            *x = (self.0 >> 33) as u8;
+        }
+    }
+}
+
+fn with_stamping<T>(rng: &mut Rng, now_ms: u64, f: impl FnOnce(&mut Stamping<'_>) -> T) -> T {
+    let mut fill = |b: &mut [u8]| rng.fill(b);
+    let mut st = Stamping {
+        now_ms,
+        local: local(now_ms),
+        random: &mut fill,
+    };
+    f(&mut st)
+}
+
+fn new_store(dir: &std::path::Path, counter: &str, seed: u64) -> Store {
+    let mut rng = Rng(seed);
+    with_stamping(&mut rng, NOW_MS, |st| {
+        Store::create(dir, CounterCode::parse(counter).expect("counter"), "{}", st).expect("create")
+    })
+}
+
+fn reg(name: &str, mobile: &str) -> NewRegistration {
+    let input = PatientInput {
+        name: name.into(),
+        sex: "F".into(),
+        age: "34".into(),
+        mobile: mobile.into(),
+        ..Default::default()
+    };
+    NewRegistration {
+        fields: input.validate(day()).expect("valid").fields,
+        quick: false,
+        visit: NewVisitSpec {
+            department: DeptCode::parse("MED").expect("dept"),
+            fee: 10,
+            category: Category::General,
+        },
+    }
+}
+
+#[test]
+fn registration_is_durable_and_readable_after_reopen() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut rng = Rng(7);
+    let r = {
+        let mut s = new_store(dir.path(), "A", 1);
+        with_stamping(&mut rng, NOW_MS + 1000, |st| {
+            s.register(&reg("Sunita Devi", "9876543210"), st)
+        })
+        .expect("register")
+    };
+    let s = Store::open(dir.path()).expect("reopen");
+    let p = s.patient(r.patient).expect("read").expect("present");
+    assert_eq!(p.fields.name.as_str(), "Sunita Devi");
+    assert_eq!(p.temp_id, r.temp_id);
+    assert_eq!(r.token.counter.as_str(), "A");
+    let v = s.visit(r.visit).expect("read").expect("visit");
+    assert_eq!(v.token, r.token);
+    assert_eq!(s.pending_ops(10).expect("outbox").len(), 2);
+    assert_eq!(
+        s.resolve_patient(&r.temp_id.to_string())
+            .expect("by temp id")
+            .id,
+        r.patient
+    );
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    drop(new_store(dir.path(), "A", 1));
+    let conn = rusqlite::Connection::open(dir.path().join(parchi_store::DB_FILE)).expect("open");
+    conn.pragma_update(None, "user_version", 99).expect("bump");
+    drop(conn);
+    assert!(matches!(
+        Store::open(dir.path()),
+        Err(StoreError::SchemaTooNew { found: 99, .. })
+    ));
+}
+
+#[test]
+fn garbage_file_is_reported_as_corrupt_not_a_panic() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(dir.path().join(parchi_store::DB_FILE), vec![0x42u8; 8192]).expect("write");
+    let e = Store::open(dir.path()).expect_err("must refuse");
+    assert_eq!(e.code(), "corrupt", "{e}");
+}
+
+#[test]
+fn reinstalled_counter_never_repeats_its_predecessors_numbers() {
+    // Counter A issues in the morning; its disk is wiped; it is reinstalled the same day.
+    let first = tempfile::tempdir().expect("tmp");
+    let morning = NOW_MS - 3 * 3600 * 1000; // 07:30
+    let mut rng = Rng(3);
+    let mut a = with_stamping(&mut rng, morning, |st| {
+        Store::create(first.path(), CounterCode::parse("A").expect("c"), "{}", st).expect("create")
+    });
+    let mut before = Vec::new();
+    for i in 0..150 {
+        // A clerk registers one patient every 40 seconds.
+        let r = with_stamping(&mut rng, morning + 60_000 + i * 40_000, |st| {
+            a.register(&reg("Ram Kumar", ""), st)
+        })
+        .expect("register");
+        before.push(r);
+    }
+    drop(a);
+    let second = tempfile::tempdir().expect("tmp"); // the wiped disk
+    let mut rng2 = Rng(3); // even the same random seed
+    let mut b = with_stamping(&mut rng2, NOW_MS, |st| {
+        Store::create(second.path(), CounterCode::parse("A").expect("c"), "{}", st).expect("create")
+    });
+    let after: Vec<_> = (0..150)
+        .map(|i| {
+            with_stamping(&mut rng2, NOW_MS + 1000 + i, |st| {
+                b.register(&reg("Ram Kumar", ""), st)
+            })
+            .expect("reg")
+        })
+        .collect();
+    let tokens: std::collections::HashSet<_> = before.iter().map(|r| r.token.clone()).collect();
+    let temps: std::collections::HashSet<_> = before.iter().map(|r| r.temp_id.clone()).collect();
+    for r in &after {
+        assert!(!tokens.contains(&r.token), "token {} reissued", r.token);
+        assert!(
+            !temps.contains(&r.temp_id),
+            "temporary ID {} reissued",
+            r.temp_id
+        );
+    }
+}
+
+#[test]
+fn next_day_sequences_start_at_one() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut s = new_store(dir.path(), "B", 5);
+    let mut fill = |b: &mut [u8]| b.fill(9);
+    let tomorrow = day().succ_opt().expect("day");
+    let mut st = Stamping {
+        now_ms: NOW_MS + 86_400_000,
+        local: local(NOW_MS + 86_400_000),
+        random: &mut fill,
+    };
+    assert_eq!(st.today(), tomorrow);
+    let r = s.register(&reg("Ram Kumar", ""), &mut st).expect("reg");
+    assert_eq!(r.token.to_string(), "B-001");
+    let r2 = s.register(&reg("Ram Kumar", ""), &mut st).expect("reg");
+    assert_eq!(r2.token.to_string(), "B-002");
+}
+
+#[test]
+fn cancel_and_reprint_are_recorded_never_deleted() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut s = new_store(dir.path(), "A", 1);
+    let mut rng = Rng(2);
+    let r = with_stamping(&mut rng, NOW_MS + 5, |st| {
+        s.register(&reg("Sunita Devi", ""), st)
+    })
+    .expect("reg");
+    assert_eq!(
+        with_stamping(&mut rng, NOW_MS + 6, |st| s.record_reprint(r.visit, st)).expect("reprint"),
+        1
+    );
+    with_stamping(&mut rng, NOW_MS + 7, |st| {
+        s.cancel_visit(r.visit, "patient left", st)
+    })
+    .expect("cancel");
+    let again = with_stamping(&mut rng, NOW_MS + 8, |st| {
+        s.cancel_visit(r.visit, "again", st)
+    });
+    assert!(matches!(again, Err(StoreError::Invalid(_))));
+    let v = s.visit(r.visit).expect("read").expect("still there");
+    assert!(v.cancelled);
+    assert_eq!(v.reprints, 1);
+    let kinds: Vec<&str> = s
+        .history(*r.patient.as_bytes())
+        .expect("history")
+        .iter()
+        .map(|h| h.op.body.kind())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "create_patient",
+            "create_visit",
+            "record_reprint",
+            "cancel_visit"
+        ]
+    );
+    let report = s.day_report(day()).expect("report");
+    assert_eq!(
+        (
+            report.total.registrations,
+            report.total.cancellations,
+            report.total.fees
+        ),
+        (1, 1, 0)
+    );
+}
+
+#[test]
+fn corrections_win_by_clock_not_by_value() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut s = new_store(dir.path(), "A", 1);
+    let mut rng = Rng(4);
+    let r = with_stamping(&mut rng, NOW_MS + 5, |st| {
+        s.register(&reg("Zubair Khan", ""), st)
+    })
+    .expect("reg");
+    // A later correction to a value that sorts lower still wins.
+    let name = parchi_core::patient::Name::parse("name", "Anwar Khan").expect("name");
+    with_stamping(&mut rng, NOW_MS + 10, |st| {
+        s.set_fields(r.patient, &[FieldValue::Name(name)], st)
+    })
+    .expect("edit");
+    let p = s.patient(r.patient).expect("read").expect("p");
+    assert_eq!(p.fields.name.as_str(), "Anwar Khan");
+    let hits = s.search("Anwar", 5).expect("search");
+    assert_eq!(hits.first().map(|h| h.patient.id), Some(r.patient));
+    assert!(
+        s.search("Zubair", 5).expect("search").is_empty(),
+        "old name must leave the index"
+    );
+}
+
+#[test]
+fn search_finds_by_mobile_ids_and_misspelt_names() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut s = new_store(dir.path(), "A", 1);
+    let mut rng = Rng(11);
+    let names = [
+        "Sunita Devi",
+        "Sunita Kumari",
+        "Ramesh Yadav",
+        "Mohd Irfan",
+        "Lakshmi Narayan",
+        "Vijay Kumar Singh",
+    ];
+    let mut regs = Vec::new();
+    for (i, n) in names.iter().enumerate() {
+        let mobile = format!("98765432{i:02}");
+        regs.push(
+            with_stamping(&mut rng, NOW_MS + i as u64, |st| {
+                s.register(&reg(n, &mobile), st)
+            })
+            .expect("reg"),
+        );
+    }
+    let first = |q: &str| {
+        s.search(q, 3)
+            .expect("search")
+            .first()
+            .map(|h| (h.patient.id, h.matched))
+    };
+    assert_eq!(
+        first("+91 98765 43203"),
+        Some((regs[3].patient, MatchKind::Mobile))
+    );
+    assert_eq!(
+        first(&regs[4].temp_id.to_string()),
+        Some((regs[4].patient, MatchKind::TempId))
+    );
+    assert_eq!(
+        first(&regs[4].temp_id.as_str().to_lowercase()),
+        Some((regs[4].patient, MatchKind::TempId))
+    );
+    assert_eq!(
+        first("Suneeta Devi"),
+        Some((regs[0].patient, MatchKind::Name))
+    );
+    assert_eq!(
+        first("Mohammad Irfan"),
+        Some((regs[3].patient, MatchKind::Name))
+    );
+    assert_eq!(first("Laxmi"), Some((regs[4].patient, MatchKind::Name)));
+    assert_eq!(
+        first("Bijay Kr Singh"),
+        Some((regs[5].patient, MatchKind::Name))
+    );
+    assert_eq!(
+        first("Rmesh Yadv"),
+        Some((regs[2].patient, MatchKind::Name))
+    );
+    // Typing a mobile number: prefix matches appear before it is complete.
+    assert_eq!(s.search("987654", 10).expect("prefix").len(), names.len());
+    assert!(s.search(&"x".repeat(500), 3).is_err());
+}
+
+fn store_state(s: &Store) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let c = s.connection();
+    let mut p = BTreeMap::new();
+    let mut q = c
+        .prepare("SELECT hex(id), temp_id, fields FROM patients")
+        .expect("q");
+    for row in q
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })
+        .expect("rows")
+    {
+        let (id, t, f) = row.expect("row");
+        p.insert(id, format!("{t} {f}"));
+    }
+    let mut v = BTreeMap::new();
+    let mut q = c
+        .prepare(
+            "SELECT hex(v.id), hex(v.patient), v.token_counter || v.token_seq, c.visit IS NOT NULL,
+                (SELECT COUNT(*) FROM reprints r WHERE r.visit = v.id) FROM visits v LEFT JOIN cancellations c ON c.visit = v.id",
+        )
+        .expect("q");
+    for row in q
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                format!(
+                    "{} {} {} {}",
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, bool>(3)?,
+                    r.get::<_, i64>(4)?
+                ),
+            ))
+        })
+        .expect("rows")
+    {
+        let (id, s) = row.expect("row");
+        v.insert(id, s);
+    }
+    (p, v)
+}
+
+fn replica_state(r: &Replica) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let hex = |b: &[u8; 16]| b.iter().map(|x| format!("{x:02X}")).collect::<String>();
+    let p = r
+        .patients()
+        .map(|p| {
+            (
+                hex(p.id.as_bytes()),
+                format!(
+                    "{} {}",
+                    p.origin.temp_id.as_str(),
+                    serde_json::to_string(&p.fields).expect("json")
+                ),
+            )
+        })
+        .collect();
+    let v = r
+        .visits()
+        .map(|v| {
+            (
+                hex(v.visit.visit.as_bytes()),
+                format!(
+                    "{} {}{} {} {}",
+                    hex(v.visit.patient.as_bytes()),
+                    v.visit.token.counter,
+                    v.visit.token.seq,
+                    v.cancelled.is_some(),
+                    v.reprints
+                ),
+            )
+        })
+        .collect();
+    (p, v)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// The SQLite store and the core replica are the same merge, whatever the delivery order and
+    /// duplication.
+    #[test]
+    fn store_materialises_exactly_what_the_core_replica_does(
+        (ops, order) in arb_ops(30).prop_flat_map(|ops| { let n = ops.len(); (Just(ops), shuffled(n)) }),
+        batch in 1usize..5,
+    ) {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut s = new_store(dir.path(), "D", 99);
+        let delivered: Vec<(Op, Option<Hlc>)> = order.iter().flat_map(|&i| [ops[i].clone(), ops[i].clone()]).map(|o| (o, None)).collect();
+        for chunk in delivered.chunks(batch) {
+            s.apply_remote(chunk, NOW_MS).expect("apply");
+        }
+        let mut r = Replica::new();
+        for op in &ops { r.apply(op); }
+        prop_assert_eq!(store_state(&s), replica_state(&r));
+    }
+}
+
+#[test]
+fn temp_ids_from_the_store_parse_back() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut s = new_store(dir.path(), "C12", 1);
+    let mut rng = Rng(1);
+    let r = with_stamping(&mut rng, NOW_MS, |st| s.register(&reg("Asha", ""), st)).expect("reg");
+    assert!(r.temp_id.to_string().len() <= 16);
+    assert_eq!(TempId::parse(&r.temp_id.to_string()), Ok(r.temp_id.clone()));
+    assert_eq!(r.temp_id.day(), Some(day()));
+}
