@@ -181,7 +181,7 @@ pub fn phonetic(token: &str) -> String {
     let mut key = String::with_capacity(s.len());
     for ch in s.chars() {
         let ch = if ch == 'C' { 'c' } else { ch };
-        if key.chars().last() != Some(ch) {
+        if !key.ends_with(ch) {
             key.push(ch);
         }
     }

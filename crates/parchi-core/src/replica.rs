@@ -164,10 +164,10 @@ impl Replica {
     pub fn merge(&mut self, other: &Replica) {
         for (id, theirs) in &other.patients {
             let mine = self.patients.entry(*id).or_default();
-            if let Some(o) = &theirs.origin {
-                if mine.origin.as_ref().is_none_or(|m| o.stamp < m.stamp) {
-                    mine.origin = Some(o.clone());
-                }
+            if let Some(o) = &theirs.origin
+                && mine.origin.as_ref().is_none_or(|m| o.stamp < m.stamp)
+            {
+                mine.origin = Some(o.clone());
             }
             for (stamp, value) in theirs.fields.values() {
                 offer(&mut mine.fields, *stamp, value.clone());
@@ -178,10 +178,10 @@ impl Replica {
             if let Some((s, v)) = &theirs.created {
                 keep_min(&mut mine.created, *s, v.clone());
             }
-            if let Some((s, c, r)) = &theirs.cancelled {
-                if mine.cancelled.as_ref().is_none_or(|(m, _, _)| s < m) {
-                    mine.cancelled = Some((*s, c.clone(), r.clone()));
-                }
+            if let Some((s, c, r)) = &theirs.cancelled
+                && mine.cancelled.as_ref().is_none_or(|(m, _, _)| s < m)
+            {
+                mine.cancelled = Some((*s, c.clone(), r.clone()));
             }
             mine.reprints.extend(theirs.reprints.iter().copied());
         }

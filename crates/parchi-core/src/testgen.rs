@@ -39,10 +39,14 @@ pub fn day() -> NaiveDate {
 pub fn fields(i: usize) -> PatientFields {
     PatientFields {
         name: name(i),
-        sex: if i % 2 == 0 { Sex::Female } else { Sex::Male },
+        sex: if i.is_multiple_of(2) {
+            Sex::Female
+        } else {
+            Sex::Male
+        },
         birth: BirthDate {
             date: NaiveDate::from_ymd_opt(1980 + (i % 30) as i32, 1, 1).expect("date"),
-            approximate: i % 3 == 0,
+            approximate: i.is_multiple_of(3),
         },
         guardian: None,
         mobile: Mobile::parse(MOBILES[i % MOBILES.len()]).ok(),

@@ -192,20 +192,20 @@ impl Store {
         if let Ok(id) = reference.parse::<PatientId>() {
             return self.patient(id)?.ok_or_else(not_found);
         }
-        if let Ok(t) = TempId::parse(reference) {
-            if let Some(p) = self.patients_where("temp_id = ?1", t.as_str(), 1)?.pop() {
-                return Ok(p);
-            }
+        if let Ok(t) = TempId::parse(reference)
+            && let Some(p) = self.patients_where("temp_id = ?1", t.as_str(), 1)?.pop()
+        {
+            return Ok(p);
         }
-        if let Ok(u) = Uhid::parse(reference) {
-            if let Some(p) = self.patients_where("uhid = ?1", u.as_str(), 1)?.pop() {
-                return Ok(p);
-            }
+        if let Ok(u) = Uhid::parse(reference)
+            && let Some(p) = self.patients_where("uhid = ?1", u.as_str(), 1)?.pop()
+        {
+            return Ok(p);
         }
-        if TempId::looks_like(reference) {
-            if let Err(e) = TempId::parse(reference) {
-                return Err(StoreError::Invalid(e.to_string()));
-            }
+        if TempId::looks_like(reference)
+            && let Err(e) = TempId::parse(reference)
+        {
+            return Err(StoreError::Invalid(e.to_string()));
         }
         Err(not_found())
     }

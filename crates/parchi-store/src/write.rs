@@ -331,15 +331,15 @@ impl Store {
             clock.observe(effective.unwrap_or(op.hlc), now_ms);
             if apply_in(&tx, op, Origin::Remote, *effective)? == Applied::New {
                 new += 1;
-                if let OpBody::CreateVisit(v) = &op.body {
-                    if v.token.counter == self.site.counter {
-                        // A reinstalled counter learning what its predecessor issued.
-                        tx.execute(
+                if let OpBody::CreateVisit(v) = &op.body
+                    && v.token.counter == self.site.counter
+                {
+                    // A reinstalled counter learning what its predecessor issued.
+                    tx.execute(
                             "INSERT INTO sequences (scope, day, last) VALUES (?1, ?2, ?3)
                              ON CONFLICT (scope, day) DO UPDATE SET last = max(last, excluded.last)",
                             params![token_scope(&v.department), v.day.to_string(), i64::from(v.token.seq)],
                         )?;
-                    }
                 }
             }
         }
@@ -624,6 +624,9 @@ fn create_patient(
     Ok(())
 }
 
+/// A patient's rowid, creation stamp (hlc, site, op) and fields JSON.
+type PatientStampRow = (i64, i64, Vec<u8>, Vec<u8>, String);
+
 /// Offers one field value at `stamp` to a patient's last-writer-wins register.
 fn offer_field(
     tx: &Transaction<'_>,
@@ -638,7 +641,7 @@ fn offer_field(
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })
         .optional()?;
-    let row: Option<(i64, i64, Vec<u8>, Vec<u8>, String)> = tx
+    let row: Option<PatientStampRow> = tx
         .prepare_cached("SELECT rowid, created_hlc, created_site, created_op, fields FROM patients WHERE id = ?1")?
         .query_row([patient.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
         .optional()?;

@@ -1,0 +1,692 @@
+//! The counter's use cases: register, find, revisit, cancel, reprint, history, day report.
+
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use parchi_core::op::{FieldValue, OpBody};
+use parchi_core::patient::{Age, FieldError, PatientInput};
+use parchi_core::{Category, CounterCode, Hlc, PatientId, VisitId};
+use parchi_store::{
+    DayReport, MatchKind, NewRegistration, NewVisitSpec, PatientRecord, RecordSyncState, Stamping,
+    Store, VisitRecord,
+};
+use serde::Serialize;
+
+use crate::config::{Department, HospitalConfig};
+use crate::env::Env;
+use crate::error::AppError;
+
+pub type Result<T, E = AppError> = std::result::Result<T, E>;
+
+/// A registration request: who, and for which department.
+#[derive(Clone, Debug, Default)]
+pub struct RegisterRequest {
+    pub patient: PatientInput,
+    pub department: String,
+}
+
+/// What the clerk sees after a registration commits.
+#[derive(Clone, Debug, Serialize)]
+pub struct Registration {
+    pub patient_id: PatientId,
+    pub temp_id: String,
+    pub visit_id: VisitId,
+    pub token: String,
+    pub department: String,
+    pub department_name: String,
+    pub room: String,
+    pub fee: u32,
+    pub day: NaiveDate,
+    pub warnings: Vec<FieldError>,
+}
+
+/// What the clerk sees after a revisit commits.
+#[derive(Clone, Debug, Serialize)]
+pub struct VisitReceipt {
+    pub patient_id: PatientId,
+    pub temp_id: String,
+    pub visit_id: VisitId,
+    pub token: String,
+    pub department: String,
+    pub department_name: String,
+    pub room: String,
+    pub fee: u32,
+    pub day: NaiveDate,
+    pub warnings: Vec<FieldError>,
+}
+
+/// A patient as a search result or a lookup shows them: enough to tell namesakes apart.
+#[derive(Clone, Debug, Serialize)]
+pub struct PatientSummary {
+    pub patient_id: PatientId,
+    pub temp_id: String,
+    pub uhid: Option<String>,
+    pub name: String,
+    pub age: String,
+    pub sex: String,
+    pub guardian: Option<String>,
+    pub mobile: Option<String>,
+    pub abha_number: Option<String>,
+    pub category: String,
+    pub quick: bool,
+    pub last_visit: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched: Option<MatchKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+}
+
+/// One line of a record's history.
+#[derive(Clone, Debug, Serialize)]
+pub struct HistoryItem {
+    /// Local time of the change.
+    pub at: NaiveDateTime,
+    pub op_id: String,
+    pub kind: &'static str,
+    pub summary: String,
+    pub local: bool,
+    pub sync: RecordSyncState,
+    pub details: serde_json::Value,
+}
+
+/// The day report with department names.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub hospital: String,
+    #[serde(flatten)]
+    pub report: DayReport,
+    pub department_names: std::collections::BTreeMap<String, String>,
+}
+
+/// Counts for the status bar: whether sync is configured, and what waits.
+#[derive(Clone, Debug, Serialize)]
+pub struct OutboxStatus {
+    pub pending: u64,
+    pub rejected: u64,
+}
+
+/// One counter's session over its store.
+pub struct Counter {
+    store: Store,
+    config: HospitalConfig,
+    env: Box<dyn Env>,
+}
+
+impl std::fmt::Debug for Counter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Counter")
+            .field("site", self.store.site())
+            .finish_non_exhaustive()
+    }
+}
+
+fn with_stamping<T>(
+    env: &mut dyn Env,
+    cfg: &HospitalConfig,
+    f: impl FnOnce(&mut Stamping<'_>) -> T,
+) -> T {
+    let now_ms = env.now_ms();
+    let local = local_time(cfg, now_ms);
+    let mut fill = |b: &mut [u8]| env.fill_random(b);
+    let mut st = Stamping {
+        now_ms,
+        local,
+        random: &mut fill,
+    };
+    f(&mut st)
+}
+
+fn local_time(cfg: &HospitalConfig, now_ms: u64) -> NaiveDateTime {
+    let utc = DateTime::from_timestamp_millis(now_ms as i64).unwrap_or_default();
+    match cfg.offset() {
+        Some(off) => utc.with_timezone(&off).naive_local(),
+        None => utc.naive_utc(),
+    }
+}
+
+impl Counter {
+    /// Initialises a new counter installation in `dir` from a configuration file.
+    pub fn init(
+        dir: &Path,
+        config_path: &Path,
+        counter: &str,
+        mut env: Box<dyn Env>,
+    ) -> Result<Counter> {
+        let config = HospitalConfig::load(config_path)?;
+        let known = || {
+            config
+                .counters
+                .iter()
+                .map(|c| c.code.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let code = CounterCode::parse(counter).map_err(|e| AppError::UnknownCounter {
+            code: counter.to_owned(),
+            known: format!("{} ({e})", known()),
+        })?;
+        if !config.counters.iter().any(|c| c.code == code) {
+            return Err(AppError::UnknownCounter {
+                code: counter.to_owned(),
+                known: known(),
+            });
+        }
+        let json = serde_json::to_string(&config).map_err(|e| AppError::Invalid(e.to_string()))?;
+        let store = with_stamping(env.as_mut(), &config, |st| {
+            Store::create(dir, code, &json, st)
+        })?;
+        Ok(Counter { store, config, env })
+    }
+
+    /// Opens an initialised counter.
+    pub fn open(dir: &Path, env: Box<dyn Env>) -> Result<Counter> {
+        let store = Store::open(dir)?;
+        let config = HospitalConfig::from_json(&store.config_json()?)?;
+        Ok(Counter { store, config, env })
+    }
+
+    pub fn config(&self) -> &HospitalConfig {
+        &self.config
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn store_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
+    pub fn counter_code(&self) -> &CounterCode {
+        &self.store.site().counter
+    }
+
+    /// Local date and time now, in the hospital's time zone.
+    pub fn now_local(&self) -> NaiveDateTime {
+        local_time(&self.config, self.env.now_ms())
+    }
+
+    pub fn now_ms(&self) -> u64 {
+        self.env.now_ms()
+    }
+
+    pub fn today(&self) -> NaiveDate {
+        self.now_local().date()
+    }
+
+    /// Local time of an HLC.
+    pub fn local_time_of(&self, hlc: Hlc) -> NaiveDateTime {
+        local_time(&self.config, hlc.wall_ms())
+    }
+
+    /// Replaces the hospital configuration with a validated new one (departments, fees, printer).
+    pub fn apply_config(&mut self, config_path: &Path) -> Result<()> {
+        let config = HospitalConfig::load(config_path)?;
+        if !config
+            .counters
+            .iter()
+            .any(|c| c.code == *self.counter_code())
+        {
+            return Err(AppError::UnknownCounter {
+                code: self.counter_code().to_string(),
+                known: "the new configuration no longer lists this counter".into(),
+            });
+        }
+        let json = serde_json::to_string(&config).map_err(|e| AppError::Invalid(e.to_string()))?;
+        self.store.set_config_json(&json)?;
+        self.config = config;
+        Ok(())
+    }
+
+    fn department(&self, code: &str) -> Result<Department> {
+        self.config
+            .department(code)
+            .cloned()
+            .ok_or_else(|| AppError::UnknownDepartment {
+                code: code.trim().to_owned(),
+                known: self.config.department_codes(),
+            })
+    }
+
+    fn day_warning(&self, dept: &Department) -> Option<FieldError> {
+        use chrono::Datelike;
+        let today = self.today().weekday();
+        (!dept.runs_on(today)).then(|| FieldError {
+            field: "department",
+            code: "closed_today",
+            message: format!(
+                "{} does not run on {today}; it runs {}",
+                dept.code,
+                dept.days_text()
+            ),
+        })
+    }
+
+    /// Registers a new patient with a first visit and token. Validates everything first; on any
+    /// error nothing is written.
+    pub fn register(&mut self, req: &RegisterRequest) -> Result<Registration> {
+        let today = self.today();
+        let dept = self.department(&req.department);
+        let validated = req.patient.validate(today);
+        let (dept, v) = match (dept, validated) {
+            (Ok(d), Ok(v)) => (d, v),
+            (Err(e), _) => return Err(e),
+            (Ok(_), Err(v)) => return Err(v.into()),
+        };
+        let mut warnings = v.warnings;
+        warnings.extend(self.day_warning(&dept));
+        let category = v.fields.category;
+        let reg = NewRegistration {
+            fields: v.fields,
+            quick: req.patient.quick,
+            visit: NewVisitSpec {
+                department: dept.code.clone(),
+                fee: self.config.fee(&dept, category),
+                category,
+            },
+        };
+        let r = with_stamping(self.env.as_mut(), &self.config, |st| {
+            self.store.register(&reg, st)
+        })?;
+        Ok(Registration {
+            patient_id: r.patient,
+            temp_id: r.temp_id.to_string(),
+            visit_id: r.visit,
+            token: r.token.to_string(),
+            department: dept.code.to_string(),
+            department_name: dept.name.clone(),
+            room: dept.room.clone(),
+            fee: reg.visit.fee,
+            day: r.day,
+            warnings,
+        })
+    }
+
+    /// Validates many registrations and commits the valid ones together in one transaction.
+    /// Returns, per request, the registration or the reason it was refused.
+    pub fn register_batch(
+        &mut self,
+        reqs: &[RegisterRequest],
+    ) -> Result<Vec<Result<Registration>>> {
+        let today = self.today();
+        let mut prepared = Vec::new();
+        let mut outcomes: Vec<Option<Result<Registration>>> = Vec::with_capacity(reqs.len());
+        for req in reqs {
+            let dept = match self.department(&req.department) {
+                Ok(d) => d,
+                Err(e) => {
+                    outcomes.push(Some(Err(e)));
+                    continue;
+                }
+            };
+            match req.patient.validate(today) {
+                Err(v) => outcomes.push(Some(Err(v.into()))),
+                Ok(v) => {
+                    let category = v.fields.category;
+                    let fee = self.config.fee(&dept, category);
+                    prepared.push((
+                        outcomes.len(),
+                        dept.clone(),
+                        v.warnings,
+                        NewRegistration {
+                            fields: v.fields,
+                            quick: req.patient.quick,
+                            visit: NewVisitSpec {
+                                department: dept.code.clone(),
+                                fee,
+                                category,
+                            },
+                        },
+                    ));
+                    outcomes.push(None);
+                }
+            }
+        }
+        let regs: Vec<NewRegistration> = prepared.iter().map(|p| p.3.clone()).collect();
+        let done = with_stamping(self.env.as_mut(), &self.config, |st| {
+            self.store.register_many(&regs, st)
+        })?;
+        for ((slot, dept, warnings, reg), r) in prepared.into_iter().zip(done) {
+            outcomes[slot] = Some(Ok(Registration {
+                patient_id: r.patient,
+                temp_id: r.temp_id.to_string(),
+                visit_id: r.visit,
+                token: r.token.to_string(),
+                department: dept.code.to_string(),
+                department_name: dept.name.clone(),
+                room: dept.room.clone(),
+                fee: reg.visit.fee,
+                day: r.day,
+                warnings,
+            }));
+        }
+        Ok(outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or_else(|| Err(AppError::Invalid("not registered".into()))))
+            .collect())
+    }
+
+    /// A new visit and token for a returning patient (by patient ID, temporary ID or UHID).
+    pub fn new_visit(&mut self, patient_ref: &str, department: &str) -> Result<VisitReceipt> {
+        let dept = self.department(department)?;
+        let p = self.store.resolve_patient(patient_ref)?;
+        let category = p.fields.category;
+        let spec = NewVisitSpec {
+            department: dept.code.clone(),
+            fee: self.config.fee(&dept, category),
+            category,
+        };
+        let v = with_stamping(self.env.as_mut(), &self.config, |st| {
+            self.store.add_visit(p.id, &spec, st)
+        })?;
+        Ok(VisitReceipt {
+            patient_id: p.id,
+            temp_id: p.temp_id.to_string(),
+            visit_id: v.visit,
+            token: v.token.to_string(),
+            department: dept.code.to_string(),
+            department_name: dept.name.clone(),
+            room: dept.room.clone(),
+            fee: v.fee,
+            day: v.day,
+            warnings: self.day_warning(&dept).into_iter().collect(),
+        })
+    }
+
+    /// Corrects a patient's details: only the fields given (non-empty) change, each as its own
+    /// operation. Returns the names of the fields changed.
+    pub fn edit_patient(
+        &mut self,
+        patient_ref: &str,
+        changes: &PatientInput,
+    ) -> Result<Vec<&'static str>> {
+        let p = self.store.resolve_patient(patient_ref)?;
+        // Validate the merged input so every rule (age or date of birth, guardian pairs) holds.
+        let mut merged = input_from(&p);
+        let given = |s: &str| !s.trim().is_empty();
+        macro_rules! take {
+            ($($f:ident),*) => { $( if given(&changes.$f) { merged.$f = changes.$f.clone(); } )* };
+        }
+        take!(
+            name,
+            sex,
+            guardian_relation,
+            guardian_name,
+            mobile,
+            locality,
+            district,
+            state,
+            pincode,
+            abha,
+            aadhaar,
+            category
+        );
+        if given(&changes.age) {
+            merged.age = changes.age.clone();
+            merged.dob.clear();
+        }
+        if given(&changes.dob) {
+            merged.dob = changes.dob.clone();
+            merged.age.clear();
+        }
+        let v = merged.validate(self.today())?;
+        let mut new = v.fields;
+        if !given(&changes.age) && !given(&changes.dob) {
+            new.birth = p.fields.birth; // keep the stored date of birth, not one re-estimated today
+        }
+        if !given(&changes.aadhaar) {
+            new.aadhaar_last4 = p.fields.aadhaar_last4.clone();
+        }
+        let values = FieldValue::diff(&p.fields, &new);
+        let changed = with_stamping(self.env.as_mut(), &self.config, |st| {
+            self.store.set_fields(p.id, &values, st)
+        })?;
+        Ok(changed.into_iter().map(|f| f.as_str()).collect())
+    }
+
+    /// Cancels a visit (recorded, never deleted).
+    pub fn cancel_visit(&mut self, visit: &str, reason: &str) -> Result<VisitRecord> {
+        let id = parse_visit(visit)?;
+        let reason = reason.trim();
+        if reason.chars().count() > 200 {
+            return Err(AppError::Invalid("reason: at most 200 characters".into()));
+        }
+        with_stamping(self.env.as_mut(), &self.config, |st| {
+            self.store.cancel_visit(id, reason, st)
+        })?;
+        self.visit(visit)
+    }
+
+    /// Records a reprint of a visit's slip; returns the visit with its reprint count.
+    pub fn record_reprint(&mut self, visit: &str) -> Result<VisitRecord> {
+        let id = parse_visit(visit)?;
+        with_stamping(self.env.as_mut(), &self.config, |st| {
+            self.store.record_reprint(id, st)
+        })?;
+        self.visit(visit)
+    }
+
+    pub fn visit(&self, visit: &str) -> Result<VisitRecord> {
+        let id = parse_visit(visit)?;
+        self.store.visit(id)?.ok_or_else(|| {
+            parchi_store::StoreError::NotFound {
+                what: "visit",
+                id: id.to_string(),
+            }
+            .into()
+        })
+    }
+
+    pub fn patient(&self, patient_ref: &str) -> Result<PatientSummary> {
+        Ok(self.summary(&self.store.resolve_patient(patient_ref)?, None, None))
+    }
+
+    pub fn patient_record(&self, patient_ref: &str) -> Result<PatientRecord> {
+        Ok(self.store.resolve_patient(patient_ref)?)
+    }
+
+    pub fn visits_of(&self, patient_ref: &str) -> Result<Vec<VisitRecord>> {
+        let p = self.store.resolve_patient(patient_ref)?;
+        Ok(self.store.visits_of(p.id)?)
+    }
+
+    /// Today's visits at this counter, in issue order.
+    pub fn todays_visits(&self) -> Result<Vec<(VisitRecord, PatientSummary)>> {
+        let mut out = Vec::new();
+        for v in self
+            .store
+            .visits_on(self.today(), Some(self.counter_code().as_str()))?
+        {
+            if let Some(p) = self.store.patient(v.patient)? {
+                let s = self.summary(&p, None, None);
+                out.push((v, s));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Finds patients as the clerk types.
+    pub fn search(&self, query: &str, limit: usize) -> Result<Vec<PatientSummary>> {
+        let hits = self.store.search(query, limit).map_err(|e| match e {
+            parchi_store::StoreError::Invalid(m) => AppError::Invalid(m),
+            e => e.into(),
+        })?;
+        Ok(hits
+            .into_iter()
+            .map(|h| self.summary(&h.patient, Some(h.matched), Some(h.score)))
+            .collect())
+    }
+
+    pub fn summary(
+        &self,
+        p: &PatientRecord,
+        matched: Option<MatchKind>,
+        score: Option<f64>,
+    ) -> PatientSummary {
+        let f = &p.fields;
+        PatientSummary {
+            patient_id: p.id,
+            temp_id: p.temp_id.to_string(),
+            uhid: p.uhid.as_ref().map(|u| u.to_string()),
+            name: f.name.to_string(),
+            age: Age::on(f.birth.date, self.today()).to_string(),
+            sex: f.sex.code().to_owned(),
+            guardian: f
+                .guardian
+                .as_ref()
+                .map(|g| format!("{} {}", g.relation.code(), g.name)),
+            mobile: f.mobile.as_ref().map(|m| m.to_string()),
+            abha_number: f.abha_number.as_ref().map(|a| a.formatted()),
+            category: f.category.code().to_owned(),
+            quick: p.quick,
+            last_visit: p.last_visit,
+            matched,
+            score: score.map(|s| (s * 1000.0).round() / 1000.0),
+        }
+    }
+
+    /// Every change to a patient (with their visits) or to one visit, oldest first.
+    pub fn history(&self, reference: &str) -> Result<Vec<HistoryItem>> {
+        let entity = match parse_visit(reference) {
+            Ok(v) if self.store.visit(v)?.is_some() => *v.as_bytes(),
+            _ => *self.store.resolve_patient(reference)?.id.as_bytes(),
+        };
+        let entries = self.store.history(entity)?;
+        Ok(entries
+            .into_iter()
+            .map(|e| {
+                let hlc = e.effective_hlc.unwrap_or(e.op.hlc);
+                HistoryItem {
+                    at: self.local_time_of(hlc),
+                    op_id: e.op.id.to_string(),
+                    kind: e.op.body.kind(),
+                    summary: describe(&e.op.body),
+                    local: e.local,
+                    sync: e.sync_state,
+                    details: serde_json::to_value(&e.op.body).unwrap_or(serde_json::Value::Null),
+                }
+            })
+            .collect())
+    }
+
+    /// Registrations, cancellations and fees per department and counter for a day.
+    pub fn day_report(&self, day: Option<NaiveDate>) -> Result<Report> {
+        let day = day.unwrap_or_else(|| self.today());
+        Ok(Report {
+            hospital: self.config.hospital.name.clone(),
+            report: self.store.day_report(day)?,
+            department_names: self
+                .config
+                .departments
+                .iter()
+                .map(|d| (d.code.to_string(), d.name.clone()))
+                .collect(),
+        })
+    }
+
+    pub fn outbox(&self) -> Result<OutboxStatus> {
+        let (pending, rejected) = self.store.outbox_counts()?;
+        Ok(OutboxStatus { pending, rejected })
+    }
+
+    /// The sync state of one record (patient or visit).
+    pub fn record_sync_state(&self, reference: &str) -> Result<RecordSyncState> {
+        let entity = match parse_visit(reference) {
+            Ok(v) if self.store.visit(v)?.is_some() => *v.as_bytes(),
+            _ => *self.store.resolve_patient(reference)?.id.as_bytes(),
+        };
+        Ok(self.store.record_sync_state(entity)?)
+    }
+}
+
+fn parse_visit(s: &str) -> Result<VisitId> {
+    s.trim().parse::<VisitId>().map_err(|_| {
+        AppError::Invalid(format!(
+            "{:?} is not a visit ID (a UUID like 0193a5c2-7f4e-7b1a-9c3d-2e5f6a7b8c9d)",
+            s.trim()
+        ))
+    })
+}
+
+/// The stored patient as raw input, so an edit can be validated as a whole.
+fn input_from(p: &PatientRecord) -> PatientInput {
+    let f = &p.fields;
+    let s = |o: Option<&dyn std::fmt::Display>| o.map(|v| v.to_string()).unwrap_or_default();
+    PatientInput {
+        name: f.name.to_string(),
+        sex: f.sex.code().into(),
+        age: String::new(),
+        dob: f.birth.date.to_string(),
+        guardian_relation: f
+            .guardian
+            .as_ref()
+            .map(|g| g.relation.code().to_owned())
+            .unwrap_or_default(),
+        guardian_name: f
+            .guardian
+            .as_ref()
+            .map(|g| g.name.to_string())
+            .unwrap_or_default(),
+        mobile: s(f.mobile.as_ref().map(|v| v as &dyn std::fmt::Display)),
+        locality: s(f.locality.as_ref().map(|v| v as &dyn std::fmt::Display)),
+        district: s(f.district.as_ref().map(|v| v as &dyn std::fmt::Display)),
+        state: s(f.state.as_ref().map(|v| v as &dyn std::fmt::Display)),
+        pincode: s(f.pincode.as_ref().map(|v| v as &dyn std::fmt::Display)),
+        abha: f
+            .abha_number
+            .as_ref()
+            .map(|a| a.to_string())
+            .or_else(|| f.abha_address.as_ref().map(|a| a.to_string()))
+            .unwrap_or_default(),
+        aadhaar: String::new(),
+        category: f.category.code().into(),
+        quick: p.quick,
+    }
+}
+
+fn describe(body: &OpBody) -> String {
+    match body {
+        OpBody::CreatePatient {
+            temp_id,
+            counter,
+            quick,
+            ..
+        } => format!(
+            "registered{} at counter {counter}, temporary ID {temp_id}",
+            if *quick { " (quick registration)" } else { "" }
+        ),
+        OpBody::SetField { value, .. } => {
+            format!("{} corrected", value.field().as_str().replace('_', " "))
+        }
+        OpBody::CreateVisit(v) => {
+            format!(
+                "visit to {} on {}, token {}, fee Rs {} ({})",
+                v.department,
+                v.day,
+                v.token,
+                v.fee,
+                v.category.code()
+            )
+        }
+        OpBody::CancelVisit {
+            counter, reason, ..
+        } => {
+            format!(
+                "visit cancelled at counter {counter}{}",
+                if reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {reason}")
+                }
+            )
+        }
+        OpBody::RecordReprint { counter, .. } => {
+            format!("slip reprinted at counter {counter} (marked DUPLICATE)")
+        }
+    }
+}
+
+/// Fee categories as the UI lists them.
+pub fn categories() -> Vec<&'static str> {
+    Category::ALL.iter().map(|c| c.code()).collect()
+}

@@ -1,0 +1,65 @@
+use parchi_core::ValidationErrors;
+use parchi_store::StoreError;
+
+use crate::config::ConfigError;
+
+/// Why a use case failed. [`AppError::code`] is what UIs and scripts branch on, never the text.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    Validation(ValidationErrors),
+    #[error("no department {code:?}; the departments are: {known}")]
+    UnknownDepartment { code: String, known: String },
+    #[error("no counter {code:?} in the configuration; the counters are: {known}")]
+    UnknownCounter { code: String, known: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl AppError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Validation(_) => "validation",
+            AppError::UnknownDepartment { .. } => "unknown_department",
+            AppError::UnknownCounter { .. } => "unknown_counter",
+            AppError::Invalid(_) => "invalid",
+            AppError::Config(_) => "config",
+            AppError::Store(e) => e.code(),
+        }
+    }
+
+    /// True when the input was at fault (exit code 2), not the system.
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            AppError::Validation(_)
+            | AppError::UnknownDepartment { .. }
+            | AppError::UnknownCounter { .. }
+            | AppError::Invalid(_)
+            | AppError::Config(_) => true,
+            AppError::Store(e) => matches!(
+                e,
+                StoreError::NotFound { .. }
+                    | StoreError::Invalid(_)
+                    | StoreError::AlreadyInitialised(_)
+            ),
+        }
+    }
+
+    /// Per-field problems, when the error is a validation error.
+    pub fn fields(&self) -> Option<&ValidationErrors> {
+        match self {
+            AppError::Validation(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+impl From<ValidationErrors> for AppError {
+    fn from(v: ValidationErrors) -> Self {
+        AppError::Validation(v)
+    }
+}

@@ -1,0 +1,21 @@
+//! Parchi's use-case layer: what a counter does, in one place.
+//!
+//! The CLI, the desktop app and the end-to-end tests all call [`Counter`]; none of them talks to
+//! the store directly for a use case. This crate turns raw input into validated domain values
+//! (refusing bad input before anything is written), takes wall time and randomness from an
+//! [`Env`], and loads the hospital configuration.
+//!
+//! **Architecture Invariant:** nothing above this layer (CLI, Tauri shell) holds business rules;
+//! nothing below it (store, core) reads the clock or the configuration file.
+
+pub mod config;
+pub mod counter;
+pub mod env;
+pub mod error;
+
+pub use config::{ConfigError, HospitalConfig};
+pub use counter::{
+    Counter, HistoryItem, PatientSummary, RegisterRequest, Registration, Report, VisitReceipt,
+};
+pub use env::{Env, FixedEnv, SystemEnv};
+pub use error::AppError;

@@ -1,0 +1,6 @@
+//! End-to-end tests: the real `parchi` binary, real SQLite files, real processes.
+//! One test binary, a module per area (the ripgrep layout).
+
+mod cli;
+mod crash;
+mod util;

@@ -1,0 +1,95 @@
+//! Helpers for driving the `parchi` binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const PARCHI: &str = env!("CARGO_BIN_EXE_parchi");
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn example_config() -> PathBuf {
+    repo_root().join("examples/hospital.toml")
+}
+
+pub fn sample_csv() -> PathBuf {
+    repo_root().join("tests/data/sample.patients.csv")
+}
+
+/// A counter data directory, initialised from the example configuration.
+pub struct Site {
+    pub dir: tempfile::TempDir,
+}
+
+impl Site {
+    pub fn init(counter: &str) -> Site {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let site = Site { dir };
+        let out = site.run(&[
+            "init",
+            "--config",
+            example_config().to_str().expect("utf8"),
+            "--counter",
+            counter,
+        ]);
+        assert!(
+            out.status.success(),
+            "init failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        site
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(PARCHI);
+        c.arg("--data").arg(self.dir.path());
+        c.env_remove("PARCHI_DATA");
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().expect("run parchi")
+    }
+
+    /// Runs with `--json` and parses stdout; panics with stderr if the command failed.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let out = self
+            .cmd()
+            .arg("--json")
+            .args(args)
+            .output()
+            .expect("run parchi");
+        assert!(
+            out.status.success(),
+            "parchi {args:?} failed ({:?}): {}{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("stdout is JSON")
+    }
+
+    /// Runs with `--json`, expecting failure; returns (exit code, parsed error JSON).
+    pub fn json_err(&self, args: &[&str]) -> (i32, serde_json::Value) {
+        let out = self
+            .cmd()
+            .arg("--json")
+            .args(args)
+            .output()
+            .expect("run parchi");
+        assert!(!out.status.success(), "parchi {args:?} should have failed");
+        let v = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+        (out.status.code().unwrap_or(-1), v)
+    }
+
+    pub fn patient_count(&self) -> u64 {
+        self.json(&["status"])["patients"]
+            .as_u64()
+            .expect("patients count")
+    }
+}
