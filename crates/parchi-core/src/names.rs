@@ -229,8 +229,10 @@ pub fn index_terms(name: &str) -> String {
 }
 
 /// What a typed query looks for: one OR-group per query token; a record must meet every group.
-/// With `prefix`, the last token may be unfinished (search as you type).
-pub fn query_groups(query: &str, prefix: bool) -> Vec<Vec<String>> {
+/// With `prefix`, the last token may be unfinished (search as you type). With `wide`, the groups
+/// also take the deletion neighbours of each sound key (one more slip), at the cost of longer
+/// posting lists; without, only tokens, sound keys and initials.
+pub fn query_groups(query: &str, prefix: bool, wide: bool) -> Vec<Vec<String>> {
     let toks = tokens(query);
     let n = toks.len();
     toks.iter()
@@ -242,7 +244,7 @@ pub fn query_groups(query: &str, prefix: bool) -> Vec<Vec<String>> {
             }
             let p = phonetic(t);
             let mut g = vec![format!("n{t}"), format!("p{p}"), format!("s{first}")];
-            if p.len() >= MIN_KEY_FOR_DELETIONS {
+            if wide && p.len() >= MIN_KEY_FOR_DELETIONS {
                 g.push(format!("d{p}"));
                 for d in deletions(&p) {
                     if d.len() >= 2 {
@@ -398,7 +400,7 @@ mod tests {
 
     fn matches(query: &str, name: &str) -> bool {
         let doc: Vec<String> = index_terms(name).split(' ').map(str::to_owned).collect();
-        query_groups(query, false)
+        query_groups(query, false, true)
             .iter()
             .all(|g| g.iter().any(|t| doc.contains(t)))
     }

@@ -160,7 +160,9 @@ fn visit_from_row(r: &Row<'_>) -> rusqlite::Result<VisitRecord> {
 /// Longest a query may be; anything longer is no name or ID anyone types.
 const MAX_QUERY_CHARS: usize = 100;
 /// How many name-search candidates are scored before ranking.
-const NAME_CANDIDATES: usize = 400;
+const NAME_CANDIDATES: usize = 300;
+/// A best strict-key match at least this good ends the name search early.
+const STRICT_GOOD_ENOUGH: f64 = 0.85;
 
 impl Store {
     pub fn patient(&self, id: PatientId) -> Result<Option<PatientRecord>> {
@@ -347,7 +349,43 @@ impl Store {
     }
 
     fn search_name(&self, q: &str, limit: usize) -> Result<Vec<Hit>> {
-        let groups = names::query_groups(q, true);
+        let qt = names::tokens(q);
+        // First the sound keys alone (dropped vowels, doubled letters, transliterations: most
+        // slips), which touch short lists; only if that finds nothing good, the deletion
+        // neighbours too (one more slip), which touch longer ones.
+        let mut ranked = self.name_candidates(&names::query_groups(q, true, false), &qt)?;
+        if ranked.first().is_none_or(|(s, _)| *s < STRICT_GOOD_ENOUGH) {
+            let mut wide = self.name_candidates(&names::query_groups(q, true, true), &qt)?;
+            wide.retain(|(_, rowid)| !ranked.iter().any(|(_, r)| r == rowid));
+            ranked.extend(wide);
+            ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+        }
+        ranked.truncate(limit);
+        let mut hits = Vec::with_capacity(ranked.len());
+        let mut qy = self.conn.prepare_cached(&format!(
+            "SELECT {PATIENT_COLS} FROM patients WHERE rowid = ?1"
+        ))?;
+        for (score, rowid) in ranked {
+            if let Some(patient) = qy.query_row([rowid], patient_from_row).optional()? {
+                hits.push(Hit {
+                    patient,
+                    matched: MatchKind::Name,
+                    score,
+                });
+            }
+        }
+        // Equal scores: the patient seen most recently first.
+        hits.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| b.patient.last_visit.cmp(&a.patient.last_visit))
+                .then_with(|| b.patient.created_hlc.cmp(&a.patient.created_hlc))
+        });
+        Ok(hits)
+    }
+
+    /// Scores the records an FTS query over `groups` finds; best first, as (score, rowid).
+    fn name_candidates(&self, groups: &[Vec<String>], qt: &[String]) -> Result<Vec<(f64, i64)>> {
         if groups.is_empty() {
             return Ok(Vec::new());
         }
@@ -356,31 +394,20 @@ impl Store {
             .map(|g| format!("({})", g.join(" OR ")))
             .collect::<Vec<_>>()
             .join(" AND ");
-        let mut qy = self.conn.prepare_cached(&format!(
-            "SELECT {PATIENT_COLS} FROM patients WHERE rowid IN
-                (SELECT rowid FROM patient_fts WHERE patient_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?2)"
-        ))?;
-        let rows = qy.query_map(params![fts, NAME_CANDIDATES as i64], patient_from_row)?;
-        let qt = names::tokens(q);
-        let mut hits: Vec<Hit> = Vec::new();
-        for r in rows {
-            let patient = r?;
-            let score =
-                names::score_tokens(&qt, &names::tokens(patient.fields.name.as_str()), true);
-            hits.push(Hit {
-                patient,
-                matched: MatchKind::Name,
-                score,
-            });
+        let mut qy = self.conn.prepare_cached(
+            "SELECT p.rowid, p.name FROM patients p WHERE p.rowid IN
+                (SELECT rowid FROM patient_fts WHERE patient_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?2)",
+        )?;
+        let rows = qy.query_map(params![fts, NAME_CANDIDATES as i64], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (rowid, name) = row?;
+            out.push((names::score_tokens(qt, &names::tokens(&name), true), rowid));
         }
-        hits.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then_with(|| b.patient.last_visit.cmp(&a.patient.last_visit))
-                .then_with(|| b.patient.created_hlc.cmp(&a.patient.created_hlc))
-        });
-        hits.truncate(limit);
-        Ok(hits)
+        out.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+        Ok(out)
     }
 
     /// Every operation on a patient (and on their visits) or on a visit, oldest first.
