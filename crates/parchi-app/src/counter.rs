@@ -206,6 +206,11 @@ impl Counter {
         local_time(&self.config, self.env.now_ms())
     }
 
+    /// Random bytes from the session's source.
+    pub fn fill_random(&mut self, buf: &mut [u8]) {
+        self.env.fill_random(buf);
+    }
+
     pub fn now_ms(&self) -> u64 {
         self.env.now_ms()
     }

@@ -14,6 +14,8 @@ pub enum AppError {
     UnknownCounter { code: String, known: String },
     #[error("{0}")]
     Invalid(String),
+    #[error("{0}")]
+    Denied(String),
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]
@@ -27,6 +29,7 @@ impl AppError {
             AppError::UnknownDepartment { .. } => "unknown_department",
             AppError::UnknownCounter { .. } => "unknown_counter",
             AppError::Invalid(_) => "invalid",
+            AppError::Denied(_) => "denied",
             AppError::Config(_) => "config",
             AppError::Store(e) => e.code(),
         }
@@ -39,6 +42,7 @@ impl AppError {
             | AppError::UnknownDepartment { .. }
             | AppError::UnknownCounter { .. }
             | AppError::Invalid(_)
+            | AppError::Denied(_)
             | AppError::Config(_) => true,
             AppError::Store(e) => matches!(
                 e,

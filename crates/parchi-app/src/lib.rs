@@ -12,6 +12,7 @@ pub mod config;
 pub mod counter;
 pub mod env;
 pub mod error;
+pub mod users;
 
 pub use config::{ConfigError, HospitalConfig};
 pub use counter::{
@@ -19,3 +20,4 @@ pub use counter::{
 };
 pub use env::{Env, FixedEnv, SystemEnv};
 pub use error::AppError;
+pub use users::{Role, Session, UserInfo};

@@ -100,11 +100,43 @@ enum Command {
     Today,
     /// This counter's identity and the changes waiting to be synced.
     Status,
+    /// Local user accounts for the desktop app (PIN or password, offline login).
+    #[command(subcommand)]
+    User(UserCommand),
     /// Replace the stored hospital configuration with a new file.
     Configure {
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Add a clerk or admin. The PIN/password is read from $PARCHI_PASSWORD or the first line of stdin.
+    Add {
+        name: String,
+        #[arg(long, default_value = "clerk")]
+        role: String,
+    },
+    /// Set a new PIN/password ($PARCHI_PASSWORD or stdin).
+    Passwd { name: String },
+    /// Disable an account (it can no longer log in).
+    Disable { name: String },
+    /// Enable a disabled account.
+    Enable { name: String },
+    /// List accounts.
+    List,
+}
+
+fn read_secret() -> Result<String, CliError> {
+    if let Ok(s) = std::env::var("PARCHI_PASSWORD") {
+        return Ok(s);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| CliError::BadInput(format!("cannot read the PIN/password from stdin: {e}")))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 /// Patient fields as flags (shared by `register` and `edit`).
@@ -400,6 +432,51 @@ fn run(cli: &Cli, out: &Out) -> Result<(), CliError> {
                     )
                 },
             );
+        }
+        Command::User(u) => {
+            let mut c = open(&dir)?;
+            match u {
+                UserCommand::Add { name, role } => {
+                    let role = parchi_app::Role::parse(role)?;
+                    let info = c.add_user(name, role, &read_secret()?)?;
+                    out.value(&info, || {
+                        format!("User {} ({}) added.", info.name, info.role.as_str())
+                    });
+                }
+                UserCommand::Passwd { name } => {
+                    c.set_user_secret(name, &read_secret()?)?;
+                    out.value(&serde_json::json!({ "ok": true }), || {
+                        "PIN/password changed.".into()
+                    });
+                }
+                UserCommand::Disable { name } | UserCommand::Enable { name } => {
+                    let disable = matches!(u, UserCommand::Disable { .. });
+                    c.set_user_disabled(name, disable)?;
+                    out.value(&serde_json::json!({ "ok": true }), || {
+                        format!(
+                            "User {name} {}.",
+                            if disable { "disabled" } else { "enabled" }
+                        )
+                    });
+                }
+                UserCommand::List => {
+                    let users = c.users()?;
+                    out.value(&users, || {
+                        users
+                            .iter()
+                            .map(|u| {
+                                format!(
+                                    "{:<20} {:<6}{}",
+                                    u.name,
+                                    u.role.as_str(),
+                                    if u.disabled { " disabled" } else { "" }
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    });
+                }
+            }
         }
         Command::Configure { config } => {
             let mut c = open(&dir)?;

@@ -25,7 +25,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 pub use error::StoreError;
 pub use read::{
-    DayReport, HistoryEntry, Hit, MatchKind, PatientRecord, RecordSyncState, ReportRow, VisitRecord,
+    DayReport, HistoryEntry, Hit, MatchKind, PatientRecord, RecordSyncState, ReportRow, UserRow,
+    VisitRecord,
 };
 pub use write::{Applied, NewRegistration, NewVisitSpec, Registered};
 

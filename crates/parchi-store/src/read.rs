@@ -605,6 +605,99 @@ impl Store {
     }
 }
 
+/// A local user account: name, role and the stored secret (an argon2 hash).
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserRow {
+    pub name: String,
+    pub role: String,
+    pub secret: String,
+    pub disabled: bool,
+}
+
+impl std::fmt::Debug for UserRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRow")
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    pub fn add_user(&mut self, user: &UserRow, created: &str) -> Result<()> {
+        let n = self.conn.execute(
+            "INSERT OR IGNORE INTO users (name, role, secret, created, disabled) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![user.name, user.role, user.secret, created, user.disabled],
+        )?;
+        if n == 0 {
+            return Err(StoreError::Invalid(format!(
+                "user {:?} already exists",
+                user.name
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn set_user_secret(&mut self, name: &str, secret: &str) -> Result<()> {
+        match self.conn.execute(
+            "UPDATE users SET secret = ?2 WHERE name = ?1",
+            params![name, secret],
+        )? {
+            0 => Err(StoreError::NotFound {
+                what: "user",
+                id: name.to_owned(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn set_user_disabled(&mut self, name: &str, disabled: bool) -> Result<()> {
+        match self.conn.execute(
+            "UPDATE users SET disabled = ?2 WHERE name = ?1",
+            params![name, disabled],
+        )? {
+            0 => Err(StoreError::NotFound {
+                what: "user",
+                id: name.to_owned(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn user(&self, name: &str) -> Result<Option<UserRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT name, role, secret, disabled FROM users WHERE name = ?1",
+                [name],
+                |r| {
+                    Ok(UserRow {
+                        name: r.get(0)?,
+                        role: r.get(1)?,
+                        secret: r.get(2)?,
+                        disabled: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    pub fn users(&self) -> Result<Vec<UserRow>> {
+        let mut q = self
+            .conn
+            .prepare("SELECT name, role, secret, disabled FROM users ORDER BY name")?;
+        let rows = q.query_map([], |r| {
+            Ok(UserRow {
+                name: r.get(0)?,
+                role: r.get(1)?,
+                secret: r.get(2)?,
+                disabled: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
 /// The smallest string greater than every string starting with `prefix` (ASCII).
 fn prefix_upper_bound(prefix: &str) -> String {
     let mut s = prefix.to_owned();

@@ -129,6 +129,16 @@ CREATE VIRTUAL TABLE patient_fts USING fts5(
     prefix = '3 4 5'
 );
 "#,
+    // 2: local user accounts for the desktop app (offline login; never synced).
+    r#"
+CREATE TABLE users (
+    name     TEXT PRIMARY KEY,
+    role     TEXT NOT NULL CHECK (role IN ('clerk', 'admin')),
+    secret   TEXT NOT NULL,
+    created  TEXT NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+"#,
 ];
 
 /// The schema version this binary writes.
