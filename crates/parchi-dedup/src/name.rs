@@ -1,0 +1,380 @@
+//! Comparing two Indian names the way a registration clerk would judge them.
+//!
+//! Tokens come from [`parchi_core::names::tokens`] (Indic scripts transliterated, honorifics
+//! dropped, Mohd/Md → muhammad, Kr → kumar, Pd → prasad). On top of that this module knows:
+//!
+//! - **fillers**: Kumar, Kumari, Devi, Prasad, Bai, Ben, Bibi and Muhammad are often written on
+//!   one slip and left off the next ("Ekantika Devi Yadav" / "Ekantika Yadav"), so a missing filler
+//!   costs almost nothing and a filler never counts as the person's given name;
+//! - **initials**: "P. Shere" may be "Pallavi Shere": an initial matches any token starting with
+//!   that letter, for less credit than the full token;
+//! - **spelling variants**: tokens with the same sound key (Suneeta/Sunita, Vijay/Bijay,
+//!   Brinnda/Brinda) or one slip apart (Krih/Krish, Umpa/Upma) match;
+//! - **real but different names**: Ramesh and Rakesh are one letter apart, and are also two
+//!   brothers. When both spellings are *established* (seen several times in the data being
+//!   scanned) and do not share a sound key, they are two names, not a typo;
+//! - **order**: tokens are aligned regardless of order ("Sharma Ram Kumar").
+//!
+//! The comparison reports a similarity and whether the names *conflict*: a name token on each
+//! side that matches nothing on the other (Faris Rao / Fitan Rao). A conflict is what separates
+//! siblings and namesakes that share a surname, so it holds a pair back from automatic merging.
+
+use crate::text::{edit_distance_within, hash_bytes, jaro_winkler};
+use parchi_core::names;
+
+/// Tokens that add little to who a person is and are often dropped or abbreviated.
+const FILLERS: &[&str] = &[
+    "kumar", "kumari", "devi", "prasad", "bai", "ben", "bibi", "muhammad",
+];
+
+/// What role a token plays in the name.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    /// A full name token (given name, middle name or surname).
+    Full,
+    /// A single letter standing for a name.
+    Initial,
+    /// Kumar, Devi, Prasad …: optional, weak.
+    Filler,
+}
+
+/// One token of a name with its precomputed keys.
+#[derive(Clone)]
+pub struct Tok {
+    pub text: Box<str>,
+    pub phon: Box<str>,
+    pub kind: Kind,
+    /// Hash of the text, used for frequency counting.
+    pub hash: u64,
+    /// In how many records of the scan this token appears (names and guardians' names).
+    pub count: u32,
+    /// Seen often enough in the scanned data to be a real name rather than a typo.
+    pub established: bool,
+    /// On the built-in list of common given names.
+    pub common: bool,
+}
+
+impl Tok {
+    fn first(&self) -> u8 {
+        self.text.as_bytes().first().copied().unwrap_or(b'?')
+    }
+
+    fn weight(&self) -> f64 {
+        match self.kind {
+            Kind::Full => 1.0,
+            Kind::Initial => 0.6,
+            Kind::Filler => 0.12,
+        }
+    }
+}
+
+/// A name prepared for comparison and blocking.
+#[derive(Clone, Default)]
+pub struct NameKey {
+    pub toks: Vec<Tok>,
+}
+
+impl NameKey {
+    pub fn new(raw: &str) -> NameKey {
+        let toks = names::tokens(raw)
+            .into_iter()
+            .map(|t| {
+                // Kumari is Kumar's feminine, and "Kr" abbreviates both.
+                let t = if t == "kumari" { "kumar".to_owned() } else { t };
+                // Misspellings of Muhammad the core's list does not know (Mhoammad, Mohamad).
+                let t = if t.len() >= 5 && t.starts_with('m') && names::phonetic(&t) == "md" {
+                    "muhammad".to_owned()
+                } else {
+                    t
+                };
+                let kind = if t.len() == 1 {
+                    Kind::Initial
+                } else if FILLERS.contains(&t.as_str()) {
+                    Kind::Filler
+                } else {
+                    Kind::Full
+                };
+                let phon = if kind == Kind::Initial {
+                    t.clone()
+                } else {
+                    names::phonetic(&t)
+                };
+                Tok {
+                    hash: hash_bytes(b'n', t.as_bytes()),
+                    text: t.into_boxed_str(),
+                    phon: phon.into_boxed_str(),
+                    kind,
+                    count: 0,
+                    established: false,
+                    common: false,
+                }
+            })
+            .collect();
+        NameKey { toks }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.toks.is_empty()
+    }
+
+    /// Index of the given name: the first token that is not a filler (or the first token when
+    /// the name is all fillers, as in "Devi").
+    pub fn given(&self) -> Option<usize> {
+        self.toks
+            .iter()
+            .position(|t| t.kind != Kind::Filler)
+            .or_else(|| (!self.toks.is_empty()).then_some(0))
+    }
+
+    /// The first full (not initial, not filler) token: the given name when there is one, else
+    /// the surname ("R. Kumar Bail" → bail), so single-name records still have a sound key.
+    pub fn given_full(&self) -> Option<&Tok> {
+        self.toks.iter().find(|t| t.kind == Kind::Full)
+    }
+
+    /// Index of the surname: the last full token after the given name, or failing that the last
+    /// filler after it ("Tripti Devi Devi").
+    pub fn surname(&self) -> Option<usize> {
+        let g = self.given()?;
+        let after = || self.toks.iter().enumerate().skip(g + 1);
+        after()
+            .filter(|(_, t)| t.kind == Kind::Full)
+            .last()
+            .or_else(|| after().filter(|(_, t)| t.kind == Kind::Filler).last())
+            .map(|(i, _)| i)
+    }
+
+    /// The letter of the given name (an initial or a full name's first letter).
+    pub fn given_letter(&self) -> Option<u8> {
+        self.given().map(|g| self.toks[g].first())
+    }
+}
+
+/// The outcome of comparing two names.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NameMatch {
+    /// 0.0 (nothing alike) to 1.0 (same tokens).
+    pub similarity: f64,
+    /// Every token of both sides is identical (fillers and order aside).
+    pub exact: bool,
+    /// A name token on each side matched nothing on the other: two different names.
+    pub conflict: bool,
+    /// Some token matched only through an initial.
+    pub via_initial: bool,
+}
+
+impl NameMatch {
+    const NONE: NameMatch = NameMatch {
+        similarity: 0.0,
+        exact: false,
+        conflict: false,
+        via_initial: false,
+    };
+}
+
+/// Below this a token pair is not considered the same token.
+const TOKEN_MATCH: f64 = 0.8;
+
+/// Similarity of two tokens, 0.0 to 1.0.
+pub fn token_similarity(x: &Tok, y: &Tok) -> f64 {
+    if x.text == y.text {
+        return 1.0;
+    }
+    match (x.kind, y.kind) {
+        (Kind::Initial, Kind::Initial) => return 0.0,
+        (Kind::Initial, _) | (_, Kind::Initial) => {
+            return if x.first() == y.first() { 0.85 } else { 0.0 };
+        }
+        (Kind::Filler, Kind::Filler) => return 0.0,
+        _ => {}
+    }
+    let (a, b) = (x.text.as_bytes(), y.text.as_bytes());
+    let jw = jaro_winkler(a, b);
+    if x.phon == y.phon {
+        // A spelling variant: Suneeta/Sunita, Vijay/Bijay, Brinnda/Brinda.
+        return jw.max(0.9);
+    }
+    let mut s = jw * 0.95;
+    if a.len().min(b.len()) >= 3 && edit_distance_within(a, b, 1) <= 1 {
+        s = s.max(0.86);
+    }
+    if x.first() != y.first() {
+        // Clerks seldom miss the first letter; rhyming names (Sonu/Monu) are often siblings.
+        s *= 0.85;
+    }
+    if two_real_names(x, y) {
+        // Both spellings are real names (Ramesh/Rakesh): two names, not a slip.
+        s = s.min(0.6);
+    }
+    s
+}
+
+/// A typo is much rarer than the name it garbles; two spellings that are both common in the scan
+/// (the rarer at least this share of the commoner) are both real names.
+const REAL_NAME_RATIO: f64 = 0.05;
+
+/// Whether two different spellings are two real names rather than a name and its typo.
+fn two_real_names(x: &Tok, y: &Tok) -> bool {
+    if x.common && y.common {
+        return true;
+    }
+    if !(x.established && y.established) {
+        return false;
+    }
+    let (lo, hi) = (x.count.min(y.count), x.count.max(y.count));
+    hi > 0 && f64::from(lo) / f64::from(hi) >= REAL_NAME_RATIO
+}
+
+/// Whether a name has a significant token the alignment left unmatched, and the name's total
+/// weight. A filler is significant when it is all the name has besides one other token: in
+/// "Mohammad Keer" the Mohammad is the given name, not an ornament.
+fn leftovers(key: &NameKey, used: &[bool]) -> (bool, f64) {
+    let non_fillers = key.toks.iter().filter(|t| t.kind != Kind::Filler).count();
+    let mut left = false;
+    let mut weight = 0.0;
+    for (t, &u) in key.toks.iter().zip(used) {
+        weight += t.weight();
+        if !u && (t.kind != Kind::Filler || non_fillers <= 1) {
+            left = true;
+        }
+    }
+    (left, weight)
+}
+
+/// Compares two names token by token (see the module docs).
+pub fn compare(a: &NameKey, b: &NameKey) -> NameMatch {
+    let (n, m) = (a.toks.len(), b.toks.len());
+    if n == 0 || m == 0 {
+        return NameMatch::NONE;
+    }
+    // Names have a handful of tokens; anything longer is compared on its first eight.
+    const MAX: usize = 8;
+    let (n, m) = (n.min(MAX), m.min(MAX));
+    let mut sims = [[0.0f64; MAX]; MAX];
+    for i in 0..n {
+        for j in 0..m {
+            sims[i][j] = token_similarity(&a.toks[i], &b.toks[j]);
+        }
+    }
+    let mut a_used = [false; MAX];
+    let mut b_used = [false; MAX];
+    let mut matched_weight = 0.0;
+    let mut exact = true;
+    let mut via_initial = false;
+    // Greedy best-first alignment: fine for names of a few tokens, and deterministic (ties go
+    // to the earlier token).
+    loop {
+        let mut best: Option<(usize, usize, f64)> = None;
+        for i in (0..n).filter(|&i| !a_used[i]) {
+            for j in (0..m).filter(|&j| !b_used[j]) {
+                let s = sims[i][j];
+                if s >= TOKEN_MATCH && best.is_none_or(|(_, _, bs)| s > bs) {
+                    best = Some((i, j, s));
+                }
+            }
+        }
+        let Some((i, j, s)) = best else { break };
+        a_used[i] = true;
+        b_used[j] = true;
+        let (x, y) = (&a.toks[i], &b.toks[j]);
+        matched_weight += s * (x.weight() + y.weight());
+        if s < 1.0 {
+            exact = false;
+        }
+        if x.kind == Kind::Initial || y.kind == Kind::Initial {
+            via_initial = true;
+        }
+    }
+    let (a_left, a_weight) = leftovers(a, &a_used[..n]);
+    let (b_left, b_weight) = leftovers(b, &b_used[..m]);
+    let total_weight = a_weight + b_weight;
+    if a_left || b_left {
+        exact = false;
+    }
+    let similarity = if total_weight > 0.0 {
+        (matched_weight / total_weight).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    NameMatch {
+        similarity,
+        exact,
+        conflict: a_left && b_left,
+        via_initial,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmp(a: &str, b: &str) -> NameMatch {
+        compare(&NameKey::new(a), &NameKey::new(b))
+    }
+
+    #[test]
+    fn mohd_and_mohammad_are_one_name() {
+        for v in ["Mohd Salim", "Md. Salim", "Mohammed Salim", "M. Salim"] {
+            let r = cmp("Mohammad Salim", v);
+            assert!(r.similarity > 0.9 && !r.conflict, "{v}: {r:?}");
+        }
+    }
+
+    #[test]
+    fn kr_and_kumar_kumari_are_one_name() {
+        let r = cmp("Tanmayi Kumari Mitra", "Tanmayi Kr Mitra");
+        assert!(r.exact, "{r:?}");
+        let r = cmp("Jeremiah Kr Natt", "Jeremiah Kumar Natt");
+        assert!(r.exact, "{r:?}");
+    }
+
+    #[test]
+    fn initials_match_the_full_name_for_less() {
+        let r = cmp("P. Shere", "Pallavi Shere");
+        assert!(r.via_initial && !r.conflict && r.similarity > 0.9, "{r:?}");
+        let r = cmp("R. K. Sharma", "Ram Kumar Sharma");
+        assert!(!r.conflict && r.similarity > 0.9, "{r:?}");
+        let r = cmp("A. Luthra", "Bimla Luthra");
+        assert!(r.conflict, "a different initial is a different name: {r:?}");
+    }
+
+    #[test]
+    fn dropped_vowels_doubled_letters_and_slips_match() {
+        for (a, b) in [
+            ("Krishna Kumar Sachar", "Krshna Kuamr Schar"),
+            ("Pallavi Devi Mammen", "Pallavi Devi Mmmen"),
+            ("Brinda Sani", "Brinnda Sani"),
+            ("Anirudh Pal", "Aiirudh Pal"),
+            ("Upma Kumari Panchal", "Umpa Kumari Pannchal"),
+            ("Suneeta Devi", "Sunita Devi"),
+            ("Ekantika Devi Yadav", "Ekantika Yadav"),
+        ] {
+            let r = cmp(a, b);
+            assert!(!r.conflict && r.similarity > 0.85, "{a} / {b}: {r:?}");
+        }
+    }
+
+    #[test]
+    fn different_given_names_with_one_surname_conflict() {
+        for (a, b) in [
+            ("Faris Rao", "Fitan Rao"),
+            ("Sonu Yadav", "Monu Yadav"),
+            ("Gagan Keer", "Mohammad Keer"),
+        ] {
+            let r = cmp(a, b);
+            assert!(r.conflict, "{a} / {b}: {r:?}");
+        }
+    }
+
+    #[test]
+    fn established_names_one_letter_apart_are_two_names() {
+        let mut a = NameKey::new("Ramesh Sharma");
+        let mut b = NameKey::new("Rakesh Sharma");
+        assert!(!compare(&a, &b).conflict, "unknown names: could be a slip");
+        for t in a.toks.iter_mut().chain(b.toks.iter_mut()) {
+            t.established = true;
+            t.count = 40;
+        }
+        assert!(compare(&a, &b).conflict, "both real names: brothers");
+    }
+}

@@ -1,0 +1,124 @@
+//! Each record turned, once, into the normalised keys that blocking and scoring use.
+
+use crate::name::NameKey;
+use crate::text;
+use crate::{Config, Record, Sex};
+use std::collections::HashMap;
+
+/// Given names common enough in India that a one-letter difference between two of them is two
+/// people (Ramesh and Rakesh are brothers, not a slip), even in a scan too small to learn that
+/// from its own data.
+const COMMON_GIVEN: &[&str] = &[
+    "ramesh", "rakesh", "rajesh", "mahesh", "suresh", "naresh", "dinesh", "mukesh", "umesh",
+    "ganesh", "lokesh", "kamlesh", "brijesh", "ritesh", "nitesh", "hitesh", "mitesh", "jitesh",
+    "ravi", "rani", "raju", "ramu", "sonu", "monu", "golu", "bholu", "pinky", "rinky", "bunty",
+    "anil", "sunil", "amit", "sumit", "ankit", "ankita", "anita", "sunita", "sarita", "savita",
+    "kavita", "babita", "lalita", "mamta", "samta", "rekha", "lekha", "seema", "reema", "neema",
+    "pooja", "puja", "nisha", "usha", "asha", "disha", "manoj", "saroj", "vinod", "pramod",
+    "kamal", "komal", "rohit", "mohit", "sohit", "rahul", "rohan", "mohan", "sohan", "gita",
+    "sita", "rita", "nita", "mita", "priya", "riya", "diya", "jaya", "maya", "raja", "rajan",
+    "sanjay", "ajay", "vijay", "manish", "ashish", "satish", "harish", "girish", "rajiv",
+    "sanjiv", "arun", "tarun", "varun", "karan", "kiran", "aman", "naman", "raman", "suman",
+    "sapna", "rachna", "rashmi", "reshmi", "laxmi", "shanti", "kanti", "preeti", "jyoti",
+    "salim", "halim", "karim", "rahim", "nasir", "basir", "shabana", "farhana", "rehana",
+];
+
+/// One record, ready to compare.
+pub struct Prepared {
+    pub name: NameKey,
+    pub guardian: NameKey,
+    pub sex: Option<Sex>,
+    pub birth_year: Option<i32>,
+    pub approximate: bool,
+    pub mobile: Option<u64>,
+    /// How many records in the scan carry this mobile (1 when unknown).
+    pub mobile_count: u32,
+    pub abha: Option<String>,
+    pub address: Vec<u64>,
+    pub district: Option<String>,
+    pub state: Option<String>,
+    pub pincode: Option<u32>,
+    /// How many records in the scan share this record's given-name and surname sound keys.
+    pub name_count: u32,
+}
+
+fn non_empty(o: &Option<String>) -> Option<&str> {
+    o.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+impl Prepared {
+    pub fn new<K>(r: &Record<K>) -> Prepared {
+        let mut p = Prepared {
+            name: NameKey::new(&r.name),
+            guardian: non_empty(&r.guardian_name)
+                .map(NameKey::new)
+                .unwrap_or_default(),
+            sex: r.sex,
+            birth_year: r.birth_year,
+            approximate: r.birth_approximate,
+            mobile: non_empty(&r.mobile).and_then(text::mobile),
+            mobile_count: 1,
+            abha: non_empty(&r.abha).and_then(text::abha),
+            address: non_empty(&r.address)
+                .map(text::address_words)
+                .unwrap_or_default(),
+            district: non_empty(&r.district).and_then(text::place),
+            state: non_empty(&r.state).and_then(text::place),
+            pincode: non_empty(&r.pincode).and_then(text::pincode),
+            name_count: 1,
+        };
+        for t in p.name.toks.iter_mut().chain(p.guardian.toks.iter_mut()) {
+            t.common = COMMON_GIVEN.contains(&&*t.text);
+        }
+        p
+    }
+}
+
+/// Prepares every record (on `cfg.threads` threads) and marks the name tokens that are
+/// established in this scan.
+pub fn prepare_all<K: Sync>(records: &[Record<K>], cfg: &Config) -> Vec<Prepared> {
+    let threads = cfg.threads.max(1);
+    let mut out: Vec<Prepared> = if threads == 1 || records.len() < 10_000 {
+        records.iter().map(Prepared::new).collect()
+    } else {
+        let chunk = records.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = records
+                .chunks(chunk)
+                .map(|c| s.spawn(move || c.iter().map(Prepared::new).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        })
+    };
+    if out.len() != records.len() {
+        // A worker panicked (it cannot on valid UTF-8, but never return misaligned data).
+        out = records.iter().map(Prepared::new).collect();
+    }
+    mark_established(&mut out, cfg.established_name_count);
+    out
+}
+
+/// Counts in how many records each token appears (names and guardians' names, once per
+/// record) and flags the tokens seen at least `min` times.
+fn mark_established(all: &mut [Prepared], min: u32) {
+    let mut counts: HashMap<u64, u32> = HashMap::with_capacity(all.len() / 4);
+    let mut seen: Vec<u64> = Vec::new();
+    for p in all.iter() {
+        seen.clear();
+        seen.extend(p.name.toks.iter().chain(&p.guardian.toks).map(|t| t.hash));
+        seen.sort_unstable();
+        seen.dedup();
+        for h in &seen {
+            *counts.entry(*h).or_insert(0) += 1;
+        }
+    }
+    for p in all.iter_mut() {
+        for t in p.name.toks.iter_mut().chain(p.guardian.toks.iter_mut()) {
+            t.count = counts.get(&t.hash).copied().unwrap_or(0);
+            t.established = t.count >= min;
+        }
+    }
+}
