@@ -12,6 +12,8 @@
 //! | given sound key + birth-year band     | a changed or misspelt surname               |
 //! | given letter + surname + band         | initials ("P. Shere"), given-name typos     |
 //! | any full name token + guardian's given | initials, given-name typos, surname changes, no age |
+//! | guardian's given name and surname + band | a misspelt single-word name ("Jave" / "Javed") |
+//! | surname + guardian's initial + band   | a misspelt given name with the guardian written as an initial |
 //!
 //! Bands are six years wide on two grids offset by three, so two birth years within three years
 //! of each other always share a band.
@@ -30,6 +32,8 @@ enum Tag {
     GivenBand = 4,
     LetterSurnameBand = 5,
     TokenGuardian = 6,
+    GuardianBand = 7,
+    SurnameGuardianLetterBand = 8,
 }
 
 const BAND: i32 = 6;
@@ -102,6 +106,28 @@ fn keys(p: &Prepared, out: &mut Vec<(u64, Tag)>) {
             out.push((
                 hash_parts(Tag::LetterSurnameBand as u8, &[l, s, b as u64]),
                 Tag::LetterSurnameBand,
+            ));
+        }
+    }
+    if let (Some(gg), Some(bands)) = (guardian_given, bands) {
+        let gs = p
+            .guardian
+            .surname()
+            .map(|i| sound(&p.guardian, i))
+            .unwrap_or(0);
+        for b in bands {
+            out.push((
+                hash_parts(Tag::GuardianBand as u8, &[gg, gs, b as u64]),
+                Tag::GuardianBand,
+            ));
+        }
+    }
+    let guardian_letter = p.guardian.given_letter().map(u64::from);
+    if let (Some(s), Some(gl), Some(bands)) = (surname, guardian_letter, bands) {
+        for b in bands {
+            out.push((
+                hash_parts(Tag::SurnameGuardianLetterBand as u8, &[s, gl, b as u64]),
+                Tag::SurnameGuardianLetterBand,
             ));
         }
     }

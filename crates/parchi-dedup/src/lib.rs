@@ -151,6 +151,8 @@ pub enum Reason {
     SameName,
     NameSimilar { similarity: f64 },
     NameDiffers { similarity: f64 },
+    /// One record has name parts the other lacks (a surname or middle name left off).
+    NamePartMissing { parts: u32 },
     /// An initial on one record stands for a full name on the other.
     InitialMatches,
     /// Many records carry this name, so a match on it alone says less.
@@ -208,6 +210,9 @@ impl fmt::Display for Reason {
             Reason::SameName => write!(f, "same name"),
             Reason::NameSimilar { similarity } => write!(f, "name similar ({similarity:.2})"),
             Reason::NameDiffers { similarity } => write!(f, "names differ ({similarity:.2})"),
+            Reason::NamePartMissing { parts } => {
+                write!(f, "{parts} name part{} on one record only", plural(*parts))
+            }
             Reason::InitialMatches => write!(f, "an initial matches a full name"),
             Reason::CommonName { records } => write!(f, "common name ({records} records)"),
             Reason::GivenNamesDiffer => write!(f, "different given names"),

@@ -153,27 +153,54 @@ impl NameKey {
 /// The outcome of comparing two names.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct NameMatch {
-    /// 0.0 (nothing alike) to 1.0 (same tokens).
+    /// 0.0 (nothing alike) to 1.0 (same tokens), over all tokens of both names.
     pub similarity: f64,
+    /// How alike the tokens that were paired up are (1.0 when there were none to pair): a name
+    /// with a dropped surname is a perfect match on what it has.
+    pub matched_similarity: f64,
+    /// Significant tokens present on one side only while the other side has nothing left over
+    /// (a dropped surname or middle name).
+    pub missing: u32,
     /// Every token of both sides is identical (fillers and order aside).
     pub exact: bool,
     /// A name token on each side matched nothing on the other: two different names.
     pub conflict: bool,
+    /// A conflict between two spellings that are both established names (Archana / Anita,
+    /// Ramesh / Rakesh): certainly two people, not a garbled record.
+    pub distinct: bool,
     /// Some token matched only through an initial.
     pub via_initial: bool,
+    /// At least one pair of tokens matched.
+    pub any_match: bool,
+    /// In a conflict, how alike the closest pair of unmatched tokens is: "Kaaja" / "Kajal" is
+    /// close (a garbled record, perhaps), "Faris" / "Fitan" is not.
+    pub nearest_unmatched: f64,
 }
 
 impl NameMatch {
     const NONE: NameMatch = NameMatch {
         similarity: 0.0,
+        matched_similarity: 0.0,
+        missing: 0,
         exact: false,
         conflict: false,
+        distinct: false,
         via_initial: false,
+        any_match: false,
+        nearest_unmatched: 0.0,
     };
 }
 
 /// Below this a token pair is not considered the same token.
 const TOKEN_MATCH: f64 = 0.8;
+
+/// Whether two first letters can begin spellings of one name: the same letter, two vowels, or a
+/// pair Indian transliteration swaps (Vijay/Bijay/Wijay, Kamal/Qamar, Zaheer/Jaheer,
+/// Yamuna/Jamuna, Phool/Fool).
+fn first_letters_compatible(a: u8, b: u8) -> bool {
+    const GROUPS: &[&[u8]] = &[b"aeiou", b"vwb", b"ckq", b"zjy", b"pf"];
+    a == b || GROUPS.iter().any(|g| g.contains(&a) && g.contains(&b))
+}
 
 /// Similarity of two tokens, 0.0 to 1.0.
 pub fn token_similarity(x: &Tok, y: &Tok) -> f64 {
@@ -190,17 +217,24 @@ pub fn token_similarity(x: &Tok, y: &Tok) -> f64 {
     }
     let (a, b) = (x.text.as_bytes(), y.text.as_bytes());
     let jw = jaro_winkler(a, b);
-    if x.phon == y.phon {
+    let same_start = first_letters_compatible(x.first(), y.first());
+    if x.phon == y.phon && same_start {
         // A spelling variant: Suneeta/Sunita, Vijay/Bijay, Brinnda/Brinda.
         return jw.max(0.9);
     }
+    let one_slip = a.len().min(b.len()) >= 3 && edit_distance_within(a, b, 1) <= 1;
     let mut s = jw * 0.95;
-    if a.len().min(b.len()) >= 3 && edit_distance_within(a, b, 1) <= 1 {
+    if one_slip {
         s = s.max(0.86);
     }
-    if x.first() != y.first() {
-        // Clerks seldom miss the first letter; rhyming names (Sonu/Monu) are often siblings.
-        s *= 0.85;
+    if !same_start {
+        // Clerks seldom change the first letter, and names that differ only there (Sonu/Monu)
+        // are often siblings' rhyming names. A dropped or swapped first letter (Haankar for
+        // Shaankar, Uhssain for Hussain) is a slip, though: the rest does not line up.
+        let rhyme = a.get(1..) == b.get(1..);
+        if rhyme || !one_slip {
+            s *= 0.85;
+        }
     }
     if two_real_names(x, y) {
         // Both spellings are real names (Ramesh/Rakesh): two names, not a slip.
@@ -212,6 +246,11 @@ pub fn token_similarity(x: &Tok, y: &Tok) -> f64 {
 /// A typo is much rarer than the name it garbles; two spellings that are both common in the scan
 /// (the rarer at least this share of the commoner) are both real names.
 const REAL_NAME_RATIO: f64 = 0.05;
+
+/// Whether a token is a real name in this scan (or on the built-in list).
+fn is_real(t: &Tok) -> bool {
+    t.common || t.established
+}
 
 /// Whether two different spellings are two real names rather than a name and its typo.
 fn two_real_names(x: &Tok, y: &Tok) -> bool {
@@ -225,20 +264,33 @@ fn two_real_names(x: &Tok, y: &Tok) -> bool {
     hi > 0 && f64::from(lo) / f64::from(hi) >= REAL_NAME_RATIO
 }
 
-/// Whether a name has a significant token the alignment left unmatched, and the name's total
-/// weight. A filler is significant when it is all the name has besides one other token: in
+/// What the alignment left unmatched on one side.
+struct Left {
+    /// Significant tokens left unmatched.
+    significant: u32,
+    /// Some significant leftover is an established name.
+    real: bool,
+    /// Total weight of the name's tokens.
+    weight: f64,
+}
+
+/// A filler is significant when it is all the name has besides one other token: in
 /// "Mohammad Keer" the Mohammad is the given name, not an ornament.
-fn leftovers(key: &NameKey, used: &[bool]) -> (bool, f64) {
+fn leftovers(key: &NameKey, used: &[bool]) -> Left {
     let non_fillers = key.toks.iter().filter(|t| t.kind != Kind::Filler).count();
-    let mut left = false;
-    let mut weight = 0.0;
+    let mut left = Left {
+        significant: 0,
+        real: false,
+        weight: 0.0,
+    };
     for (t, &u) in key.toks.iter().zip(used) {
-        weight += t.weight();
+        left.weight += t.weight();
         if !u && (t.kind != Kind::Filler || non_fillers <= 1) {
-            left = true;
+            left.significant += 1;
+            left.real |= t.kind != Kind::Initial && is_real(t);
         }
     }
-    (left, weight)
+    left
 }
 
 /// Compares two names token by token (see the module docs).
@@ -259,6 +311,7 @@ pub fn compare(a: &NameKey, b: &NameKey) -> NameMatch {
     let mut a_used = [false; MAX];
     let mut b_used = [false; MAX];
     let mut matched_weight = 0.0;
+    let mut paired_weight = 0.0;
     let mut exact = true;
     let mut via_initial = false;
     // Greedy best-first alignment: fine for names of a few tokens, and deterministic (ties go
@@ -277,7 +330,9 @@ pub fn compare(a: &NameKey, b: &NameKey) -> NameMatch {
         a_used[i] = true;
         b_used[j] = true;
         let (x, y) = (&a.toks[i], &b.toks[j]);
-        matched_weight += s * (x.weight() + y.weight());
+        let w = x.weight() + y.weight();
+        matched_weight += s * w;
+        paired_weight += w;
         if s < 1.0 {
             exact = false;
         }
@@ -285,22 +340,41 @@ pub fn compare(a: &NameKey, b: &NameKey) -> NameMatch {
             via_initial = true;
         }
     }
-    let (a_left, a_weight) = leftovers(a, &a_used[..n]);
-    let (b_left, b_weight) = leftovers(b, &b_used[..m]);
-    let total_weight = a_weight + b_weight;
-    if a_left || b_left {
+    let la = leftovers(a, &a_used[..n]);
+    let lb = leftovers(b, &b_used[..m]);
+    let mut nearest_unmatched = 0.0f64;
+    for i in (0..n).filter(|&i| !a_used[i]) {
+        for j in (0..m).filter(|&j| !b_used[j]) {
+            nearest_unmatched = nearest_unmatched.max(sims[i][j]);
+        }
+    }
+    let total_weight = la.weight + lb.weight;
+    let conflict = la.significant > 0 && lb.significant > 0;
+    if la.significant > 0 || lb.significant > 0 {
         exact = false;
     }
-    let similarity = if total_weight > 0.0 {
-        (matched_weight / total_weight).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
     NameMatch {
-        similarity,
+        similarity: if total_weight > 0.0 {
+            (matched_weight / total_weight).clamp(0.0, 1.0)
+        } else {
+            0.0
+        },
+        matched_similarity: if paired_weight > 0.0 {
+            matched_weight / paired_weight
+        } else {
+            0.0
+        },
+        missing: if conflict {
+            0
+        } else {
+            la.significant + lb.significant
+        },
         exact,
-        conflict: a_left && b_left,
+        conflict,
+        distinct: conflict && la.real && lb.real,
         via_initial,
+        any_match: paired_weight > 0.0,
+        nearest_unmatched,
     }
 }
 

@@ -101,8 +101,17 @@ pub fn prepare_all<K: Sync>(records: &[Record<K>], cfg: &Config) -> Vec<Prepared
     out
 }
 
+/// A token this many times rarer than a spelling one slip away is that spelling's variant.
+const SHADOW_FACTOR: u32 = 10;
+
 /// Counts in how many records each token appears (names and guardians' names, once per
-/// record) and flags the tokens seen at least `min` times.
+/// record) and flags the tokens seen at least `min` times that are not merely a variant of a
+/// much commoner spelling.
+///
+/// In a big scan even a typo recurs: "Manreet" and "Maanpreet" each turn up a few times among
+/// thousands of Manpreets. Counting alone would make them two established names, and two
+/// registrations of one Manpreet would then look like sisters. A token one edit (or one sound
+/// key) away from a spelling ten times commoner is therefore never established.
 fn mark_established(all: &mut [Prepared], min: u32) {
     let mut counts: HashMap<u64, u32> = HashMap::with_capacity(all.len() / 4);
     let mut seen: Vec<u64> = Vec::new();
@@ -115,10 +124,62 @@ fn mark_established(all: &mut [Prepared], min: u32) {
             *counts.entry(*h).or_insert(0) += 1;
         }
     }
+    // The vocabulary of tokens common enough to be candidates, with their neighbourhood keys:
+    // each one-letter deletion and the sound key. Two tokens one edit apart share a deletion key.
+    let mut vocab: HashMap<u64, (u32, Vec<u64>)> = HashMap::new();
+    for p in all.iter() {
+        for t in p.name.toks.iter().chain(&p.guardian.toks) {
+            let count = counts.get(&t.hash).copied().unwrap_or(0);
+            if count < min || t.text.len() < 3 || vocab.contains_key(&t.hash) {
+                continue;
+            }
+            vocab.insert(t.hash, (count, neighbourhood(&t.text, &t.phon)));
+        }
+    }
+    // For every neighbourhood key, the highest count of any token (and which) that has it.
+    let mut best: HashMap<u64, (u32, u64)> = HashMap::with_capacity(vocab.len() * 8);
+    for (&h, (count, keys)) in &vocab {
+        for &k in keys {
+            let e = best.entry(k).or_insert((0, 0));
+            if *count > e.0 || (*count == e.0 && h < e.1) {
+                *e = (*count, h);
+            }
+        }
+    }
+    // The deletion keys also need the whole token, so "Manreet" meets "Manpreet" minus its p.
+    let shadowed = |h: u64, count: u32, keys: &[u64]| {
+        keys.iter().any(|k| {
+            best.get(k)
+                .is_some_and(|&(c, other)| other != h && c >= count.saturating_mul(SHADOW_FACTOR))
+        })
+    };
+    let established: HashMap<u64, bool> = vocab
+        .iter()
+        .map(|(&h, (count, keys))| (h, !shadowed(h, *count, keys)))
+        .collect();
     for p in all.iter_mut() {
         for t in p.name.toks.iter_mut().chain(p.guardian.toks.iter_mut()) {
             t.count = counts.get(&t.hash).copied().unwrap_or(0);
-            t.established = t.count >= min;
+            t.established = established.get(&t.hash).copied().unwrap_or(false);
         }
     }
+}
+
+/// Keys two spellings one slip apart share: the token itself, each one-letter deletion, and the
+/// sound key.
+fn neighbourhood(text: &str, phon: &str) -> Vec<u64> {
+    let b = text.as_bytes();
+    let mut keys = Vec::with_capacity(b.len() + 2);
+    keys.push(text::hash_bytes(b'd', b));
+    let mut buf = Vec::with_capacity(b.len());
+    for i in 0..b.len() {
+        buf.clear();
+        buf.extend_from_slice(&b[..i]);
+        buf.extend_from_slice(&b[i + 1..]);
+        keys.push(text::hash_bytes(b'd', &buf));
+    }
+    keys.push(text::hash_bytes(b's', phon.as_bytes()));
+    keys.sort_unstable();
+    keys.dedup();
+    keys
 }

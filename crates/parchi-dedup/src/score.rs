@@ -23,6 +23,8 @@ pub struct Found {
     pub score: f64,
     pub verdict: Verdict,
     pub reasons: Vec<Reason>,
+    /// Names agree and nothing says these are certainly two people.
+    pub plausible: bool,
 }
 
 /// The evidence about one pair.
@@ -31,6 +33,11 @@ pub struct Assessment {
     pub reasons: Vec<Reason>,
     /// Some reason holds the pair back from [`Verdict::Likely`].
     pub held_back: bool,
+    /// The names agree (no token on each side that the other lacks).
+    pub names_agree: bool,
+    /// Certainly two people: two established, different given names, different sex, one the
+    /// other's guardian, or two ABHA numbers.
+    pub clearly_different: bool,
 }
 
 impl Assessment {
@@ -53,7 +60,8 @@ fn names_person(guardian: &NameKey, person: &NameKey) -> bool {
         return false;
     }
     let m = name::compare(guardian, person);
-    if m.conflict {
+    if m.conflict || m.via_initial {
+        // An initial ("A. Ansari") fits too many people to say who is whose guardian.
         return false;
     }
     if m.similarity >= 0.88 {
@@ -99,18 +107,36 @@ pub fn assess(a: &Prepared, b: &Prepared, cfg: &Config) -> Assessment {
     }
 
     let nm: NameMatch = name::compare(&a.name, &b.name);
-    let s = nm.similarity;
-    points += ((s - 0.75) * 22.0).clamp(-12.0, 5.5);
-    if nm.exact {
-        reasons.push(Reason::SameName);
-    } else if s >= 0.8 {
-        reasons.push(Reason::NameSimilar {
-            similarity: round2(s),
+    let near_miss = nm.conflict && nm.any_match && !nm.distinct && nm.nearest_unmatched >= 0.7;
+    if near_miss {
+        // "Kaaja" / "Kajal": a token each side does not match, but nearly does, and neither is
+        // a known name. Held back (the conflict stands) but kept for review: it may be one
+        // person written badly.
+        points += ((nm.matched_similarity - 0.75) * 22.0).clamp(-12.0, 5.5) - 1.0;
+        reasons.push(Reason::NameDiffers {
+            similarity: round2(nm.similarity),
+        });
+    } else if nm.conflict || !nm.any_match {
+        // Two different names: judged on everything, so siblings who share a surname score low.
+        points += ((nm.similarity - 0.75) * 22.0).clamp(-12.0, 5.5);
+        reasons.push(Reason::NameDiffers {
+            similarity: round2(nm.similarity),
         });
     } else {
-        reasons.push(Reason::NameDiffers {
-            similarity: round2(s),
-        });
+        // One name, perhaps with a part left off: judged on the parts both records have, with a
+        // price for each part only one of them has.
+        points += ((nm.matched_similarity - 0.75) * 22.0).clamp(-12.0, 5.5);
+        points -= 1.5 * f64::from(nm.missing.min(3));
+        if nm.exact {
+            reasons.push(Reason::SameName);
+        } else {
+            reasons.push(Reason::NameSimilar {
+                similarity: round2(nm.matched_similarity),
+            });
+        }
+        if nm.missing > 0 {
+            reasons.push(Reason::NamePartMissing { parts: nm.missing });
+        }
     }
     if nm.via_initial {
         points -= 0.3;
@@ -121,7 +147,7 @@ pub fn assess(a: &Prepared, b: &Prepared, cfg: &Config) -> Assessment {
         reasons.push(Reason::GivenNamesDiffer);
     }
     let records = a.name_count.max(b.name_count);
-    if records > 2 && s >= 0.8 {
+    if records > 2 && !nm.conflict && nm.matched_similarity >= 0.8 {
         points -= (0.6 * (f64::from(records) / 2.0).ln()).min(2.5);
         reasons.push(Reason::CommonName { records });
     }
@@ -129,14 +155,20 @@ pub fn assess(a: &Prepared, b: &Prepared, cfg: &Config) -> Assessment {
     let mut same_guardian = false;
     if !a.guardian.is_empty() && !b.guardian.is_empty() {
         let gm = name::compare(&a.guardian, &b.guardian);
-        same_guardian = gm.similarity >= 0.8 && !gm.conflict;
         if gm.exact {
+            same_guardian = true;
             points += 3.0;
             reasons.push(Reason::SameGuardian);
-        } else if gm.similarity >= 0.8 && !gm.conflict {
-            points += if gm.similarity >= 0.9 { 2.5 } else { 1.5 };
+        } else if !gm.conflict && gm.any_match && gm.matched_similarity >= 0.85 {
+            // "Dharmendra" and "Dharmendra Chaturvedi": one guardian, written shorter.
+            same_guardian = true;
+            points += if gm.missing == 0 && gm.matched_similarity >= 0.9 {
+                2.5
+            } else {
+                1.5
+            };
             reasons.push(Reason::GuardianSimilar {
-                similarity: round2(gm.similarity),
+                similarity: round2(gm.matched_similarity),
             });
         } else {
             points -= 2.5;
@@ -165,7 +197,7 @@ pub fn assess(a: &Prepared, b: &Prepared, cfg: &Config) -> Assessment {
             points += 1.2 - 0.4 * f64::from(years);
             reasons.push(Reason::AgeWithinTolerance { years });
         } else {
-            points -= (1.0 + 2.0 * f64::from(years - tolerance)).min(6.0);
+            points -= (1.0 + 1.5 * f64::from(years - tolerance)).min(5.0);
             reasons.push(Reason::AgeBeyondTolerance { years });
         }
     }
@@ -190,21 +222,31 @@ pub fn assess(a: &Prepared, b: &Prepared, cfg: &Config) -> Assessment {
         }
     }
     if jaccard(&a.address, &b.address) >= 0.6 {
-        points += 1.0;
+        points += 1.5;
         reasons.push(Reason::SameAddress);
     }
     if let (Some(x), Some(y)) = (&a.district, &b.district) {
         if x != y {
-            points -= 1.5;
+            // Two registrations of one person at one hospital seldom disagree on the district.
+            points -= 3.0;
             reasons.push(Reason::DifferentDistrict);
         }
     }
 
     let held_back = reasons.iter().any(Reason::holds_back);
+    let clearly_different = nm.distinct
+        || reasons.iter().any(|r| {
+            matches!(
+                r,
+                Reason::DifferentSex | Reason::GuardianIsOther | Reason::DifferentAbha
+            )
+        });
     Assessment {
         score: 1.0 / (1.0 + (-points).exp()),
         reasons,
         held_back,
+        names_agree: !nm.conflict && nm.any_match,
+        clearly_different,
     }
 }
 
@@ -218,6 +260,7 @@ fn score_chunk(prepared: &[Prepared], pairs: &[(u32, u32)], cfg: &Config) -> Vec
                 b,
                 score: x.score,
                 verdict: x.verdict(cfg),
+                plausible: x.names_agree && !x.clearly_different,
                 reasons: x.reasons,
             })
         })
@@ -269,13 +312,13 @@ pub fn score_pairs(prepared: &[Prepared], pairs: &[(u32, u32)], cfg: &Config) ->
         .collect()
 }
 
-/// Holds back matches that are ambiguous: when a record is a likely match for two records that
-/// are clearly two different people (an initial "R. Sharma" fitting both Ramesh and Rakesh
-/// Sharma), neither match is safe to accept alone.
+/// Holds back matches that are ambiguous: when a record's name fits two records that are
+/// clearly two different people (an initial "A. Arora" fitting both Archana and Anita Arora, the
+/// daughters of one father), no match of it is safe to accept alone.
 pub fn hold_back_ambiguous(prepared: &[Prepared], found: &mut [Found], cfg: &Config) {
     let mut partners: HashMap<u32, Vec<(u32, usize)>> = HashMap::new();
     for (i, f) in found.iter().enumerate() {
-        if f.verdict == Verdict::Likely {
+        if f.plausible {
             partners.entry(f.a).or_default().push((f.b, i));
             partners.entry(f.b).or_default().push((f.a, i));
         }
@@ -287,8 +330,13 @@ pub fn hold_back_ambiguous(prepared: &[Prepared], found: &mut [Found], cfg: &Con
     for (_, list) in hubs {
         for (i, &(y, fy)) in list.iter().enumerate() {
             for &(z, fz) in &list[i + 1..] {
+                let any_likely =
+                    found[fy].verdict == Verdict::Likely || found[fz].verdict == Verdict::Likely;
+                if !any_likely {
+                    continue;
+                }
                 let between = assess(&prepared[y as usize], &prepared[z as usize], cfg);
-                if between.held_back {
+                if between.clearly_different {
                     ambiguous.push(fy);
                     ambiguous.push(fz);
                 }
@@ -299,7 +347,9 @@ pub fn hold_back_ambiguous(prepared: &[Prepared], found: &mut [Found], cfg: &Con
     ambiguous.dedup();
     for i in ambiguous {
         let f = &mut found[i];
-        f.verdict = Verdict::Review;
-        f.reasons.push(Reason::AmbiguousMatch);
+        if f.verdict == Verdict::Likely {
+            f.verdict = Verdict::Review;
+            f.reasons.push(Reason::AmbiguousMatch);
+        }
     }
 }
