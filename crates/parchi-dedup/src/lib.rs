@@ -285,8 +285,8 @@ pub fn find_duplicates<K: Clone + Send + Sync>(
 /// [`find_duplicates`], with counts of what the scan did.
 pub fn scan<K: Clone + Send + Sync>(records: &[Record<K>], cfg: &Config) -> Report<K> {
     let mut prepared = prepare::prepare_all(records, cfg);
-    let blocking = block::pairs(&mut prepared, cfg);
-    let mut found = score::score_pairs(&prepared, &blocking.pairs, cfg);
+    let plan = block::plan(&mut prepared, cfg);
+    let (mut found, pairs_compared) = score::score_plan(&prepared, &plan, cfg);
     score::hold_back_ambiguous(&prepared, &mut found, cfg);
     found.sort_by(|x, y| {
         x.verdict
@@ -301,9 +301,9 @@ pub fn scan<K: Clone + Send + Sync>(records: &[Record<K>], cfg: &Config) -> Repo
         .count();
     let stats = Stats {
         records: records.len(),
-        blocks: blocking.blocks,
-        oversized_blocks: blocking.oversized,
-        pairs_compared: blocking.pairs.len(),
+        blocks: plan.block_count(),
+        oversized_blocks: plan.oversized,
+        pairs_compared,
         likely,
         review: found.len() - likely,
     };

@@ -222,7 +222,9 @@ pub fn token_similarity(x: &Tok, y: &Tok) -> f64 {
         // A spelling variant: Suneeta/Sunita, Vijay/Bijay, Brinnda/Brinda.
         return jw.max(0.9);
     }
-    let one_slip = a.len().min(b.len()) >= 3 && edit_distance_within(a, b, 1) <= 1;
+    let one_slip = a.len().min(b.len()) >= 3
+        && a.len().abs_diff(b.len()) <= 1
+        && edit_distance_within(a, b, 1) <= 1;
     let mut s = jw * 0.95;
     if one_slip {
         s = s.max(0.86);
@@ -293,8 +295,48 @@ fn leftovers(key: &NameKey, used: &[bool]) -> Left {
     left
 }
 
+/// A direct-mapped cache of token similarities for one scan. Names repeat endlessly in a
+/// register (every Sunita meets every Suneeta), so most token pairs were seen before.
+pub struct SimCache {
+    slots: Vec<(u64, f32)>,
+    mask: usize,
+}
+
+impl SimCache {
+    /// A cache of `2^bits` slots (0 bits: no caching).
+    pub fn new(bits: u32) -> SimCache {
+        let size = if bits == 0 { 0 } else { 1usize << bits.min(24) };
+        SimCache {
+            slots: vec![(0, 0.0); size],
+            mask: size.saturating_sub(1),
+        }
+    }
+
+    /// [`token_similarity`], remembered.
+    pub fn similarity(&mut self, x: &Tok, y: &Tok) -> f64 {
+        if self.slots.is_empty() {
+            return token_similarity(x, y);
+        }
+        let (lo, hi) = (x.hash.min(y.hash), x.hash.max(y.hash));
+        // Zero marks an empty slot.
+        let key = crate::text::mix(lo ^ hi.rotate_left(29)) | 1;
+        let slot = &mut self.slots[key as usize & self.mask];
+        if slot.0 == key {
+            return f64::from(slot.1);
+        }
+        let s = token_similarity(x, y);
+        *slot = (key, s as f32);
+        f64::from(s as f32)
+    }
+}
+
 /// Compares two names token by token (see the module docs).
 pub fn compare(a: &NameKey, b: &NameKey) -> NameMatch {
+    compare_cached(a, b, &mut SimCache::new(0))
+}
+
+/// [`compare`] with a token-similarity cache.
+pub fn compare_cached(a: &NameKey, b: &NameKey, cache: &mut SimCache) -> NameMatch {
     let (n, m) = (a.toks.len(), b.toks.len());
     if n == 0 || m == 0 {
         return NameMatch::NONE;
@@ -305,7 +347,7 @@ pub fn compare(a: &NameKey, b: &NameKey) -> NameMatch {
     let mut sims = [[0.0f64; MAX]; MAX];
     for i in 0..n {
         for j in 0..m {
-            sims[i][j] = token_similarity(&a.toks[i], &b.toks[j]);
+            sims[i][j] = cache.similarity(&a.toks[i], &b.toks[j]);
         }
     }
     let mut a_used = [false; MAX];

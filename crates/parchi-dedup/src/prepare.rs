@@ -40,6 +40,8 @@ pub struct Prepared {
     pub pincode: Option<u32>,
     /// How many records in the scan share this record's given-name and surname sound keys.
     pub name_count: u32,
+    /// The share of the scan's records that name the same guardian (0 when none is given).
+    pub guardian_share: f64,
 }
 
 fn non_empty(o: &Option<String>) -> Option<&str> {
@@ -66,6 +68,7 @@ impl Prepared {
             state: non_empty(&r.state).and_then(text::place),
             pincode: non_empty(&r.pincode).and_then(text::pincode),
             name_count: 1,
+            guardian_share: 0.0,
         };
         for t in p.name.toks.iter_mut().chain(p.guardian.toks.iter_mut()) {
             t.common = COMMON_GIVEN.contains(&&*t.text);

@@ -67,32 +67,33 @@ pub fn edit_distance_within(a: &[u8], b: &[u8], limit: usize) -> usize {
     if a.len().abs_diff(b.len()) > limit {
         return limit + 1;
     }
-    // Three rolling rows: two back (for transpositions), previous and current.
-    let mut prev2 = [0usize; MAX_LEN + 1];
-    let mut prev = [0usize; MAX_LEN + 1];
-    let mut cur = [0usize; MAX_LEN + 1];
-    for (j, p) in prev.iter_mut().enumerate().take(b.len() + 1) {
+    // Three rolling rows (two back, for transpositions; previous; current), rotated by index.
+    let mut rows = [[0usize; MAX_LEN + 1]; 3];
+    for (j, p) in rows[1].iter_mut().enumerate().take(b.len() + 1) {
         *p = j;
     }
+    let mut final_row = 1;
     for i in 1..=a.len() {
-        cur[0] = i;
-        let mut row_min = cur[0];
+        let (two_back, prev, cur) = ((i + 2) % 3, i % 3, (i + 1) % 3);
+        rows[cur][0] = i;
+        let mut row_min = i;
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            let mut v = (rows[prev][j] + 1)
+                .min(rows[cur][j - 1] + 1)
+                .min(rows[prev][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(prev2[j - 2] + 1);
+                v = v.min(rows[two_back][j - 2] + 1);
             }
-            cur[j] = v;
+            rows[cur][j] = v;
             row_min = row_min.min(v);
         }
         if row_min > limit {
             return limit + 1;
         }
-        prev2 = prev;
-        prev = cur;
+        final_row = cur;
     }
-    prev[b.len()].min(limit + 1)
+    rows[final_row][b.len()].min(limit + 1)
 }
 
 /// The last ten digits of an Indian mobile number (dropping +91 or a leading 0), or `None` when

@@ -5,7 +5,9 @@ use parchi_dedup::{find_duplicates, Config, Verdict};
 
 #[test]
 fn synthetic_quality_debug() {
-    let set = generate(&SynthConfig::new(20_000, 7));
+    let n: usize = std::env::var("DEDUP_N").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
+    let every: usize = std::env::var("DEDUP_EVERY").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
+    let set = generate(&SynthConfig::new(n, 7));
     let cands = find_duplicates(&set.records, &Config::default());
     let q = evaluate(&set, &cands);
     eprintln!("{q:?}");
@@ -25,7 +27,11 @@ fn synthetic_quality_debug() {
     for c in &likely {
         if set.person[c.a as usize] != set.person[c.b as usize] {
             n += 1;
-            if n <= 25 { eprint!("FP"); show(c.a, c.b); }
+            if n % every == 0 && n / every <= 40 {
+                let same_hh = set.household[c.a as usize] == set.household[c.b as usize];
+                eprint!("FP{}", if same_hh { "-REL" } else { "" });
+                show(c.a, c.b);
+            }
         }
     }
     let mut by: std::collections::HashMap<u64, Vec<u64>> = Default::default();
@@ -37,7 +43,7 @@ fn synthetic_quality_debug() {
             for b in &rows[i+1..] {
                 if !set_l.contains(&(*a.min(b), *a.max(b))) {
                     m += 1;
-                    if m <= 40 { eprint!("FN"); show(*a, *b); }
+                    if m <= 10 { eprint!("FN"); show(*a, *b); }
                 }
             }
         }
@@ -48,7 +54,9 @@ fn synthetic_quality_debug() {
 #[ignore = "prints details of misses; run by hand when tuning"]
 fn synthetic_misses_explained() {
     use parchi_dedup::compare_pair;
-    let set = generate(&SynthConfig::new(20_000, 7));
+    let n: usize = std::env::var("DEDUP_N").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
+    let every: usize = std::env::var("DEDUP_EVERY").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
+    let set = generate(&SynthConfig::new(n, 7));
     let cfg = Config::default();
     let cands = find_duplicates(&set.records, &cfg);
     let recs = &set.records;
@@ -68,7 +76,8 @@ fn synthetic_misses_explained() {
             for b in &rows[i+1..] {
                 if likely.contains(&(*a.min(b), *a.max(b))) { continue; }
                 shown += 1;
-                if shown > 60 { return; }
+                if shown % every != 0 { continue; }
+                if shown / every > 60 { return; }
                 let c = compare_pair(&recs[*a as usize], &recs[*b as usize], &cfg);
                 let found = cands.iter().find(|c| (c.a.min(c.b), c.a.max(c.b)) == (*a.min(b), *a.max(b)));
                 eprintln!("MISS {} {:?}\n  {}\n  {}\n  alone: {:.3} {:?}", if found.is_some() {"kept"} else {"NOT-KEPT"}, found.map(|f| f.verdict), line(*a), line(*b), c.score, c.reasons.iter().map(|r| r.to_string()).collect::<Vec<_>>());
