@@ -6,8 +6,8 @@
 //! cargo bench -p parchi-dedup --bench dedup -- 50000 7 3 100  # registrations, seed, runs, max block
 //! ```
 
-use parchi_dedup::synth::{evaluate, generate, SynthConfig};
-use parchi_dedup::{scan, Config};
+use parchi_dedup::synth::{SynthConfig, evaluate, generate};
+use parchi_dedup::{Config, scan};
 use std::time::{Duration, Instant};
 
 fn arg<T: std::str::FromStr>(args: &[String], i: usize, default: T) -> T {

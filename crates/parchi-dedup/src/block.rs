@@ -18,10 +18,10 @@
 //! Bands are six years wide on two grids offset by three, so two birth years within three years
 //! of each other always share a band. Band keys include the sex.
 
+use crate::Config;
 use crate::name::{Kind, NameKey};
 use crate::prepare::Prepared;
 use crate::text::{hash_bytes, hash_parts};
-use crate::Config;
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 #[repr(u8)]
@@ -159,8 +159,9 @@ fn keys(p: &Prepared, out: &mut Vec<(u64, Tag)>) {
     } << 40;
     let bands = p.birth_year.map(|y| {
         [
-            y.div_euclid(BAND) as u64 ^ sex,
-            ((y + BAND / 2).div_euclid(BAND) + 100_000) as u64 ^ sex,
+            i64::from(y).div_euclid(i64::from(BAND)) as u64 ^ sex,
+            ((i64::from(y) + i64::from(BAND / 2)).div_euclid(i64::from(BAND)) + (1 << 33)) as u64
+                ^ sex,
         ]
     });
     if let (Some(g), Some(s)) = (given_full, surname) {

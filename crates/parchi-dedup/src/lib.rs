@@ -146,17 +146,27 @@ pub enum Reason {
     DifferentAbha,
     SameMobile,
     /// The mobile is on many records (a shared or institutional phone), so it says little.
-    CommonMobile { records: u32 },
+    CommonMobile {
+        records: u32,
+    },
     DifferentMobile,
     SameName,
-    NameSimilar { similarity: f64 },
-    NameDiffers { similarity: f64 },
+    NameSimilar {
+        similarity: f64,
+    },
+    NameDiffers {
+        similarity: f64,
+    },
     /// One record has name parts the other lacks (a surname or middle name left off).
-    NamePartMissing { parts: u32 },
+    NamePartMissing {
+        parts: u32,
+    },
     /// An initial on one record stands for a full name on the other.
     InitialMatches,
     /// Many records carry this name, so a match on it alone says less.
-    CommonName { records: u32 },
+    CommonName {
+        records: u32,
+    },
     /// Holds back: each record has a name the other lacks (Faris Rao / Fitan Rao): siblings,
     /// spouses or namesakes.
     GivenNamesDiffer,
@@ -164,11 +174,17 @@ pub enum Reason {
     /// Holds back.
     DifferentSex,
     SameBirthYear,
-    AgeWithinTolerance { years: u32 },
+    AgeWithinTolerance {
+        years: u32,
+    },
     /// Holds back: parent and child, or a badly guessed age.
-    AgeBeyondTolerance { years: u32 },
+    AgeBeyondTolerance {
+        years: u32,
+    },
     SameGuardian,
-    GuardianSimilar { similarity: f64 },
+    GuardianSimilar {
+        similarity: f64,
+    },
     DifferentGuardian,
     /// Holds back: one record's guardian (father, husband) is the other record's name.
     GuardianIsOther,

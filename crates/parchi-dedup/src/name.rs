@@ -136,11 +136,10 @@ impl NameKey {
     /// filler after it ("Tripti Devi Devi").
     pub fn surname(&self) -> Option<usize> {
         let g = self.given()?;
-        let after = || self.toks.iter().enumerate().skip(g + 1);
+        let after = || self.toks.iter().enumerate().skip(g + 1).rev();
         after()
-            .filter(|(_, t)| t.kind == Kind::Full)
-            .last()
-            .or_else(|| after().filter(|(_, t)| t.kind == Kind::Filler).last())
+            .find(|(_, t)| t.kind == Kind::Full)
+            .or_else(|| after().find(|(_, t)| t.kind == Kind::Filler))
             .map(|(i, _)| i)
     }
 
@@ -331,6 +330,7 @@ impl SimCache {
 }
 
 /// Compares two names token by token (see the module docs).
+#[cfg(test)]
 pub fn compare(a: &NameKey, b: &NameKey) -> NameMatch {
     compare_cached(a, b, &mut SimCache::new(0))
 }
@@ -345,9 +345,9 @@ pub fn compare_cached(a: &NameKey, b: &NameKey, cache: &mut SimCache) -> NameMat
     const MAX: usize = 8;
     let (n, m) = (n.min(MAX), m.min(MAX));
     let mut sims = [[0.0f64; MAX]; MAX];
-    for i in 0..n {
-        for j in 0..m {
-            sims[i][j] = cache.similarity(&a.toks[i], &b.toks[j]);
+    for (row, x) in sims.iter_mut().zip(&a.toks[..n]) {
+        for (cell, y) in row.iter_mut().zip(&b.toks[..m]) {
+            *cell = cache.similarity(x, y);
         }
     }
     let mut a_used = [false; MAX];

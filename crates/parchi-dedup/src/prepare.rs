@@ -17,10 +17,10 @@ const COMMON_GIVEN: &[&str] = &[
     "pooja", "puja", "nisha", "usha", "asha", "disha", "manoj", "saroj", "vinod", "pramod",
     "kamal", "komal", "rohit", "mohit", "sohit", "rahul", "rohan", "mohan", "sohan", "gita",
     "sita", "rita", "nita", "mita", "priya", "riya", "diya", "jaya", "maya", "raja", "rajan",
-    "sanjay", "ajay", "vijay", "manish", "ashish", "satish", "harish", "girish", "rajiv",
-    "sanjiv", "arun", "tarun", "varun", "karan", "kiran", "aman", "naman", "raman", "suman",
-    "sapna", "rachna", "rashmi", "reshmi", "laxmi", "shanti", "kanti", "preeti", "jyoti",
-    "salim", "halim", "karim", "rahim", "nasir", "basir", "shabana", "farhana", "rehana",
+    "sanjay", "ajay", "vijay", "manish", "ashish", "satish", "harish", "girish", "rajiv", "sanjiv",
+    "arun", "tarun", "varun", "karan", "kiran", "aman", "naman", "raman", "suman", "sapna",
+    "rachna", "rashmi", "reshmi", "laxmi", "shanti", "kanti", "preeti", "jyoti", "salim", "halim",
+    "karim", "rahim", "nasir", "basir", "shabana", "farhana", "rehana",
 ];
 
 /// One record, ready to compare.

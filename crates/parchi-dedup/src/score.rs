@@ -7,8 +7,8 @@
 //! duplicates and relatives look like at an Indian OPD, then checked on the labelled sample and
 //! on synthetic sets (`BENCH_NOTES.md`).
 
-use crate::name::{self, NameKey, NameMatch, SimCache};
 use crate::block::Plan;
+use crate::name::{self, NameKey, NameMatch, SimCache};
 use crate::prepare::Prepared;
 use crate::text::jaccard;
 use crate::{Config, Reason, Verdict};
@@ -179,12 +179,17 @@ pub fn assess_bounded(
         address = Some(Reason::SameAddress);
     }
     let mut district = None;
-    if let (Some(x), Some(y)) = (&a.district, &b.district) {
-        if x != y {
-            // Two registrations of one person at one hospital seldom disagree on the district.
-            points -= 3.0;
-            district = Some(Reason::DifferentDistrict);
-        }
+    // The district, or the state when a district is missing.
+    let places = match (&a.district, &b.district) {
+        (Some(x), Some(y)) => Some((x, y)),
+        _ => a.state.as_ref().zip(b.state.as_ref()),
+    };
+    if let Some((x, y)) = places
+        && x != y
+    {
+        // Two registrations of one person at one hospital seldom disagree on the district.
+        points -= 3.0;
+        district = Some(Reason::DifferentDistrict);
     }
     if points + MAX_NAME + MAX_GUARDIAN < floor {
         return None;
@@ -440,6 +445,10 @@ pub fn score_plan(prepared: &[Prepared], plan: &Plan, cfg: &Config) -> (Vec<Foun
     (found, compared)
 }
 
+/// More plausible partners than this make a record ambiguous without further checks (and keep
+/// the pairwise check below from growing quadratically).
+const MAX_PLAUSIBLE_PARTNERS: usize = 24;
+
 /// Holds back matches that are ambiguous: when a record's name fits two records that are
 /// clearly two different people (an initial "A. Arora" fitting both Archana and Anita Arora, the
 /// daughters of one father), no match of it is safe to accept alone.
@@ -456,6 +465,12 @@ pub fn hold_back_ambiguous(prepared: &[Prepared], found: &mut [Found], cfg: &Con
         partners.iter().filter(|(_, v)| v.len() >= 2).collect();
     hubs.sort_unstable_by_key(|(k, _)| **k);
     for (_, list) in hubs {
+        if list.len() > MAX_PLAUSIBLE_PARTNERS {
+            // A record that fits this many others ("A.", "Rakesh Kumar" with nothing else) is
+            // ambiguous by itself.
+            ambiguous.extend(list.iter().map(|&(_, f)| f));
+            continue;
+        }
         for (i, &(y, fy)) in list.iter().enumerate() {
             for &(z, fz) in &list[i + 1..] {
                 let any_likely =

@@ -58,34 +58,224 @@ impl Rng {
 }
 
 const MALE: &[&str] = &[
-    "Ramesh", "Rakesh", "Rajesh", "Mahesh", "Suresh", "Naresh", "Dinesh", "Mukesh", "Amit",
-    "Sumit", "Rahul", "Rohit", "Mohit", "Sanjay", "Ajay", "Vijay", "Manoj", "Vinod", "Pramod",
-    "Anil", "Sunil", "Sonu", "Monu", "Ravi", "Raju", "Arun", "Tarun", "Varun", "Karan", "Kiran",
-    "Deepak", "Pankaj", "Santosh", "Ashok", "Alok", "Vivek", "Abhishek", "Ankit", "Nitin",
-    "Sachin", "Gaurav", "Saurabh", "Vikas", "Akash", "Prakash", "Subhash", "Krishna", "Gopal",
-    "Shankar", "Shiv", "Lakshman", "Bharat", "Shatrughan", "Jitendra", "Dharmendra",
-    "Surendra", "Mahendra", "Rajendra", "Upendra", "Devendra", "Birendra", "Yogesh", "Umesh",
-    "Lokesh", "Kamlesh", "Brijesh", "Hitesh", "Ritesh", "Nilesh", "Harish", "Girish", "Satish",
-    "Manish", "Ashish", "Aditya", "Aarav", "Vihaan", "Arjun", "Sai", "Reyansh", "Ayaan",
-    "Ishaan", "Shaurya", "Dhruv", "Kabir", "Ritvik", "Pranav", "Bhola", "Chhotu", "Pappu",
-    "Bablu", "Guddu", "Munna", "Lalan", "Ramdeo", "Ramchandra", "Shyam", "Ghanshyam", "Radheshyam",
-    "Jagdish", "Bhupendra", "Somnath", "Debashis", "Subrata", "Sourav", "Arnab", "Partha",
-    "Tapas", "Biswajit", "Anirban", "Venkatesh", "Srinivas", "Murugan", "Senthil", "Karthik",
-    "Balaji", "Ganesh", "Suryakant", "Vishal", "Vikram",
+    "Ramesh",
+    "Rakesh",
+    "Rajesh",
+    "Mahesh",
+    "Suresh",
+    "Naresh",
+    "Dinesh",
+    "Mukesh",
+    "Amit",
+    "Sumit",
+    "Rahul",
+    "Rohit",
+    "Mohit",
+    "Sanjay",
+    "Ajay",
+    "Vijay",
+    "Manoj",
+    "Vinod",
+    "Pramod",
+    "Anil",
+    "Sunil",
+    "Sonu",
+    "Monu",
+    "Ravi",
+    "Raju",
+    "Arun",
+    "Tarun",
+    "Varun",
+    "Karan",
+    "Kiran",
+    "Deepak",
+    "Pankaj",
+    "Santosh",
+    "Ashok",
+    "Alok",
+    "Vivek",
+    "Abhishek",
+    "Ankit",
+    "Nitin",
+    "Sachin",
+    "Gaurav",
+    "Saurabh",
+    "Vikas",
+    "Akash",
+    "Prakash",
+    "Subhash",
+    "Krishna",
+    "Gopal",
+    "Shankar",
+    "Shiv",
+    "Lakshman",
+    "Bharat",
+    "Shatrughan",
+    "Jitendra",
+    "Dharmendra",
+    "Surendra",
+    "Mahendra",
+    "Rajendra",
+    "Upendra",
+    "Devendra",
+    "Birendra",
+    "Yogesh",
+    "Umesh",
+    "Lokesh",
+    "Kamlesh",
+    "Brijesh",
+    "Hitesh",
+    "Ritesh",
+    "Nilesh",
+    "Harish",
+    "Girish",
+    "Satish",
+    "Manish",
+    "Ashish",
+    "Aditya",
+    "Aarav",
+    "Vihaan",
+    "Arjun",
+    "Sai",
+    "Reyansh",
+    "Ayaan",
+    "Ishaan",
+    "Shaurya",
+    "Dhruv",
+    "Kabir",
+    "Ritvik",
+    "Pranav",
+    "Bhola",
+    "Chhotu",
+    "Pappu",
+    "Bablu",
+    "Guddu",
+    "Munna",
+    "Lalan",
+    "Ramdeo",
+    "Ramchandra",
+    "Shyam",
+    "Ghanshyam",
+    "Radheshyam",
+    "Jagdish",
+    "Bhupendra",
+    "Somnath",
+    "Debashis",
+    "Subrata",
+    "Sourav",
+    "Arnab",
+    "Partha",
+    "Tapas",
+    "Biswajit",
+    "Anirban",
+    "Venkatesh",
+    "Srinivas",
+    "Murugan",
+    "Senthil",
+    "Karthik",
+    "Balaji",
+    "Ganesh",
+    "Suryakant",
+    "Vishal",
+    "Vikram",
 ];
 
 const FEMALE: &[&str] = &[
-    "Sunita", "Anita", "Savita", "Kavita", "Babita", "Sarita", "Lalita", "Geeta", "Seema",
-    "Reema", "Neema", "Rekha", "Lekha", "Pooja", "Priya", "Riya", "Neha", "Sneha", "Nisha",
-    "Usha", "Asha", "Manju", "Anju", "Sanju", "Rani", "Sonam", "Kajal", "Pinki", "Rinki",
-    "Mamta", "Kiran", "Suman", "Poonam", "Radha", "Sita", "Gita", "Laxmi", "Lakshmi", "Saraswati",
-    "Parvati", "Durga", "Kamla", "Shanti", "Kanti", "Preeti", "Jyoti", "Rashmi", "Deepa",
-    "Shobha", "Meena", "Veena", "Heena", "Sapna", "Rachna", "Archana", "Vandana", "Kalpana",
-    "Sadhana", "Aradhana", "Ananya", "Aadhya", "Diya", "Ira", "Saanvi", "Myra", "Kiara",
-    "Anjali", "Shalini", "Malini", "Nandini", "Pallavi", "Mousumi", "Rupa", "Dipali",
-    "Sharmila", "Tanushree", "Moumita", "Lakshmamma", "Meenakshi", "Kamakshi", "Bhagwati",
-    "Phoolmati", "Chinta", "Dhaniya", "Sugiya", "Basanti", "Champa", "Chameli", "Urmila",
-    "Nirmala", "Vimala", "Kaushalya", "Sumitra", "Kaikeyi", "Draupadi",
+    "Sunita",
+    "Anita",
+    "Savita",
+    "Kavita",
+    "Babita",
+    "Sarita",
+    "Lalita",
+    "Geeta",
+    "Seema",
+    "Reema",
+    "Neema",
+    "Rekha",
+    "Lekha",
+    "Pooja",
+    "Priya",
+    "Riya",
+    "Neha",
+    "Sneha",
+    "Nisha",
+    "Usha",
+    "Asha",
+    "Manju",
+    "Anju",
+    "Sanju",
+    "Rani",
+    "Sonam",
+    "Kajal",
+    "Pinki",
+    "Rinki",
+    "Mamta",
+    "Kiran",
+    "Suman",
+    "Poonam",
+    "Radha",
+    "Sita",
+    "Gita",
+    "Laxmi",
+    "Lakshmi",
+    "Saraswati",
+    "Parvati",
+    "Durga",
+    "Kamla",
+    "Shanti",
+    "Kanti",
+    "Preeti",
+    "Jyoti",
+    "Rashmi",
+    "Deepa",
+    "Shobha",
+    "Meena",
+    "Veena",
+    "Heena",
+    "Sapna",
+    "Rachna",
+    "Archana",
+    "Vandana",
+    "Kalpana",
+    "Sadhana",
+    "Aradhana",
+    "Ananya",
+    "Aadhya",
+    "Diya",
+    "Ira",
+    "Saanvi",
+    "Myra",
+    "Kiara",
+    "Anjali",
+    "Shalini",
+    "Malini",
+    "Nandini",
+    "Pallavi",
+    "Mousumi",
+    "Rupa",
+    "Dipali",
+    "Sharmila",
+    "Tanushree",
+    "Moumita",
+    "Lakshmamma",
+    "Meenakshi",
+    "Kamakshi",
+    "Bhagwati",
+    "Phoolmati",
+    "Chinta",
+    "Dhaniya",
+    "Sugiya",
+    "Basanti",
+    "Champa",
+    "Chameli",
+    "Urmila",
+    "Nirmala",
+    "Vimala",
+    "Kaushalya",
+    "Sumitra",
+    "Kaikeyi",
+    "Draupadi",
 ];
 
 const MUSLIM_MALE: &[&str] = &[
@@ -95,14 +285,13 @@ const MUSLIM_MALE: &[&str] = &[
 ];
 
 const MUSLIM_FEMALE: &[&str] = &[
-    "Shabana", "Farhana", "Rehana", "Rukhsana", "Nasreen", "Parveen", "Shaheen", "Yasmin",
-    "Salma", "Sultana", "Zarina", "Amina", "Fatima", "Ayesha", "Noor", "Shabnam", "Tabassum",
-    "Gulnaz", "Afsana", "Naziya",
+    "Shabana", "Farhana", "Rehana", "Rukhsana", "Nasreen", "Parveen", "Shaheen", "Yasmin", "Salma",
+    "Sultana", "Zarina", "Amina", "Fatima", "Ayesha", "Noor", "Shabnam", "Tabassum", "Gulnaz",
+    "Afsana", "Naziya",
 ];
 
 const MUSLIM_SURNAMES: &[&str] = &[
-    "Ansari", "Khan", "Siddiqui", "Qureshi", "Shaikh", "Alam", "Ahmad", "Hussain", "Rizvi",
-    "Haque",
+    "Ansari", "Khan", "Siddiqui", "Qureshi", "Shaikh", "Alam", "Ahmad", "Hussain", "Rizvi", "Haque",
 ];
 
 const MUSLIM_WOMAN_SUFFIX: &[&str] = &["Khatoon", "Begum", "Bano", "Parveen"];
@@ -112,21 +301,112 @@ const SIKH_MALE: &[&str] = &[
     "Baldev", "Gurdeep", "Navjot", "Jagjit",
 ];
 const SIKH_FEMALE: &[&str] = &[
-    "Gurpreet", "Harpreet", "Manpreet", "Jaspreet", "Simran", "Navneet", "Amrit", "Kulwinder",
+    "Gurpreet",
+    "Harpreet",
+    "Manpreet",
+    "Jaspreet",
+    "Simran",
+    "Navneet",
+    "Amrit",
+    "Kulwinder",
 ];
 const SIKH_SURNAMES: &[&str] = &["Gill", "Sandhu", "Dhillon", "Grewal", "Bajwa", "Sidhu"];
 
 const SURNAMES: &[&str] = &[
-    "Sharma", "Verma", "Gupta", "Yadav", "Singh", "Prasad", "Mishra", "Pandey", "Tiwari", "Jha",
-    "Sinha", "Das", "Ghosh", "Banerjee", "Chatterjee", "Mukherjee", "Roy", "Sen", "Paul",
-    "Mondal", "Patel", "Shah", "Desai", "Joshi", "Kulkarni", "Patil", "Reddy", "Naidu", "Rao",
-    "Iyer", "Nair", "Menon", "Pillai", "Chauhan", "Rathore", "Thakur", "Chaudhary", "Meena",
-    "Paswan", "Ram", "Mahto", "Manjhi", "Oraon", "Munda", "Soren", "Hembrom", "Tirkey", "Ekka",
-    "Kujur", "Lakra", "Toppo", "Bhagat", "Sahu", "Sao", "Agarwal", "Jain", "Goyal", "Bansal",
-    "Mittal", "Saxena", "Srivastava", "Shukla", "Dubey", "Dwivedi", "Trivedi", "Chaturvedi",
-    "Upadhyay", "Tripathi", "Ojha", "Pathak", "Mehta", "Bhatt", "Kapoor", "Khanna", "Malhotra",
-    "Arora", "Sethi", "Rana", "Negi", "Bisht", "Rawat", "Kushwaha", "Maurya", "Nishad", "Bind",
-    "Rajbhar", "Kurmi", "Baitha", "Rajak", "Choudhury", "Dey", "Saha", "Biswas", "Sarkar",
+    "Sharma",
+    "Verma",
+    "Gupta",
+    "Yadav",
+    "Singh",
+    "Prasad",
+    "Mishra",
+    "Pandey",
+    "Tiwari",
+    "Jha",
+    "Sinha",
+    "Das",
+    "Ghosh",
+    "Banerjee",
+    "Chatterjee",
+    "Mukherjee",
+    "Roy",
+    "Sen",
+    "Paul",
+    "Mondal",
+    "Patel",
+    "Shah",
+    "Desai",
+    "Joshi",
+    "Kulkarni",
+    "Patil",
+    "Reddy",
+    "Naidu",
+    "Rao",
+    "Iyer",
+    "Nair",
+    "Menon",
+    "Pillai",
+    "Chauhan",
+    "Rathore",
+    "Thakur",
+    "Chaudhary",
+    "Meena",
+    "Paswan",
+    "Ram",
+    "Mahto",
+    "Manjhi",
+    "Oraon",
+    "Munda",
+    "Soren",
+    "Hembrom",
+    "Tirkey",
+    "Ekka",
+    "Kujur",
+    "Lakra",
+    "Toppo",
+    "Bhagat",
+    "Sahu",
+    "Sao",
+    "Agarwal",
+    "Jain",
+    "Goyal",
+    "Bansal",
+    "Mittal",
+    "Saxena",
+    "Srivastava",
+    "Shukla",
+    "Dubey",
+    "Dwivedi",
+    "Trivedi",
+    "Chaturvedi",
+    "Upadhyay",
+    "Tripathi",
+    "Ojha",
+    "Pathak",
+    "Mehta",
+    "Bhatt",
+    "Kapoor",
+    "Khanna",
+    "Malhotra",
+    "Arora",
+    "Sethi",
+    "Rana",
+    "Negi",
+    "Bisht",
+    "Rawat",
+    "Kushwaha",
+    "Maurya",
+    "Nishad",
+    "Bind",
+    "Rajbhar",
+    "Kurmi",
+    "Baitha",
+    "Rajak",
+    "Choudhury",
+    "Dey",
+    "Saha",
+    "Biswas",
+    "Sarkar",
 ];
 
 const PLACES: &[(&str, &str, u32)] = &[
@@ -147,9 +427,24 @@ const PLACES: &[(&str, &str, u32)] = &[
 ];
 
 const STREETS: &[&str] = &[
-    "Gandhi Nagar", "Rajendra Nagar", "Kankarbagh", "Boring Road", "Ashok Vihar", "Shastri Nagar",
-    "Lal Bazar", "Station Road", "Mill Road", "Nehru Colony", "Kali Mandir Gali", "Pani Tanki",
-    "Subhash Chowk", "Hanuman Nagar", "Patel Nagar", "Indira Colony", "Bazar Samiti", "Purani Basti",
+    "Gandhi Nagar",
+    "Rajendra Nagar",
+    "Kankarbagh",
+    "Boring Road",
+    "Ashok Vihar",
+    "Shastri Nagar",
+    "Lal Bazar",
+    "Station Road",
+    "Mill Road",
+    "Nehru Colony",
+    "Kali Mandir Gali",
+    "Pani Tanki",
+    "Subhash Chowk",
+    "Hanuman Nagar",
+    "Patel Nagar",
+    "Indira Colony",
+    "Bazar Samiti",
+    "Purani Basti",
 ];
 
 /// Devanagari spellings of some tokens, for the counter that typed the name in Hindi.
@@ -194,6 +489,14 @@ enum Community {
     /// Singh / Kaur, sometimes a clan name.
     Sikh,
 }
+
+/// A name's parts: prefix (Mohammad), given name, middle (Kumar, Devi), surname.
+type NameParts = (
+    Option<&'static str>,
+    String,
+    Option<&'static str>,
+    Option<String>,
+);
 
 /// A person as they really are; registrations are renderings of this.
 #[derive(Clone, Debug)]
@@ -283,8 +586,12 @@ impl SynthConfig {
     }
 }
 
+fn pick_str(rng: &mut Rng, xs: &[&'static str]) -> &'static str {
+    xs[rng.below(xs.len())]
+}
+
 fn mobile(rng: &mut Rng) -> String {
-    let first = *rng.pick(&[b'6', b'7', b'8', b'9']) as char;
+    let first = *rng.pick(b"6789") as char;
     let rest = rng.next_u64() % 1_000_000_000;
     format!("{first}{rest:09}")
 }
@@ -292,7 +599,10 @@ fn mobile(rng: &mut Rng) -> String {
 fn title(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
-        Some(f) => f.to_uppercase().chain(c.flat_map(char::to_lowercase)).collect(),
+        Some(f) => f
+            .to_uppercase()
+            .chain(c.flat_map(char::to_lowercase))
+            .collect(),
         None => String::new(),
     }
 }
@@ -327,7 +637,7 @@ fn make_household(rng: &mut Rng) -> Household {
         surname,
         mobile: rng.chance(0.85).then(|| mobile(rng)),
         house_no: rng.range(1, 999) as u32,
-        street: *rng.pick(STREETS),
+        street: pick_str(rng, STREETS),
         place: {
             // A city has dozens of PIN codes; a household has one of them.
             let (d, st, pin) = *rng.pick(PLACES);
@@ -337,11 +647,7 @@ fn make_household(rng: &mut Rng) -> Household {
 }
 
 /// Name parts for a new member of a household.
-fn name_for(
-    rng: &mut Rng,
-    h: &Household,
-    sex: Sex,
-) -> (Option<&'static str>, String, Option<&'static str>, Option<String>) {
+fn name_for(rng: &mut Rng, h: &Household, sex: Sex) -> NameParts {
     let male = sex == Sex::Male;
     match h.community {
         Community::Hindu => {
@@ -365,7 +671,12 @@ fn name_for(
                 (None, rng.pick_skewed(MALE).to_string(), Some(middle), None)
             } else {
                 let middle = if rng.chance(0.7) { "Devi" } else { "Kumari" };
-                (None, rng.pick_skewed(FEMALE).to_string(), Some(middle), None)
+                (
+                    None,
+                    rng.pick_skewed(FEMALE).to_string(),
+                    Some(middle),
+                    None,
+                )
             }
         }
         Community::Muslim => {
@@ -414,7 +725,7 @@ fn populate(rng: &mut Rng, hid: usize, h: &Household, year: i32, people: &mut Ve
                    birth_year: i32,
                    rel: GuardianRelation,
                    guardian: String,
-                   name: Option<(Option<&'static str>, String, Option<&'static str>, Option<String>)>|
+                   name: Option<NameParts>|
      -> usize {
         let (prefix, given, middle, surname) = name.unwrap_or_else(|| name_for(rng, h, sex));
         let adult = year - birth_year >= 18;
@@ -531,7 +842,15 @@ fn populate(rng: &mut Rng, hid: usize, h: &Household, year: i32, people: &mut Ve
                 parts = name_for(rng, h, sex);
             }
             given_used.push(parts.1.clone());
-            add(rng, people, sex, child_by, rel, head_name.clone(), Some(parts));
+            add(
+                rng,
+                people,
+                sex,
+                child_by,
+                rel,
+                head_name.clone(),
+                Some(parts),
+            );
             members += 1;
         }
         child_by += rng.range(1, 6);
@@ -667,14 +986,7 @@ fn render_name(rng: &mut Rng, p: &Person, noise: f64) -> String {
     }
     let mut parts: Vec<String> = Vec::new();
     if rng.chance(0.05 * noise) {
-        parts.push(
-            if p.sex == Sex::Female {
-                "Smt."
-            } else {
-                "Shri"
-            }
-            .into(),
-        );
+        parts.push(if p.sex == Sex::Female { "Smt." } else { "Shri" }.into());
     }
     parts.extend(prefix);
     parts.push(given);

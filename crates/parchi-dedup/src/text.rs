@@ -50,12 +50,7 @@ pub fn jaro_winkler(a: &[u8], b: &[u8]) -> f64 {
     let mf = m as f64;
     let t = (half_transpositions / 2) as f64;
     let jaro = (mf / a.len() as f64 + mf / b.len() as f64 + (mf - t) / mf) / 3.0;
-    let prefix = a
-        .iter()
-        .zip(b)
-        .take(4)
-        .take_while(|(x, y)| x == y)
-        .count() as f64;
+    let prefix = a.iter().zip(b).take(4).take_while(|(x, y)| x == y).count() as f64;
     jaro + prefix * 0.1 * (1.0 - jaro)
 }
 
@@ -229,7 +224,11 @@ mod tests {
         assert!((jaro_winkler(b"dixon", b"dicksonx") - 0.813).abs() < 0.001);
         assert_eq!(jaro_winkler(b"abc", b"abc"), 1.0);
         assert_eq!(jaro_winkler(b"abc", b"xyz"), 0.0);
-        for (a, b) in [("sunita", "suneeta"), ("krish", "krih"), ("ramesh", "rakesh")] {
+        for (a, b) in [
+            ("sunita", "suneeta"),
+            ("krish", "krih"),
+            ("ramesh", "rakesh"),
+        ] {
             let core = parchi_core::names::jaro_winkler(a, b);
             assert!((jaro_winkler(a.as_bytes(), b.as_bytes()) - core).abs() < 1e-12);
         }
@@ -256,7 +255,10 @@ mod tests {
     #[test]
     fn abha_and_pin_normalise() {
         assert_eq!(abha("91-1234-5678-9012").as_deref(), Some("91123456789012"));
-        assert_eq!(abha("Sunita.Devi@ABDM").as_deref(), Some("sunita.devi@abdm"));
+        assert_eq!(
+            abha("Sunita.Devi@ABDM").as_deref(),
+            Some("sunita.devi@abdm")
+        );
         assert_eq!(abha("123"), None);
         assert_eq!(pincode("800 001"), Some(800_001));
         assert_eq!(pincode("80001"), None);

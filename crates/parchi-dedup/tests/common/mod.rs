@@ -64,7 +64,9 @@ pub fn load_sample() -> Sample {
     }
 }
 
+/// Precision and recall of the `Likely` pairs; the counts show in failure messages.
 #[derive(Debug, Clone, Copy)]
+#[allow(dead_code)]
 pub struct Quality {
     pub precision: f64,
     pub recall: f64,
@@ -86,7 +88,13 @@ pub fn likely(cands: &[Candidate<u32>]) -> HashSet<(u32, u32)> {
         .collect()
 }
 
-pub fn quality(predicted: &HashSet<(u32, u32)>, truth: &HashSet<(u32, u32)>, universe: Option<&HashSet<(u32, u32)>>) -> Quality {
+/// Precision and recall of `predicted` against `truth`; with a `universe`, only predictions
+/// inside it count (the labelled-pairs measure).
+pub fn quality(
+    predicted: &HashSet<(u32, u32)>,
+    truth: &HashSet<(u32, u32)>,
+    universe: Option<&HashSet<(u32, u32)>>,
+) -> Quality {
     let considered: Vec<&(u32, u32)> = match universe {
         Some(u) => predicted.iter().filter(|p| u.contains(p)).collect(),
         None => predicted.iter().collect(),
