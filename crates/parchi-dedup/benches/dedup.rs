@@ -10,6 +10,18 @@ use parchi_dedup::synth::{SynthConfig, evaluate, generate};
 use parchi_dedup::{Config, scan};
 use std::time::{Duration, Instant};
 
+/// CPU time this process has used (user + system), from `/proc/self/stat`: on a shared machine
+/// the wall clock also counts other people's work.
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // The kernel reports clock ticks; USER_HZ is 100 on Linux.
+    Some(Duration::from_millis(ticks * 10))
+}
+
 fn arg<T: std::str::FromStr>(args: &[String], i: usize, default: T) -> T {
     args.get(i).and_then(|s| s.parse().ok()).unwrap_or(default)
 }
@@ -40,20 +52,27 @@ fn main() {
             ..Config::default()
         };
         let mut times: Vec<Duration> = Vec::with_capacity(runs);
+        let mut cpu: Vec<Duration> = Vec::with_capacity(runs);
         let mut last = None;
         for _ in 0..runs {
-            let t = Instant::now();
+            let (t, c) = (Instant::now(), cpu_time());
             let report = scan(&set.records, &cfg);
             times.push(t.elapsed());
+            if let (Some(before), Some(after)) = (c, cpu_time()) {
+                cpu.push(after.saturating_sub(before));
+            }
             last = Some(report);
         }
         times.sort();
+        cpu.sort();
         let median = times[times.len() / 2];
         let Some(report) = last else { continue };
         println!(
-            "threads={threads}: median {median:.2?} over {runs} runs (min {:.2?}, max {:.2?})",
+            "threads={threads}: median {median:.2?} wall over {runs} runs (min {:.2?}, max {:.2?}); \
+             median CPU {:.2?}",
             times[0],
-            times[times.len() - 1]
+            times[times.len() - 1],
+            cpu.get(cpu.len() / 2).copied().unwrap_or_default()
         );
         println!("  stats: {:?}", report.stats);
         if threads == 1 {

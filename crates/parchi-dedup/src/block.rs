@@ -112,8 +112,8 @@ fn keys(p: &Prepared, out: &mut Vec<(u64, Tag)>) {
     if let Some(m) = p.mobile {
         out.push((hash_parts(Tag::Mobile as u8, &[m]), Tag::Mobile));
     }
-    if let Some(a) = &p.abha {
-        out.push((hash_bytes(Tag::Abha as u8, a.as_bytes()), Tag::Abha));
+    if let Some(a) = p.abha {
+        out.push((hash_parts(Tag::Abha as u8, &[a]), Tag::Abha));
     }
     let name = &p.name;
     let given_full = name
@@ -134,7 +134,7 @@ fn keys(p: &Prepared, out: &mut Vec<(u64, Tag)>) {
     let place = p
         .pincode
         .map(u64::from)
-        .or_else(|| p.district.as_ref().map(|d| hash_bytes(b'd', d.as_bytes())))
+        .or(p.district)
         .unwrap_or(0);
     let letter = name.given_letter().map(u64::from);
     let guardian_given = p

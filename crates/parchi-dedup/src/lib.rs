@@ -118,7 +118,7 @@ impl Default for Config {
             review_threshold: 0.5,
             age_tolerance_approximate: 3,
             age_tolerance_exact: 1,
-            max_block: 200,
+            max_block: 100,
             max_mobile_records: 12,
             established_name_count: 3,
             threads: 1,

@@ -329,13 +329,14 @@ impl SimCache {
     }
 }
 
-/// Compares two names token by token (see the module docs).
+/// [`compare_cached`] without a cache.
 #[cfg(test)]
 pub fn compare(a: &NameKey, b: &NameKey) -> NameMatch {
     compare_cached(a, b, &mut SimCache::new(0))
 }
 
-/// [`compare`] with a token-similarity cache.
+/// Compares two names token by token (see the module docs), remembering token similarities in
+/// `cache`.
 pub fn compare_cached(a: &NameKey, b: &NameKey, cache: &mut SimCache) -> NameMatch {
     let (n, m) = (a.toks.len(), b.toks.len());
     if n == 0 || m == 0 {

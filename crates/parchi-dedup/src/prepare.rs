@@ -23,6 +23,9 @@ const COMMON_GIVEN: &[&str] = &[
     "karim", "rahim", "nasir", "basir", "shabana", "farhana", "rehana",
 ];
 
+/// Address words kept per record: a house number, a lane, a locality and a landmark are plenty.
+pub const ADDRESS_WORDS: usize = 6;
+
 /// One record, ready to compare.
 pub struct Prepared {
     pub name: NameKey,
@@ -33,10 +36,14 @@ pub struct Prepared {
     pub mobile: Option<u64>,
     /// How many records in the scan carry this mobile (1 when unknown).
     pub mobile_count: u32,
-    pub abha: Option<String>,
-    pub address: Vec<u64>,
-    pub district: Option<String>,
-    pub state: Option<String>,
+    /// Hashes of the normalised ABHA number or address, district and state: compared for
+    /// equality millions of times, so kept as numbers inside the record.
+    pub abha: Option<u64>,
+    /// The address's telling words, hashed and sorted (at most [`ADDRESS_WORDS`]).
+    pub address: [u64; ADDRESS_WORDS],
+    pub address_len: u8,
+    pub district: Option<u64>,
+    pub state: Option<u64>,
     pub pincode: Option<u32>,
     /// How many records in the scan share this record's given-name and surname sound keys.
     pub name_count: u32,
@@ -60,12 +67,17 @@ impl Prepared {
             approximate: r.birth_approximate,
             mobile: non_empty(&r.mobile).and_then(text::mobile),
             mobile_count: 1,
-            abha: non_empty(&r.abha).and_then(text::abha),
-            address: non_empty(&r.address)
-                .map(text::address_words)
-                .unwrap_or_default(),
-            district: non_empty(&r.district).and_then(text::place),
-            state: non_empty(&r.state).and_then(text::place),
+            abha: non_empty(&r.abha)
+                .and_then(text::abha)
+                .map(|a| text::hash_bytes(b'a', a.as_bytes())),
+            address: [0; ADDRESS_WORDS],
+            address_len: 0,
+            district: non_empty(&r.district)
+                .and_then(text::place)
+                .map(|d| text::hash_bytes(b'd', d.as_bytes())),
+            state: non_empty(&r.state)
+                .and_then(text::place)
+                .map(|d| text::hash_bytes(b's', d.as_bytes())),
             pincode: non_empty(&r.pincode).and_then(text::pincode),
             name_count: 1,
             guardian_share: 0.0,
@@ -73,7 +85,18 @@ impl Prepared {
         for t in p.name.toks.iter_mut().chain(p.guardian.toks.iter_mut()) {
             t.common = COMMON_GIVEN.contains(&&*t.text);
         }
+        if let Some(a) = non_empty(&r.address) {
+            let words = text::address_words(a);
+            let n = words.len().min(ADDRESS_WORDS);
+            p.address[..n].copy_from_slice(&words[..n]);
+            p.address[..n].sort_unstable();
+            p.address_len = n as u8;
+        }
         p
+    }
+
+    pub fn address(&self) -> &[u64] {
+        &self.address[..usize::from(self.address_len)]
     }
 }
 

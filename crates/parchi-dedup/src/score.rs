@@ -109,7 +109,7 @@ pub fn assess_bounded(
     let mut points = PRIOR;
     // Cheap fields first; the reasons are put in reading order at the end.
     let mut abha = None;
-    if let (Some(x), Some(y)) = (&a.abha, &b.abha) {
+    if let (Some(x), Some(y)) = (a.abha, b.abha) {
         if x == y {
             points += 8.0;
             abha = Some(Reason::SameAbha);
@@ -174,15 +174,15 @@ pub fn assess_bounded(
         }
     }
     let mut address = None;
-    if jaccard(&a.address, &b.address) >= 0.6 {
+    if jaccard(a.address(), b.address()) >= 0.6 {
         points += 1.5;
         address = Some(Reason::SameAddress);
     }
     let mut district = None;
     // The district, or the state when a district is missing.
-    let places = match (&a.district, &b.district) {
+    let places = match (a.district, b.district) {
         (Some(x), Some(y)) => Some((x, y)),
-        _ => a.state.as_ref().zip(b.state.as_ref()),
+        _ => a.state.zip(b.state),
     };
     if let Some((x, y)) = places
         && x != y
