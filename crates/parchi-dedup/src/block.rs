@@ -131,11 +131,7 @@ fn keys(p: &Prepared, out: &mut Vec<(u64, Tag)>) {
         })
         .map(|s| sound(name, s));
     // Where the person lives: the PIN, or failing that the district.
-    let place = p
-        .pincode
-        .map(u64::from)
-        .or(p.district)
-        .unwrap_or(0);
+    let place = p.pincode.map(u64::from).or(p.district).unwrap_or(0);
     let letter = name.given_letter().map(u64::from);
     let guardian_given = p
         .guardian

@@ -10,14 +10,17 @@
 //!
 //! 1. **Prepare** each [`Record`] once: name tokens and sound keys ([`parchi_core::names`] plus
 //!    this crate's filler/initial handling), normalised mobile, ABHA, PIN, address words.
-//! 2. **Block**: records are grouped under keys (mobile, ABHA, given-name + surname sound keys,
-//!    given name + birth-year band, initial + surname + band, surname + guardian's name), and only
-//!    records sharing a key are compared, so 250,000 registrations cost a few million comparisons,
-//!    not 31 billion. A block bigger than [`Config::max_block`] is skipped: a mobile on 200
-//!    records is a clinic's phone, not a family.
+//! 2. **Block**: records are filed under keys (mobile, ABHA, given-name + surname sound keys,
+//!    given name + birth-year band + PIN, initial + surname + band, name token + guardian's name,
+//!    guardian + band) and only records sharing a key are compared, so 250,000 registrations cost
+//!    about 12 million comparisons, not 31 billion. A block bigger than [`Config::max_block`] is
+//!    skipped (other keys still meet its pairs), and a mobile on more than
+//!    [`Config::max_mobile_records`] records is a clinic's phone, not a family's. Blocks are
+//!    scored one after another so their records stay in cache, each pair once.
 //! 3. **Score** each pair: evidence for and against (name, age, sex, guardian, mobile, PIN,
-//!    address, ABHA) is added up as log-odds points and squashed to a 0–1 score. Every piece of
-//!    evidence is kept as a [`Reason`] the admin can read.
+//!    address, district, ABHA) is added up as log-odds points and squashed to a 0–1 score. How
+//!    common a name is in this scan, and which spellings are real names rather than typos, are
+//!    learnt from the scan itself. Every piece of evidence is kept as a [`Reason`].
 //! 4. **Hold back** families: a pair with a conflict (two different given names, different sex,
 //!    an age gap beyond tolerance, one person's guardian being the other, different ABHA numbers,
 //!    or an initial that fits two different people) is never [`Verdict::Likely`], whatever its
@@ -27,6 +30,10 @@
 //! **Architecture Invariant:** pure. No I/O, no clock reads, no randomness: the caller passes
 //! birth years (computed from its own "today"), and the output is the same for the same input
 //! and [`Config`], in the same order, whatever the thread count.
+//!
+//! **Architecture Invariant:** the finder does not know the store, the CLI or the hub exist:
+//! callers map their patients into [`Record`]s and the [`Candidate`]s back to patient IDs. The
+//! only concurrency is `std::thread::scope` over [`Config::threads`].
 //!
 //! **Architecture Invariant:** `Debug` of a [`Record`] prints no personal data. [`Reason`]s carry
 //! no personal data either (no names, numbers or addresses), so candidates can be logged.
@@ -337,8 +344,9 @@ pub fn scan<K: Clone + Send + Sync>(records: &[Record<K>], cfg: &Config) -> Repo
 }
 
 /// Scores one pair of records on its own, without blocking or the frequency information a full
-/// scan has (every name counts as rare, no spelling as established). For a counter checking a new
-/// registration against the few records a search returned.
+/// scan has (every name counts as rare; only the built-in common given names count as
+/// established). For a counter checking a new registration against the few records a search
+/// returned. The verdict is `Review` for any pair that is not `Likely`, however low its score.
 pub fn compare_pair<K: Clone + Send + Sync>(
     a: &Record<K>,
     b: &Record<K>,

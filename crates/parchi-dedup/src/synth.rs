@@ -1184,6 +1184,8 @@ pub struct Quality {
     pub relatives_proposed: usize,
     /// Pairs of two relatives that share a mobile and were generated (the hard negatives).
     pub relatives_sharing_mobile: usize,
+    /// Share of true pairs reported at all (`Likely` or `Review`): what an admin gets to see.
+    pub recall_with_review: f64,
 }
 
 /// Scores `Likely` candidates against the truth (keys are positions in `set.records`).
@@ -1205,6 +1207,9 @@ pub fn evaluate(set: &Synthetic, cands: &[Candidate<u64>]) -> Quality {
             }
         }
     }
+    let reported: HashSet<(u64, u64)> =
+        cands.iter().map(|c| (c.a.min(c.b), c.a.max(c.b))).collect();
+    let seen = truth.iter().filter(|p| reported.contains(p)).count();
     let true_pos = proposed.iter().filter(|p| truth.contains(p)).count();
     let false_pos = proposed.len() - true_pos;
     let false_neg = truth.len() - true_pos;
@@ -1240,5 +1245,6 @@ pub fn evaluate(set: &Synthetic, cands: &[Candidate<u64>]) -> Quality {
         false_neg,
         relatives_proposed,
         relatives_sharing_mobile,
+        recall_with_review: ratio(seen, truth.len()),
     }
 }
