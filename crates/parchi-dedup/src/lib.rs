@@ -27,6 +27,43 @@
 //!    score. Relatives who share a phone are the commonest false match at an Indian OPD, and
 //!    merging a father into his son is the mistake this crate exists to avoid.
 //!
+//! # Example
+//!
+//! ```
+//! use parchi_dedup::{find_duplicates, Config, Record, Sex, Verdict};
+//!
+//! let irfan = Record {
+//!     key: 1u32,
+//!     name: "Mohd. Irfan Ansari".into(),
+//!     sex: Some(Sex::Male),
+//!     birth_year: Some(1975),
+//!     birth_approximate: true,
+//!     guardian_name: Some("Abdul Karim Ansari".into()),
+//!     mobile: Some("98765 43210".into()),
+//!     pincode: Some("800020".into()),
+//!     ..Record::default()
+//! };
+//! let again = Record {
+//!     key: 2,
+//!     name: "Mohammad Irfan Ansari".into(),
+//!     birth_year: Some(1977),
+//!     ..irfan.clone()
+//! };
+//! let his_son = Record {
+//!     key: 3,
+//!     name: "Imran Ansari".into(),
+//!     birth_year: Some(2001),
+//!     guardian_name: Some("Mohd Irfan Ansari".into()),
+//!     ..irfan.clone()
+//! };
+//! let found = find_duplicates(&[irfan, again, his_son], &Config::default());
+//! assert_eq!((found[0].a, found[0].b, found[0].verdict), (1, 2, Verdict::Likely));
+//! assert!(found.iter().all(|c| c.b != 3 || c.verdict == Verdict::Review));
+//! let why: Vec<String> = found[0].reasons.iter().map(ToString::to_string).collect();
+//! println!("{}", why.join(", "));
+//! // same mobile, name similar (…), same guardian, age differs by 2 years, same sex, same PIN
+//! ```
+//!
 //! **Architecture Invariant:** pure. No I/O, no clock reads, no randomness: the caller passes
 //! birth years (computed from its own "today"), and the output is the same for the same input
 //! and [`Config`], in the same order, whatever the thread count.
