@@ -1,0 +1,7 @@
+//! Integration tests: one binary, a module per area.
+
+mod common;
+mod robustness;
+mod rules;
+mod sample;
+mod synthetic;
