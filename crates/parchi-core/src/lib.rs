@@ -24,6 +24,6 @@ pub use hlc::{Clock, Hlc, Stamp};
 pub use ids::{
     CounterCode, DeptCode, IdError, OpId, PatientId, SiteId, SiteTag, TempId, Token, Uhid, VisitId,
 };
-pub use op::{Field, FieldValue, NewVisit, Op, OpBody};
+pub use op::{Field, FieldValue, NewVisit, Op, OpBody, PairDecision};
 pub use patient::{Age, Category, FieldError, PatientFields, PatientInput, Sex, ValidationErrors};
 pub use replica::Replica;

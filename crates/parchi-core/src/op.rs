@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::hlc::{Hlc, Stamp};
-use crate::ids::{CounterCode, DeptCode, OpId, PatientId, SiteId, TempId, Token, VisitId};
+use crate::ids::{CounterCode, DeptCode, OpId, PatientId, SiteId, TempId, Token, Uhid, VisitId};
 use crate::patient::{
     AadhaarLast4, AbhaAddress, AbhaNumber, BirthDate, Category, Guardian, Mobile, Name,
     PatientFields, Pincode, Sex, Text,
@@ -44,6 +44,16 @@ impl Op {
             OpBody::CancelVisit { visit, .. } | OpBody::RecordReprint { visit, .. } => {
                 *visit.as_bytes()
             }
+            OpBody::AssignUhid { patient, .. } => *patient.as_bytes(),
+            OpBody::Decide { a, .. } => *a.as_bytes(),
+        }
+    }
+
+    /// The second record an operation is about (the other patient of a decision).
+    pub fn other_entity(&self) -> Option<[u8; 16]> {
+        match &self.body {
+            OpBody::Decide { b, .. } => Some(*b.as_bytes()),
+            _ => None,
         }
     }
 }
@@ -76,10 +86,27 @@ pub enum OpBody {
         quick: bool,
         fields: PatientFields,
     },
-    /// A correction of one field.
+    /// A correction of one field. `prev` is the write it replaced as the writer saw it (the
+    /// creation or an earlier correction): two corrections with the same `prev` from different
+    /// sites were made without seeing each other, which the admin's conflict list shows.
     SetField {
         patient: PatientId,
         value: FieldValue,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prev: Option<OpId>,
+    },
+    /// The permanent hospital ID the central hub assigned. A last-writer-wins register; the
+    /// patient's temporary ID keeps resolving.
+    AssignUhid { patient: PatientId, uhid: Uhid },
+    /// An admin's decision about two records: the same person (merge) or not. The latest decision
+    /// about a pair stands; records joined by `Same` decisions form one person, shown as the
+    /// record registered first. An unmerge is a `Distinct` decision.
+    Decide {
+        a: PatientId,
+        b: PatientId,
+        decision: PairDecision,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        reason: String,
     },
     /// A visit with its queue token. Visits are append-only.
     CreateVisit(NewVisit),
@@ -104,8 +131,39 @@ impl OpBody {
             OpBody::CreateVisit(_) => "create_visit",
             OpBody::CancelVisit { .. } => "cancel_visit",
             OpBody::RecordReprint { .. } => "record_reprint",
+            OpBody::AssignUhid { .. } => "assign_uhid",
+            OpBody::Decide {
+                decision: PairDecision::Same,
+                ..
+            } => "merge",
+            OpBody::Decide {
+                decision: PairDecision::Distinct,
+                ..
+            } => "not_duplicate",
         }
     }
+}
+
+/// Whether two patient records are the same person.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PairDecision {
+    Same,
+    Distinct,
+}
+
+impl PairDecision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PairDecision::Same => "same",
+            PairDecision::Distinct => "distinct",
+        }
+    }
+}
+
+/// The two records of a pair in a canonical order (smaller ID first).
+pub fn pair(a: PatientId, b: PatientId) -> (PatientId, PatientId) {
+    if a <= b { (a, b) } else { (b, a) }
 }
 
 /// A visit as created.

@@ -13,8 +13,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::hlc::Stamp;
-use crate::ids::{CounterCode, PatientId, TempId, VisitId};
-use crate::op::{Field, FieldValue, NewVisit, Op, OpBody};
+use crate::ids::{CounterCode, PatientId, TempId, Uhid, VisitId};
+use crate::op::{Field, FieldValue, NewVisit, Op, OpBody, PairDecision, pair};
 use crate::patient::PatientFields;
 
 /// Does a write stamped `incoming` replace one stamped `current` in a last-writer-wins register?
@@ -50,6 +50,9 @@ pub struct PatientView {
     pub id: PatientId,
     pub origin: Origin,
     pub fields: PatientFields,
+    pub uhid: Option<Uhid>,
+    /// The record this one was merged into (the person's surviving record), if any.
+    pub merged_into: Option<PatientId>,
 }
 
 /// A visit as the merged state shows it.
@@ -66,6 +69,23 @@ pub struct VisitView {
 pub struct Replica {
     patients: BTreeMap<PatientId, PatientState>,
     visits: BTreeMap<VisitId, VisitState>,
+    uhids: BTreeMap<PatientId, (Stamp, Uhid)>,
+    pairs: BTreeMap<(PatientId, PatientId), (Stamp, PairDecision)>,
+}
+
+fn offer_lww<K: Ord, V: Clone>(
+    map: &mut BTreeMap<K, (Stamp, V)>,
+    key: K,
+    stamp: Stamp,
+    value: &V,
+) -> bool {
+    match map.get(&key) {
+        Some((current, _)) if !wins(&stamp, current) => false,
+        _ => {
+            map.insert(key, (stamp, value.clone()));
+            true
+        }
+    }
 }
 
 fn keep_min<T>(slot: &mut Option<(Stamp, T)>, stamp: Stamp, value: T) -> bool {
@@ -127,7 +147,13 @@ impl Replica {
                 }
                 changed
             }
-            OpBody::SetField { patient, value } => offer(
+            OpBody::AssignUhid { patient, uhid } => {
+                offer_lww(&mut self.uhids, *patient, stamp, uhid)
+            }
+            OpBody::Decide { a, b, decision, .. } => {
+                offer_lww(&mut self.pairs, pair(*a, *b), stamp, decision)
+            }
+            OpBody::SetField { patient, value, .. } => offer(
                 &mut self.patients.entry(*patient).or_default().fields,
                 stamp,
                 value.clone(),
@@ -185,6 +211,57 @@ impl Replica {
             }
             mine.reprints.extend(theirs.reprints.iter().copied());
         }
+        for (k, (s, v)) in &other.uhids {
+            offer_lww(&mut self.uhids, *k, *s, v);
+        }
+        for (k, (s, v)) in &other.pairs {
+            offer_lww(&mut self.pairs, *k, *s, v);
+        }
+    }
+
+    /// The records joined to `id` by `Same` decisions (including `id`), in ID order.
+    pub fn cluster(&self, id: &PatientId) -> Vec<PatientId> {
+        let mut seen = BTreeSet::from([*id]);
+        let mut todo = vec![*id];
+        while let Some(x) = todo.pop() {
+            for ((a, b), (_, d)) in &self.pairs {
+                if *d != PairDecision::Same {
+                    continue;
+                }
+                let other = if *a == x {
+                    b
+                } else if *b == x {
+                    a
+                } else {
+                    continue;
+                };
+                if seen.insert(*other) {
+                    todo.push(*other);
+                }
+            }
+        }
+        seen.into_iter().collect()
+    }
+
+    /// The surviving record of `id`'s person: the record registered first (by creation stamp)
+    /// among those merged together; records whose creation is not seen yet come last, by ID.
+    pub fn survivor(&self, id: &PatientId) -> PatientId {
+        self.cluster(id)
+            .into_iter()
+            .min_by_key(|p| {
+                let created = self
+                    .patients
+                    .get(p)
+                    .and_then(|s| s.origin.as_ref())
+                    .map(|o| o.stamp);
+                (created.is_none(), created, *p)
+            })
+            .unwrap_or(*id)
+    }
+
+    /// The standing decision about a pair, if any.
+    pub fn decision(&self, a: &PatientId, b: &PatientId) -> Option<PairDecision> {
+        self.pairs.get(&pair(*a, *b)).map(|(_, d)| *d)
     }
 
     /// A patient whose creation has been seen, with every field at its winning value.
@@ -212,10 +289,13 @@ impl Replica {
         for (_, v) in p.fields.values() {
             v.apply_to(&mut fields);
         }
+        let survivor = self.survivor(id);
         Some(PatientView {
             id: *id,
             origin,
             fields,
+            uhid: self.uhids.get(id).map(|(_, u)| u.clone()),
+            merged_into: (survivor != *id).then_some(survivor),
         })
     }
 

@@ -5,8 +5,10 @@ use chrono::NaiveDate;
 use proptest::prelude::*;
 
 use crate::hlc::Hlc;
-use crate::ids::{CounterCode, DeptCode, OpId, PatientId, SiteId, SiteTag, TempId, Token, VisitId};
-use crate::op::{FieldValue, NewVisit, Op, OpBody};
+use crate::ids::{
+    CounterCode, DeptCode, OpId, PatientId, SiteId, SiteTag, TempId, Token, Uhid, VisitId,
+};
+use crate::op::{FieldValue, NewVisit, Op, OpBody, PairDecision};
 use crate::patient::{BirthDate, Category, Mobile, Name, PatientFields, Sex};
 
 const NAMES: [&str; 4] = ["Sunita Devi", "Ram Kumar", "Mohd Irfan", "सुनीता देवी"];
@@ -87,6 +89,7 @@ pub fn arb_body() -> impl Strategy<Value = OpBody> {
         OpBody::SetField {
             patient: patient_id(p),
             value,
+            prev: None,
         }
     });
     // A visit's token is fixed by its ID: two visits never share one (that needs a cloned disk).
@@ -113,7 +116,23 @@ pub fn arb_body() -> impl Strategy<Value = OpBody> {
         visit: visit_id(v),
         counter: counter(s),
     });
-    prop_oneof![3 => create, 4 => set, 2 => visit, 1 => cancel, 1 => reprint]
+    let uhid = (0u8..4, 0u32..3).prop_map(|(p, n)| OpBody::AssignUhid {
+        patient: patient_id(p),
+        uhid: Uhid::parse(&format!("DHP{}", 1000 + n)).expect("valid uhid"),
+    });
+    let decide = (0u8..4, 0u8..4, any::<bool>())
+        .prop_filter("two records", |(a, b, _)| a != b)
+        .prop_map(|(a, b, same)| OpBody::Decide {
+            a: patient_id(a),
+            b: patient_id(b),
+            decision: if same {
+                PairDecision::Same
+            } else {
+                PairDecision::Distinct
+            },
+            reason: String::new(),
+        });
+    prop_oneof![3 => create, 4 => set, 2 => visit, 1 => cancel, 1 => reprint, 1 => uhid, 2 => decide]
 }
 
 /// Up to `max` operations from 3 sites, with distinct op IDs and clustered HLCs (so ties in wall

@@ -13,6 +13,7 @@
 //! passes a [`Stamping`] with wall time and a random source.
 
 mod error;
+mod merge;
 mod read;
 mod schema;
 mod write;
@@ -24,6 +25,7 @@ use parchi_core::{Clock, CounterCode, Hlc, SiteId, SiteTag, hlc::DEFAULT_MAX_DRI
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 pub use error::StoreError;
+pub use merge::{Conflict, ConflictWrite, Decision};
 pub use read::{
     DayReport, HistoryEntry, Hit, MatchKind, PatientRecord, RecordSyncState, ReportRow, UserRow,
     VisitRecord,

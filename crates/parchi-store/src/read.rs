@@ -23,6 +23,8 @@ pub struct PatientRecord {
     pub counter: String,
     pub created_hlc: Hlc,
     pub last_visit: Option<NaiveDate>,
+    /// The surviving record this one was merged into, if an admin merged it.
+    pub merged_into: Option<PatientId>,
 }
 
 /// A visit as stored, with its cancellation and reprints.
@@ -106,7 +108,8 @@ pub struct DayReport {
     pub total: ReportRow,
 }
 
-const PATIENT_COLS: &str = "id, temp_id, uhid, fields, quick, counter, created_hlc, last_visit";
+const PATIENT_COLS: &str =
+    "id, temp_id, uhid, fields, quick, counter, created_hlc, last_visit, merged_into";
 
 fn bad(e: impl std::fmt::Display) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.to_string().into())
@@ -127,6 +130,11 @@ fn patient_from_row(r: &Row<'_>) -> rusqlite::Result<PatientRecord> {
         counter: r.get(5)?,
         created_hlc: Hlc(r.get::<_, i64>(6)? as u64),
         last_visit: last.map(|d| d.parse()).transpose().map_err(bad)?,
+        merged_into: r
+            .get::<_, Option<Vec<u8>>>(8)?
+            .map(|b| PatientId::from_slice(&b))
+            .transpose()
+            .map_err(bad)?,
     })
 }
 
@@ -186,7 +194,23 @@ impl Store {
 
     /// Resolves what a clerk or script gave as a patient reference: a patient UUID, a temporary
     /// ID or a UHID.
+    /// Resolves a reference to the person's surviving record: a temporary ID or UHID of a record
+    /// that was merged into another keeps working and leads to the survivor.
     pub fn resolve_patient(&self, reference: &str) -> Result<PatientRecord> {
+        let record = self.find_record(reference)?;
+        self.survivor_of(record)
+    }
+
+    /// Follows a merge to the surviving record.
+    pub fn survivor_of(&self, record: PatientRecord) -> Result<PatientRecord> {
+        match record.merged_into {
+            Some(s) => Ok(self.patient(s)?.unwrap_or(record)),
+            None => Ok(record),
+        }
+    }
+
+    /// The exact record a reference names (a patient UUID, temporary ID or UHID), merged or not.
+    pub fn find_record(&self, reference: &str) -> Result<PatientRecord> {
         let not_found = || StoreError::NotFound {
             what: "patient",
             id: reference.trim().to_owned(),
@@ -223,8 +247,18 @@ impl Store {
             .optional()?)
     }
 
-    /// A patient's visits, newest first.
+    /// A person's visits (over every record merged into theirs), newest first.
     pub fn visits_of(&self, patient: PatientId) -> Result<Vec<VisitRecord>> {
+        let mut all = Vec::new();
+        for member in self.cluster_of(patient)? {
+            all.extend(self.visits_of_record(member)?);
+        }
+        all.sort_by(|a, b| b.created_hlc.cmp(&a.created_hlc));
+        Ok(all)
+    }
+
+    /// One record's own visits, newest first.
+    pub fn visits_of_record(&self, patient: PatientId) -> Result<Vec<VisitRecord>> {
         let sql = format!(
             "SELECT {VISIT_COLS} FROM visits v LEFT JOIN cancellations c ON c.visit = v.id
              WHERE v.patient = ?1 ORDER BY v.created_hlc DESC"
@@ -249,6 +283,22 @@ impl Store {
     /// prefix while a mobile or ID is being typed); otherwise by name, tolerant of misspelling,
     /// ranked best first.
     pub fn search(&self, query: &str, limit: usize) -> Result<Vec<Hit>> {
+        let hits = self.search_records(query, limit)?;
+        if hits.iter().all(|h| h.patient.merged_into.is_none()) {
+            return Ok(hits);
+        }
+        // A merged record stands for its person: show the surviving record once.
+        let mut out: Vec<Hit> = Vec::with_capacity(hits.len());
+        for h in hits {
+            let patient = self.survivor_of(h.patient)?;
+            if !out.iter().any(|o| o.patient.id == patient.id) {
+                out.push(Hit { patient, ..h });
+            }
+        }
+        Ok(out)
+    }
+
+    fn search_records(&self, query: &str, limit: usize) -> Result<Vec<Hit>> {
         let q = query.trim();
         if q.chars().count() > MAX_QUERY_CHARS {
             return Err(StoreError::Invalid(format!(

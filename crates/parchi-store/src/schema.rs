@@ -139,6 +139,51 @@ CREATE TABLE users (
     disabled INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 "#,
+    // 3: reconciliation: permanent UHIDs, merge decisions, conflicting edits.
+    r#"
+ALTER TABLE patients ADD COLUMN merged_into BLOB;
+
+-- The winning UHID assignment per patient (last writer wins); patients.uhid is its copy.
+CREATE TABLE uhid_stamps (
+    patient BLOB PRIMARY KEY,
+    hlc     INTEGER NOT NULL,
+    site    BLOB NOT NULL,
+    op      BLOB NOT NULL,
+    uhid    TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- The standing decision about each pair of records (a < b), last writer wins.
+CREATE TABLE pair_decisions (
+    a        BLOB NOT NULL,
+    b        BLOB NOT NULL,
+    decision TEXT NOT NULL CHECK (decision IN ('same', 'distinct')),
+    hlc      INTEGER NOT NULL,
+    site     BLOB NOT NULL,
+    op       BLOB NOT NULL,
+    reason   TEXT NOT NULL,
+    PRIMARY KEY (a, b)
+) WITHOUT ROWID;
+CREATE INDEX pair_decisions_b ON pair_decisions (b);
+
+-- Operations about a second record (the other patient of a decision), for its history.
+CREATE TABLE op_links (
+    entity BLOB NOT NULL,
+    op     BLOB NOT NULL,
+    PRIMARY KEY (entity, op)
+) WITHOUT ROWID;
+
+-- Every correction with the write it replaced, to find concurrent edits of one field.
+CREATE TABLE field_edits (
+    patient BLOB NOT NULL,
+    field   TEXT NOT NULL,
+    prev    BLOB,
+    op      BLOB NOT NULL,
+    site    BLOB NOT NULL,
+    hlc     INTEGER NOT NULL,
+    value   TEXT NOT NULL,
+    PRIMARY KEY (patient, field, op)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// The schema version this binary writes.

@@ -75,14 +75,14 @@ fn token_scope(dept: &DeptCode) -> String {
 }
 
 /// State shared by the operations of one write transaction.
-struct Writer<'s, 'r> {
+pub(crate) struct Writer<'s, 'r> {
     clock: Clock,
     site: &'s SiteInfo,
     st: &'s mut Stamping<'r>,
 }
 
 impl Writer<'_, '_> {
-    fn op(&mut self, body: OpBody) -> Op {
+    pub(crate) fn op(&mut self, body: OpBody) -> Op {
         let hlc = self.clock.tick(self.st.now_ms);
         Op {
             id: OpId::new_v7(hlc.wall_ms(), self.st.bytes()),
@@ -121,7 +121,7 @@ impl Writer<'_, '_> {
 impl Store {
     /// Runs `f` in one immediate transaction with a copy of the clock; commits the clock's new
     /// state with the data, or leaves both untouched on error.
-    fn write<T>(
+    pub(crate) fn write<T>(
         &mut self,
         st: &mut Stamping<'_>,
         f: impl FnOnce(&Transaction<'_>, &mut Writer<'_, '_>) -> Result<T>,
@@ -308,9 +308,11 @@ impl Store {
                 if FieldValue::read(&current, v.field()) == *v {
                     continue;
                 }
+                let prev = current_write(tx, patient, v.field())?;
                 let op = w.op(OpBody::SetField {
                     patient,
                     value: v.clone(),
+                    prev,
                 });
                 apply_in(tx, &op, Origin::Local, None)?;
                 changed.push(v.field());
@@ -348,6 +350,21 @@ impl Store {
         self.clock = clock;
         Ok(new)
     }
+}
+
+/// The write a local correction of `field` replaces: the latest correction, or the creation.
+fn current_write(tx: &Transaction<'_>, patient: PatientId, field: Field) -> Result<Option<OpId>> {
+    let op: Option<Vec<u8>> = tx
+        .query_row(
+            "SELECT coalesce((SELECT op FROM field_stamps WHERE patient = ?1 AND field = ?2),
+                             (SELECT created_op FROM patients WHERE id = ?1))",
+            params![patient.as_bytes(), field.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    op.map(|b| OpId::from_slice(&b).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .transpose()
 }
 
 fn visit_must_be_active(tx: &Transaction<'_>, visit: VisitId) -> Result<()> {
@@ -430,7 +447,78 @@ pub(crate) fn apply_in(
                 stamp,
             )?;
         }
-        OpBody::SetField { patient, value } => offer_field(tx, *patient, stamp, value)?,
+        OpBody::SetField {
+            patient,
+            value,
+            prev,
+        } => {
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO field_edits (patient, field, prev, op, site, hlc, value)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                patient.as_bytes(),
+                value.field().as_str(),
+                prev.map(|p| p.0.into_bytes().to_vec()),
+                op.id.as_bytes(),
+                op.site.as_bytes(),
+                stamp.hlc.0 as i64,
+                serde_json::to_string(value).map_err(|e| StoreError::Invalid(e.to_string()))?,
+            ])?;
+            offer_field(tx, *patient, stamp, value)?
+        }
+        OpBody::AssignUhid { patient, uhid } => {
+            let n = tx
+                .prepare_cached(
+                    "INSERT INTO uhid_stamps (patient, hlc, site, op, uhid) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (patient) DO UPDATE SET hlc = excluded.hlc, site = excluded.site, op = excluded.op,
+                         uhid = excluded.uhid
+                     WHERE (excluded.hlc, excluded.site, excluded.op) > (uhid_stamps.hlc, uhid_stamps.site, uhid_stamps.op)",
+                )?
+                .execute(params![
+                    patient.as_bytes(),
+                    stamp.hlc.0 as i64,
+                    stamp.site.as_bytes(),
+                    stamp.op.as_bytes(),
+                    uhid.as_str()
+                ])?;
+            if n > 0 {
+                tx.prepare_cached("UPDATE patients SET uhid = ?2 WHERE id = ?1")?
+                    .execute(params![patient.as_bytes(), uhid.as_str()])?;
+            }
+        }
+        OpBody::Decide {
+            a,
+            b,
+            decision,
+            reason,
+        } => {
+            let (a, b) = parchi_core::op::pair(*a, *b);
+            let n = tx
+                .prepare_cached(
+                    "INSERT INTO pair_decisions (a, b, decision, hlc, site, op, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                     ON CONFLICT (a, b) DO UPDATE SET decision = excluded.decision, hlc = excluded.hlc,
+                         site = excluded.site, op = excluded.op, reason = excluded.reason
+                     WHERE (excluded.hlc, excluded.site, excluded.op) > (pair_decisions.hlc, pair_decisions.site, pair_decisions.op)",
+                )?
+                .execute(params![
+                    a.as_bytes(),
+                    b.as_bytes(),
+                    decision.as_str(),
+                    stamp.hlc.0 as i64,
+                    stamp.site.as_bytes(),
+                    stamp.op.as_bytes(),
+                    reason
+                ])?;
+            if let Some(other) = op.other_entity() {
+                tx.prepare_cached("INSERT OR IGNORE INTO op_links (entity, op) VALUES (?1, ?2)")?
+                    .execute(params![&other[..], op.id.as_bytes()])?;
+            }
+            if n > 0 {
+                crate::merge::settle_cluster(tx, a)?;
+                crate::merge::settle_cluster(tx, b)?;
+            }
+        }
         OpBody::CreateVisit(v) => create_visit(tx, v, stamp)?,
         OpBody::CancelVisit {
             visit,
@@ -562,6 +650,10 @@ fn create_patient(
         for f in Field::ALL {
             offer_field(tx, patient, stamp, &FieldValue::read(fields, f))?;
         }
+        if stamp < origin {
+            // The record's registration moved earlier: it may now be its person's survivor.
+            crate::merge::settle_cluster(tx, patient)?;
+        }
         return Ok(());
     }
     // Writes that arrived before the creation: each wins over the creation's value if newer.
@@ -621,6 +713,15 @@ fn create_patient(
     let rowid = tx.last_insert_rowid();
     tx.prepare_cached("INSERT INTO patient_fts (rowid, terms) VALUES (?1, ?2)")?
         .execute(params![rowid, names::index_terms(fields.name.as_str())])?;
+    // Facts that arrived before the creation: a UHID, merge decisions.
+    tx.prepare_cached("UPDATE patients SET uhid = (SELECT uhid FROM uhid_stamps WHERE patient = ?1) WHERE id = ?1")?
+        .execute([patient.as_bytes()])?;
+    let decided: bool = tx
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM pair_decisions WHERE (a = ?1 OR b = ?1) AND decision = 'same')")?
+        .query_row([patient.as_bytes()], |r| r.get(0))?;
+    if decided {
+        crate::merge::settle_cluster(tx, patient)?;
+    }
     Ok(())
 }
 

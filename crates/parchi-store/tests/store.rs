@@ -325,20 +325,25 @@ fn store_state(s: &Store) -> (BTreeMap<String, String>, BTreeMap<String, String>
     let c = s.connection();
     let mut p = BTreeMap::new();
     let mut q = c
-        .prepare("SELECT hex(id), temp_id, fields FROM patients")
+        .prepare("SELECT hex(id), temp_id, fields, coalesce(uhid, '-'), CASE WHEN merged_into IS NULL THEN '-' ELSE hex(merged_into) END FROM patients")
         .expect("q");
-    for row in q
+    let rows = q
         .query_map([], |r| {
             Ok((
                 r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
+                format!(
+                    "{} {} {} {}",
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?
+                ),
             ))
         })
-        .expect("rows")
-    {
-        let (id, t, f) = row.expect("row");
-        p.insert(id, format!("{t} {f}"));
+        .expect("rows");
+    for row in rows {
+        let (id, v) = row.expect("row");
+        p.insert(id, v);
     }
     let mut v = BTreeMap::new();
     let mut q = c
@@ -347,7 +352,7 @@ fn store_state(s: &Store) -> (BTreeMap<String, String>, BTreeMap<String, String>
                 (SELECT COUNT(*) FROM reprints r WHERE r.visit = v.id) FROM visits v LEFT JOIN cancellations c ON c.visit = v.id",
         )
         .expect("q");
-    for row in q
+    let rows = q
         .query_map([], |r| {
             Ok((
                 r.get::<_, String>(0)?,
@@ -360,8 +365,8 @@ fn store_state(s: &Store) -> (BTreeMap<String, String>, BTreeMap<String, String>
                 ),
             ))
         })
-        .expect("rows")
-    {
+        .expect("rows");
+    for row in rows {
         let (id, s) = row.expect("row");
         v.insert(id, s);
     }
@@ -376,9 +381,16 @@ fn replica_state(r: &Replica) -> (BTreeMap<String, String>, BTreeMap<String, Str
             (
                 hex(p.id.as_bytes()),
                 format!(
-                    "{} {}",
+                    "{} {} {} {}",
                     p.origin.temp_id.as_str(),
-                    serde_json::to_string(&p.fields).expect("json")
+                    serde_json::to_string(&p.fields).expect("json"),
+                    p.uhid
+                        .as_ref()
+                        .map(|u| u.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    p.merged_into
+                        .map(|m| hex(m.as_bytes()))
+                        .unwrap_or_else(|| "-".into())
                 ),
             )
         })
