@@ -688,6 +688,24 @@ fn describe(body: &OpBody) -> String {
         OpBody::RecordReprint { counter, .. } => {
             format!("slip reprinted at counter {counter} (marked DUPLICATE)")
         }
+        OpBody::AssignUhid { uhid, .. } => format!("permanent UHID {uhid} assigned"),
+        OpBody::Decide {
+            a,
+            b,
+            decision,
+            reason,
+        } => format!(
+            "records {a} and {b} {}{}",
+            match decision {
+                parchi_core::PairDecision::Same => "merged as one person",
+                parchi_core::PairDecision::Distinct => "marked as different people",
+            },
+            if reason.is_empty() {
+                String::new()
+            } else {
+                format!(": {reason}")
+            }
+        ),
     }
 }
 

@@ -37,6 +37,9 @@ pub(crate) fn cluster(tx: &rusqlite::Connection, start: PatientId) -> Result<BTr
     Ok(seen)
 }
 
+/// Orders records for survival: creation seen first, then by creation stamp (hlc, site, op).
+type SurvivorKey = (bool, i64, Vec<u8>, Vec<u8>);
+
 /// Recomputes the surviving record for the person `member` belongs to and marks every other
 /// record of that person as merged into it.
 pub(crate) fn settle_cluster(tx: &Transaction<'_>, member: PatientId) -> Result<()> {
@@ -44,7 +47,7 @@ pub(crate) fn settle_cluster(tx: &Transaction<'_>, member: PatientId) -> Result<
     let mut q = tx.prepare_cached(
         "SELECT created_hlc, created_site, created_op FROM patients WHERE id = ?1",
     )?;
-    let mut best: Option<((bool, i64, Vec<u8>, Vec<u8>), PatientId)> = None;
+    let mut best: Option<(SurvivorKey, PatientId)> = None;
     for m in &members {
         let created: Option<(i64, Vec<u8>, Vec<u8>)> = q
             .query_row([m.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))

@@ -253,7 +253,7 @@ impl Store {
         for member in self.cluster_of(patient)? {
             all.extend(self.visits_of_record(member)?);
         }
-        all.sort_by(|a, b| b.created_hlc.cmp(&a.created_hlc));
+        all.sort_by_key(|v| std::cmp::Reverse(v.created_hlc));
         Ok(all)
     }
 
