@@ -136,6 +136,15 @@ fn with_stamping<T>(
     f(&mut st)
 }
 
+/// Runs a store write with the counter's clock and randomness (for other use-case modules).
+pub(crate) fn with_stamping_pub<T>(
+    c: &mut Counter,
+    f: impl FnOnce(&mut Store, &mut Stamping<'_>) -> T,
+) -> T {
+    let Counter { store, config, env } = c;
+    with_stamping(env.as_mut(), config, |st| f(store, st))
+}
+
 fn local_time(cfg: &HospitalConfig, now_ms: u64) -> NaiveDateTime {
     let utc = DateTime::from_timestamp_millis(now_ms as i64).unwrap_or_default();
     match cfg.offset() {

@@ -100,6 +100,34 @@ enum Command {
     Today,
     /// This counter's identity and the changes waiting to be synced.
     Status,
+    /// Likely duplicate patients (after an outage), with scores and reasons.
+    Duplicates {
+        /// Only pairs the tool rates likely (not those for review).
+        #[arg(long)]
+        likely: bool,
+    },
+    /// Merge two records of one person (every ID of both keeps resolving to the survivor).
+    Merge {
+        a: String,
+        b: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Take a record back out of the person it was merged into.
+    Unmerge {
+        record: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Record that two records are different people (e.g. relatives sharing a phone).
+    NotDuplicate {
+        a: String,
+        b: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Fields two counters corrected differently while offline, with both values.
+    Conflicts,
     /// Local user accounts for the desktop app (PIN or password, offline login).
     #[command(subcommand)]
     User(UserCommand),
@@ -233,6 +261,10 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => out.fail(&e),
     }
+}
+
+fn parchi_dedup_verdict_likely() -> parchi_dedup::Verdict {
+    parchi_dedup::Verdict::Likely
 }
 
 /// Where data lives when neither `--data` nor `PARCHI_DATA` is given.
@@ -432,6 +464,43 @@ fn run(cli: &Cli, out: &Out) -> Result<(), CliError> {
                     )
                 },
             );
+        }
+        Command::Duplicates { likely } => {
+            let c = open(&dir)?;
+            let mut pairs = c.duplicates()?;
+            if *likely {
+                pairs.retain(|p| p.verdict == parchi_dedup_verdict_likely());
+            }
+            out.value(&pairs, || output::duplicates_text(&pairs));
+        }
+        Command::Merge { a, b, reason } => {
+            let mut c = open(&dir)?;
+            let o = c.merge(a, b, reason)?;
+            out.value(&o, || {
+                format!(
+                    "Merged: {} ({} records), surviving record {}.",
+                    o.survivor.name,
+                    o.records.len(),
+                    o.survivor.temp_id
+                )
+            });
+        }
+        Command::Unmerge { record, reason } => {
+            let mut c = open(&dir)?;
+            let o = c.unmerge(record, reason)?;
+            out.value(&o, || {
+                format!("Unmerged: {} is its own record again.", o.survivor.temp_id)
+            });
+        }
+        Command::NotDuplicate { a, b, reason } => {
+            let mut c = open(&dir)?;
+            let o = c.not_duplicate(a, b, reason)?;
+            out.value(&o, || "Recorded: different people.".to_string());
+        }
+        Command::Conflicts => {
+            let c = open(&dir)?;
+            let list = c.conflicts()?;
+            out.value(&list, || output::conflicts_text(&list));
         }
         Command::User(u) => {
             let mut c = open(&dir)?;

@@ -222,3 +222,50 @@ pub fn today_text(list: &[(VisitRecord, PatientSummary)]) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+pub fn duplicates_text(pairs: &[parchi_app::reconcile::DuplicatePair]) -> String {
+    if pairs.is_empty() {
+        return "No likely duplicates.".into();
+    }
+    pairs
+        .iter()
+        .map(|p| {
+            format!(
+                "{:.3} {:?}\n  {} {} ({} {})\n  {} {} ({} {})\n  {}",
+                p.score,
+                p.verdict,
+                p.a_patient.temp_id,
+                p.a_patient.name,
+                p.a_patient.age,
+                p.a_patient.sex,
+                p.b_patient.temp_id,
+                p.b_patient.name,
+                p.b_patient.age,
+                p.b_patient.sex,
+                p.reasons.join(", ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn conflicts_text(list: &[parchi_app::reconcile::ConflictView]) -> String {
+    if list.is_empty() {
+        return "No conflicting edits.".into();
+    }
+    list.iter()
+        .map(|c| {
+            let writes = c
+                .writes
+                .iter()
+                .map(|w| format!("{}{}", w.value, if w.won { " (kept)" } else { "" }))
+                .collect::<Vec<_>>()
+                .join(" vs ");
+            format!(
+                "{} {}: {}: {}",
+                c.patient.temp_id, c.patient.name, c.field, writes
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

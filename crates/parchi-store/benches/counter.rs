@@ -187,7 +187,7 @@ fn registration(rng: &mut Rng, day: NaiveDate) -> (NewRegistration, String) {
     let mobile = format!("{}{:09}", 6 + rng.next() % 4, rng.next() % 1_000_000_000);
     let input = PatientInput {
         name: n.clone(),
-        sex: if rng.next() % 2 == 0 {
+        sex: if rng.next().is_multiple_of(2) {
             "M".into()
         } else {
             "F".into()
@@ -263,7 +263,7 @@ fn fill(dir: &Path, n: usize, rng: &mut Rng) -> (Store, Vec<String>, Vec<String>
         let regs: Vec<NewRegistration> = batch.iter().map(|b| b.0.clone()).collect();
         let out = store.register_many(&regs, &mut st).expect("fill");
         for (r, (reg, m)) in out.iter().zip(batch) {
-            if rng.next() % 50 == 0 {
+            if rng.next().is_multiple_of(50) {
                 mobiles.push(m);
                 temps.push(r.temp_id.to_string());
                 names.push(reg.fields.name.to_string());
@@ -334,7 +334,7 @@ fn misspell(name: &str, rng: &mut Rng) -> String {
     let vowels: Vec<usize> = (1..w.len()).filter(|&i| "aeiou".contains(w[i])).collect();
     if !vowels.is_empty() {
         let i = vowels[(rng.next() % vowels.len() as u64) as usize];
-        if rng.next() % 2 == 0 {
+        if rng.next().is_multiple_of(2) {
             w.remove(i);
         } else {
             w.insert(i, w[i]);
@@ -397,7 +397,7 @@ fn run(n: usize, samples: usize) {
     let (o50, o99) = summarise(ours);
     let (p50, p99) = summarise(plain);
 
-    let mut time_queries = |qs: &[String]| -> (f64, f64, usize) {
+    let time_queries = |qs: &[String]| -> (f64, f64, usize) {
         let mut xs = Vec::new();
         let mut found = 0;
         for q in qs {

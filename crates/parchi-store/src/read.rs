@@ -465,6 +465,7 @@ impl Store {
         let mut q = self.conn.prepare_cached(
             "SELECT body, effective_hlc, origin, sync_state FROM ops
              WHERE entity = ?1 OR entity IN (SELECT id FROM visits WHERE patient = ?1)
+                OR id IN (SELECT op FROM op_links WHERE entity = ?1)
              ORDER BY coalesce(effective_hlc, hlc), seq",
         )?;
         let rows = q.query_map([&entity[..]], |r| {
@@ -643,6 +644,15 @@ impl Store {
             out.push((serde_json::from_str(&body)?, err));
         }
         Ok(out)
+    }
+
+    /// Every surviving patient record (not merged into another), oldest first.
+    pub fn all_patients(&self) -> Result<Vec<PatientRecord>> {
+        let mut q = self.conn.prepare(&format!(
+            "SELECT {PATIENT_COLS} FROM patients WHERE merged_into IS NULL ORDER BY rowid"
+        ))?;
+        let rows = q.query_map([], patient_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Total patients and visits stored.

@@ -1,0 +1,182 @@
+//! After the outage: likely duplicates, the admin's merge decisions, conflicting edits.
+//!
+//! Decisions are operations (`Decide`), so two admins deciding at once converge, every decision is
+//! in the history, and an unmerge is just another decision. Merged records keep every temporary ID
+//! and UHID they had: looking any of them up leads to the surviving record.
+
+use chrono::Datelike;
+use parchi_core::PairDecision;
+use parchi_dedup::{Config as DedupConfig, Record, Verdict};
+use parchi_store::PatientRecord;
+use serde::Serialize;
+
+use crate::counter::{Counter, PatientSummary, Result, with_stamping_pub};
+use crate::error::AppError;
+
+/// A likely duplicate for the admin's queue.
+#[derive(Clone, Debug, Serialize)]
+pub struct DuplicatePair {
+    pub a: String,
+    pub b: String,
+    pub score: f64,
+    pub verdict: Verdict,
+    /// Why, in words ("same mobile", "name similar (0.93)", …).
+    pub reasons: Vec<String>,
+    /// The same reasons with stable codes for the UI.
+    pub reason_codes: Vec<parchi_dedup::Reason>,
+    pub a_patient: PatientSummary,
+    pub b_patient: PatientSummary,
+}
+
+/// The person after a merge or unmerge.
+#[derive(Clone, Debug, Serialize)]
+pub struct MergeOutcome {
+    /// The surviving record.
+    pub survivor: PatientSummary,
+    /// Every record of the person (IDs), the survivor included.
+    pub records: Vec<String>,
+}
+
+/// A field two sites corrected without seeing each other.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConflictView {
+    pub patient: PatientSummary,
+    pub field: String,
+    /// Name, sex and date of birth decide who the person is: review these first.
+    pub identity: bool,
+    pub writes: Vec<parchi_store::ConflictWrite>,
+}
+
+fn dedup_record(p: &PatientRecord, key: usize) -> Record<usize> {
+    let f = &p.fields;
+    Record {
+        key,
+        name: f.name.to_string(),
+        sex: Some(f.sex),
+        birth_year: Some(f.birth.date.year()),
+        birth_approximate: f.birth.approximate,
+        guardian_relation: f.guardian.as_ref().map(|g| g.relation),
+        guardian_name: f.guardian.as_ref().map(|g| g.name.to_string()),
+        mobile: f.mobile.as_ref().map(|m| m.to_string()),
+        address: f.locality.as_ref().map(|m| m.to_string()),
+        district: f.district.as_ref().map(|m| m.to_string()),
+        state: f.state.as_ref().map(|m| m.to_string()),
+        pincode: f.pincode.as_ref().map(|m| m.to_string()),
+        abha: f
+            .abha_number
+            .as_ref()
+            .map(|a| a.to_string())
+            .or_else(|| f.abha_address.as_ref().map(|a| a.to_string())),
+    }
+}
+
+impl Counter {
+    /// Likely duplicate patients among the surviving records, best first; pairs an admin has
+    /// already decided are left out.
+    pub fn duplicates(&self) -> Result<Vec<DuplicatePair>> {
+        let patients = self.store().all_patients()?;
+        let records: Vec<Record<usize>> = patients
+            .iter()
+            .enumerate()
+            .map(|(i, p)| dedup_record(p, i))
+            .collect();
+        let cfg = DedupConfig {
+            threads: 2,
+            ..DedupConfig::default()
+        };
+        let mut out = Vec::new();
+        for c in parchi_dedup::find_duplicates(&records, &cfg) {
+            let (pa, pb) = (&patients[c.a], &patients[c.b]);
+            if self.store().decision(pa.id, pb.id)?.is_some() {
+                continue;
+            }
+            out.push(DuplicatePair {
+                a: pa.id.to_string(),
+                b: pb.id.to_string(),
+                score: (c.score * 1000.0).round() / 1000.0,
+                verdict: c.verdict,
+                reasons: c.reasons.iter().map(|r| r.to_string()).collect(),
+                reason_codes: c.reasons,
+                a_patient: self.summary(pa, None, None),
+                b_patient: self.summary(pb, None, None),
+            });
+        }
+        Ok(out)
+    }
+
+    fn decide(
+        &mut self,
+        a: &str,
+        b: &str,
+        decision: PairDecision,
+        reason: &str,
+    ) -> Result<MergeOutcome> {
+        let ra = self.store().find_record(a)?;
+        let rb = self.store().find_record(b)?;
+        if ra.id == rb.id {
+            return Err(AppError::Invalid(
+                "both references name the same record".into(),
+            ));
+        }
+        let same_person = self.store().cluster_of(ra.id)?.contains(&rb.id);
+        if decision == PairDecision::Same && same_person {
+            return Err(AppError::Invalid("these records are already merged".into()));
+        }
+        let (ia, ib) = (ra.id, rb.id);
+        with_stamping_pub(self, |store, st| store.decide(ia, ib, decision, reason, st))?;
+        self.outcome(ia)
+    }
+
+    fn outcome(&self, id: parchi_core::PatientId) -> Result<MergeOutcome> {
+        let record = self
+            .store()
+            .patient(id)?
+            .ok_or_else(|| AppError::Invalid("record vanished".into()))?;
+        let survivor = self.store().survivor_of(record)?;
+        Ok(MergeOutcome {
+            records: self
+                .store()
+                .cluster_of(survivor.id)?
+                .iter()
+                .map(|p| p.to_string())
+                .collect(),
+            survivor: self.summary(&survivor, None, None),
+        })
+    }
+
+    /// Accepts a duplicate: the two records are one person from now on (every ID keeps working).
+    pub fn merge(&mut self, a: &str, b: &str, reason: &str) -> Result<MergeOutcome> {
+        self.decide(a, b, PairDecision::Same, reason)
+    }
+
+    /// Rejects a duplicate: the two records are different people (relatives sharing a phone).
+    pub fn not_duplicate(&mut self, a: &str, b: &str, reason: &str) -> Result<MergeOutcome> {
+        self.decide(a, b, PairDecision::Distinct, reason)
+    }
+
+    /// Takes a record back out of the person it was merged into.
+    pub fn unmerge(&mut self, record: &str, reason: &str) -> Result<MergeOutcome> {
+        let r = self.store().find_record(record)?;
+        let id = r.id;
+        with_stamping_pub(self, |store, st| store.unmerge(id, reason, st))?;
+        self.outcome(id)
+    }
+
+    /// Fields corrected concurrently at two sites, with both values and the winner.
+    pub fn conflicts(&self) -> Result<Vec<ConflictView>> {
+        let mut out = Vec::new();
+        for c in self.store().conflicts()? {
+            let Some(p) = self.store().patient(c.patient)? else {
+                continue;
+            };
+            out.push(ConflictView {
+                patient: self.summary(&p, None, None),
+                identity: parchi_store::Store::is_identity_field(&c.field),
+                field: c.field,
+                writes: c.writes,
+            });
+        }
+        out.sort_by_key(|c| !c.identity);
+        Ok(out)
+    }
+}
