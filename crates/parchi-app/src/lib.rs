@@ -12,6 +12,7 @@ pub mod config;
 pub mod counter;
 pub mod env;
 pub mod error;
+pub mod fhir;
 pub mod reconcile;
 pub mod users;
 

@@ -128,6 +128,11 @@ enum Command {
     },
     /// Fields two counters corrected differently while offline, with both values.
     Conflicts,
+    /// Export every patient and visit as FHIR R4 transaction Bundles (conditional creates).
+    ExportFhir {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Local user accounts for the desktop app (PIN or password, offline login).
     #[command(subcommand)]
     User(UserCommand),
@@ -496,6 +501,19 @@ fn run(cli: &Cli, out: &Out) -> Result<(), CliError> {
             let mut c = open(&dir)?;
             let o = c.not_duplicate(a, b, reason)?;
             out.value(&o, || "Recorded: different people.".to_string());
+        }
+        Command::ExportFhir { out: dir_out } => {
+            let c = open(&dir)?;
+            let summary = c.export_fhir(dir_out)?;
+            out.value(&summary, || {
+                format!(
+                    "Wrote {} bundle(s) with {} patients and {} encounters to {}.",
+                    summary.bundles.len(),
+                    summary.patients,
+                    summary.encounters,
+                    dir_out.display()
+                )
+            });
         }
         Command::Conflicts => {
             let c = open(&dir)?;

@@ -343,11 +343,43 @@ fn misspell(name: &str, rng: &mut Rng) -> String {
     w.into_iter().collect()
 }
 
+/// Opens a store filled by an earlier run (PARCHI_BENCH_DIR) and samples queries from it.
+fn reopen(dir: &Path) -> (Store, Vec<String>, Vec<String>, Vec<String>) {
+    let store = Store::open(dir).expect("reopen");
+    let mut q = store
+        .connection()
+        .prepare("SELECT mobile, temp_id, name FROM patients WHERE rowid % 50 = 7")
+        .expect("sample");
+    let rows: Vec<(String, String, String)> = q
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .expect("rows")
+        .map(|r| r.expect("row"))
+        .collect();
+    drop(q);
+    let temps = rows
+        .iter()
+        .map(|r| parchi_core::TempId::parse(&r.1).expect("temp").to_string())
+        .collect();
+    (
+        store,
+        rows.iter().map(|r| r.0.clone()).collect(),
+        temps,
+        rows.iter().map(|r| r.2.clone()).collect(),
+    )
+}
+
 fn run(n: usize, samples: usize) {
     eprintln!("== {n} patients");
     let dir = tempfile::tempdir().expect("tmp");
     let mut rng = Rng(0x5eed_0000 + n as u64);
-    let (mut store, mobiles, temps, names) = fill(&dir.path().join("store"), n, &mut rng);
+    // PARCHI_BENCH_DIR keeps filled stores between runs (filling 1M takes minutes).
+    let kept =
+        std::env::var_os("PARCHI_BENCH_DIR").map(|d| Path::new(&d).join(format!("store-{n}")));
+    let (mut store, mobiles, temps, names) = match &kept {
+        Some(k) if k.join(parchi_store::DB_FILE).exists() => reopen(k),
+        Some(k) => fill(k, n, &mut rng),
+        None => fill(&dir.path().join("store"), n, &mut rng),
+    };
 
     // Baseline: a plain database with the same number of rows.
     let base = Connection::open(dir.path().join("plain.db")).expect("plain");
