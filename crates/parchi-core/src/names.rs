@@ -223,9 +223,33 @@ pub fn index_terms(name: &str) -> String {
         }
         terms.push(format!("p{p}"));
     }
+    terms.extend(pair_terms(name));
     terms.sort();
     terms.dedup();
     terms.join(" ")
+}
+
+/// Bumped whenever [`index_terms`] changes, so stores rebuild their index.
+pub const INDEX_VERSION: u32 = 2;
+
+/// `q<key>0<key>` for every ordered pair of the name's sound keys (initials left out): a full
+/// name typed with its first and last names right by sound meets its record through one short
+/// posting list instead of the long lists of common names.
+pub fn pair_terms(name: &str) -> Vec<String> {
+    let keys: Vec<String> = tokens(name)
+        .iter()
+        .filter(|t| t.len() > 1)
+        .map(|t| phonetic(t))
+        .collect();
+    let mut out = Vec::new();
+    for i in 0..keys.len() {
+        for j in i + 1..keys.len() {
+            out.push(format!("q{}0{}", keys[i], keys[j]));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// What a typed query looks for: one OR-group per query token; a record must meet every group.

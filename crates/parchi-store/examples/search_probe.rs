@@ -9,13 +9,20 @@ fn main() {
         eprintln!("usage: search_probe DIR QUERY...");
         return;
     };
-    let store = match parchi_store::Store::open(std::path::Path::new(dir)) {
+    let mut store = match parchi_store::Store::open(std::path::Path::new(dir)) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");
             return;
         }
     };
+    if std::env::var_os("OPTIMIZE").is_some() {
+        let t = Instant::now();
+        if let Err(e) = store.optimize() {
+            eprintln!("{e}");
+        }
+        println!("optimize: {:.1} s", t.elapsed().as_secs_f64());
+    }
     for q in queries {
         for round in 0..3 {
             let t = Instant::now();
@@ -33,6 +40,37 @@ fn main() {
                     top.join(", ")
                 );
             }
+        }
+        for wide in [false, true] {
+            let groups = parchi_core::names::query_groups(q, true, wide);
+            let fts = groups
+                .iter()
+                .map(|g| format!("({})", g.join(" OR ")))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            let t = Instant::now();
+            let n: i64 = store
+                .connection()
+                .query_row(
+                    "SELECT count(*) FROM (SELECT rowid FROM patient_fts WHERE patient_fts MATCH ?1 ORDER BY rowid DESC LIMIT 300)",
+                    [&fts],
+                    |r| r.get(0),
+                )
+                .unwrap_or(-1);
+            let t1 = t.elapsed().as_secs_f64() * 1e3;
+            let t = Instant::now();
+            let all: i64 = store
+                .connection()
+                .query_row(
+                    "SELECT count(*) FROM patient_fts WHERE patient_fts MATCH ?1",
+                    [&fts],
+                    |r| r.get(0),
+                )
+                .unwrap_or(-1);
+            let t2 = t.elapsed().as_secs_f64() * 1e3;
+            println!(
+                "           wide={wide}: fts limit-300 {t1:.2} ms ({n}); all matches {t2:.2} ms ({all})"
+            );
         }
     }
 }

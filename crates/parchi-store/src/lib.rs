@@ -179,6 +179,11 @@ impl Store {
         set_meta(&tx, "install_floor", &info.install_floor.to_string())?;
         set_meta(&tx, "hlc", "0")?;
         set_meta(&tx, "config", config_json)?;
+        set_meta(
+            &tx,
+            "index_version",
+            &parchi_core::names::INDEX_VERSION.to_string(),
+        )?;
         tx.commit()?;
         Ok(Store {
             conn,
@@ -217,12 +222,14 @@ impl Store {
         };
         let last: u64 = m("hlc")?.parse().map_err(|_| corrupt("hlc"))?;
         let clock = Clock::resume(Hlc(last), DEFAULT_MAX_DRIFT_MS);
-        Ok(Store {
+        let mut store = Store {
             conn,
             path,
             site,
             clock,
-        })
+        };
+        store.reindex_if_stale()?;
+        Ok(store)
     }
 
     pub fn site(&self) -> &SiteInfo {
@@ -250,6 +257,39 @@ impl Store {
 
     pub fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {
         set_meta(&self.conn, &format!("setting:{key}"), value)
+    }
+
+    /// Rebuilds the name index when it was built by an older version of the name keys.
+    fn reindex_if_stale(&mut self) -> Result<()> {
+        let current = parchi_core::names::INDEX_VERSION.to_string();
+        if get_meta(&self.conn, "index_version")?.as_deref() == Some(current.as_str()) {
+            return Ok(());
+        }
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM patient_fts", [])?;
+        {
+            let mut read = tx.prepare("SELECT rowid, name FROM patients")?;
+            let mut write = tx.prepare("INSERT INTO patient_fts (rowid, terms) VALUES (?1, ?2)")?;
+            let rows = read.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+            for row in rows {
+                let (rowid, name) = row?;
+                write.execute(params![rowid, parchi_core::names::index_terms(&name)])?;
+            }
+        }
+        set_meta(&tx, "index_version", &current)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Merges the search index into one segment and refreshes the query planner's statistics.
+    /// Worth running after a bulk import or a large sync; takes seconds per million patients.
+    pub fn optimize(&mut self) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO patient_fts (patient_fts) VALUES ('optimize')",
+            [],
+        )?;
+        self.conn.execute_batch("PRAGMA optimize")?;
+        Ok(())
     }
 
     /// Runs SQLite's integrity check; `Ok(())` if the file is sound.

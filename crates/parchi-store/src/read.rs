@@ -403,12 +403,17 @@ impl Store {
         // First the sound keys alone (dropped vowels, doubled letters, transliterations: most
         // slips), which touch short lists; only if that finds nothing good, the deletion
         // neighbours too (one more slip), which touch longer ones.
-        let mut ranked = self.name_candidates(&names::query_groups(q, true, false), &qt)?;
+        // Fastest: the pairs of sound keys a full name is also indexed under.
+        // Every pair must be there (AND): each list is short, so this reads little.
+        let pairs: Vec<Vec<String>> = names::pair_terms(q).into_iter().map(|t| vec![t]).collect();
+        let mut ranked = self.name_candidates(&pairs, &qt)?;
         if ranked.first().is_none_or(|(s, _)| *s < STRICT_GOOD_ENOUGH) {
-            let mut wide = self.name_candidates(&names::query_groups(q, true, true), &qt)?;
-            wide.retain(|(_, rowid)| !ranked.iter().any(|(_, r)| r == rowid));
-            ranked.extend(wide);
-            ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+            let strict = self.name_candidates(&names::query_groups(q, true, false), &qt)?;
+            merge_ranked(&mut ranked, strict);
+        }
+        if ranked.first().is_none_or(|(s, _)| *s < STRICT_GOOD_ENOUGH) {
+            let wide = self.name_candidates(&names::query_groups(q, true, true), &qt)?;
+            merge_ranked(&mut ranked, wide);
         }
         ranked.truncate(limit);
         let mut hits = Vec::with_capacity(ranked.len());
@@ -756,6 +761,16 @@ impl Store {
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+/// Adds candidates not already ranked, keeping best-first order.
+fn merge_ranked(ranked: &mut Vec<(f64, i64)>, more: Vec<(f64, i64)>) {
+    for m in more {
+        if !ranked.iter().any(|(_, r)| *r == m.1) {
+            ranked.push(m);
+        }
+    }
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
 }
 
 /// The smallest string greater than every string starting with `prefix` (ASCII).
