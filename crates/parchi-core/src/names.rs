@@ -15,7 +15,7 @@
 
 /// Honorifics and fillers that say nothing about who the person is.
 const STOP: &[&str] = &[
-    "smt", "shri", "sri", "shrimati", "mr", "mrs", "ms", "miss", "dr", "late", "km", "kum", "sh",
+    "smt", "shri", "sri", "shrimati", "mr", "mrs", "ms", "miss", "dr", "late", "km", "kum",
 ];
 
 /// Abbreviations and spellings folded onto one form.
