@@ -26,6 +26,7 @@ pub mod server;
 pub mod sqlite;
 pub mod state;
 pub mod storage;
+pub mod workload;
 
 use std::fmt;
 use std::io::Write as _;
@@ -55,6 +56,8 @@ pub struct ServeOptions {
     pub listen: String,
     /// `postgres://…` to store in PostgreSQL instead of SQLite.
     pub database: Option<String>,
+    /// PostgreSQL schema to keep the tables in (created if missing); default: the URL's default.
+    pub database_schema: Option<String>,
     /// PEM certificate chain and private key: serve HTTPS (rustls).
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -70,6 +73,7 @@ impl fmt::Debug for ServeOptions {
             .field("data_dir", &self.data_dir)
             .field("listen", &self.listen)
             .field("database", &self.database.as_ref().map(|_| "<url>"))
+            .field("database_schema", &self.database_schema)
             .field("tls_cert", &self.tls_cert)
             .field("tls_key", &self.tls_key)
             .field("admin_secret", &self.admin_secret.as_ref().map(|_| "<redacted>"))
@@ -134,7 +138,7 @@ pub async fn serve(
     let secret = resolve_admin_secret(&opts)?;
     match &opts.database {
         Some(url) => {
-            let storage = PgStorage::connect(url).await?;
+            let storage = PgStorage::connect_in(url, opts.database_schema.as_deref()).await?;
             serve_with(storage, &opts, &secret, on_ready, shutdown).await
         }
         None => {

@@ -19,6 +19,9 @@ struct Args {
     /// PostgreSQL URL (postgres://user@host:port/db) instead of the embedded SQLite.
     #[arg(long)]
     database: Option<String>,
+    /// PostgreSQL schema for the hub's tables (created if missing).
+    #[arg(long, requires = "database")]
+    database_schema: Option<String>,
     /// TLS certificate chain (PEM).
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
         data_dir: args.data,
         listen: args.listen,
         database: args.database,
+        database_schema: args.database_schema,
         tls_cert: args.tls_cert,
         tls_key: args.tls_key,
         admin_secret: args.admin_secret,
