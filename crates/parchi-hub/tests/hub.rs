@@ -4,3 +4,7 @@
 mod common;
 #[path = "hub/story.rs"]
 mod story;
+#[path = "hub/e2e.rs"]
+mod e2e;
+#[path = "hub/hostile.rs"]
+mod hostile;

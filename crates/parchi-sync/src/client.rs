@@ -210,6 +210,11 @@ impl HubClient {
             .map(|t| format!("Bearer {t}"))
     }
 
+    /// GETs a path with this client's credential (tests use it for raw queries).
+    pub fn get_path<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        self.get(path, None)
+    }
+
     fn get<T: DeserializeOwned>(&self, path: &str, bearer: Option<&str>) -> Result<T, ClientError> {
         let mut req = self.agent.get(format!("{}{path}", self.base));
         if let Some(a) = self.auth(bearer) {
