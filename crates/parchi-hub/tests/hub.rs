@@ -8,3 +8,7 @@ mod story;
 mod e2e;
 #[path = "hub/hostile.rs"]
 mod hostile;
+#[path = "hub/boundaries.rs"]
+mod boundaries;
+#[path = "hub/convergence.rs"]
+mod convergence;
