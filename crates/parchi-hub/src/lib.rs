@@ -65,6 +65,30 @@ pub struct ServeOptions {
     /// first start).
     pub admin_secret: Option<String>,
     pub config: HubConfig,
+    /// Relay to an upstream hub (LAN mode): push everything there and pull back, periodically.
+    pub upstream: Option<Upstream>,
+}
+
+/// The upstream hub a LAN hub relays to.
+#[derive(Clone)]
+pub struct Upstream {
+    pub url: String,
+    /// This hub's credential at the upstream (enrolled there with role `hub`).
+    pub token: String,
+    /// Time between background relay rounds; zero means only on request
+    /// (`POST /v1/admin/relay`).
+    pub interval: std::time::Duration,
+    pub client: parchi_sync::ClientConfig,
+}
+
+impl fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Upstream")
+            .field("url", &self.url)
+            .field("token", &"<redacted>")
+            .field("interval", &self.interval)
+            .finish_non_exhaustive()
+    }
 }
 
 impl fmt::Debug for ServeOptions {
@@ -78,6 +102,7 @@ impl fmt::Debug for ServeOptions {
             .field("tls_key", &self.tls_key)
             .field("admin_secret", &self.admin_secret.as_ref().map(|_| "<redacted>"))
             .field("config", &self.config)
+            .field("upstream", &self.upstream)
             .finish()
     }
 }
@@ -158,7 +183,36 @@ pub async fn serve_with<S: Storage>(
 ) -> Result<(), HubError> {
     let hub = Hub::open(storage, opts.config).await?;
     tracing::info!(hub_id = hub.hub_id(), backend = hub.storage().backend(), head = hub.head(), "hub opened");
-    let app = server::router(Arc::new(server::AppState::new(hub, admin_secret)));
+    let mut state = server::AppState::new(hub, admin_secret);
+    if let Some(up) = &opts.upstream {
+        let client = parchi_sync::HubClient::new(&up.url, up.client.clone())?
+            .with_token(up.token.clone());
+        state = state.with_upstream(client);
+    }
+    let state = Arc::new(state);
+    if let Some(up) = opts.upstream.as_ref().filter(|u| !u.interval.is_zero()) {
+        let st = state.clone();
+        let interval = up.interval;
+        tokio::spawn(async move {
+            let mut backoff = parchi_sync::Backoff::new(interval, interval * 30);
+            loop {
+                let wait = match st.relay_now().await {
+                    Ok(r) => {
+                        backoff.reset();
+                        tracing::info!(pushed = r.pushed, pulled = r.pulled, "relay round");
+                        interval
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "relay round failed; backing off");
+                        let jitter = f64::from(u32::try_from(now_jitter()).unwrap_or(0)) / 1000.0;
+                        backoff.next_delay(jitter)
+                    }
+                };
+                tokio::time::sleep(wait).await;
+            }
+        });
+    }
+    let app = server::router(state);
     let listener = std::net::TcpListener::bind(&opts.listen)
         .map_err(|e| HubError::Config(format!("cannot listen on {}: {e}", opts.listen)))?;
     let addr = listener
@@ -192,6 +246,10 @@ pub async fn serve_with<S: Storage>(
             "give both --tls-cert and --tls-key, or neither".into(),
         )),
     }
+}
+
+fn now_jitter() -> u64 {
+    server::now_ms() % 1000
 }
 
 fn rustls_provider() -> bool {

@@ -24,7 +24,7 @@ pub const META_PUSHED: &str = "upstream_pushed_seq";
 pub const META_CURSOR: &str = "upstream_pull_cursor";
 
 /// What one relay round did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RelayReport {
     /// Ops sent upstream.
     pub pushed: usize,

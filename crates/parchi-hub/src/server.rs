@@ -94,6 +94,10 @@ type ApiResult<T> = Result<T, ApiError>;
 pub struct AppState<S: Storage> {
     pub hub: Hub<S>,
     admin_hash: [u8; 32],
+    /// The upstream hub this one relays to, if any.
+    pub upstream: Option<parchi_sync::HubClient>,
+    /// One relay round at a time (background or on request).
+    pub relay_lock: tokio::sync::Mutex<()>,
 }
 
 impl<S: Storage> std::fmt::Debug for AppState<S> {
@@ -109,7 +113,25 @@ impl<S: Storage> AppState<S> {
         Self {
             hub,
             admin_hash: secret_hash(admin_secret),
+            upstream: None,
+            relay_lock: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// Relays to `upstream` (a client carrying this hub's `hub`-role credential there).
+    pub fn with_upstream(mut self, upstream: parchi_sync::HubClient) -> Self {
+        self.upstream = Some(upstream);
+        self
+    }
+
+    /// One relay round now.
+    pub async fn relay_now(&self) -> Result<crate::relay::RelayReport, HubError> {
+        let up = self
+            .upstream
+            .as_ref()
+            .ok_or_else(|| HubError::BadRequest("this hub has no upstream configured".into()))?;
+        let _guard = self.relay_lock.lock().await;
+        crate::relay::relay_round(&self.hub, up, 1_000).await
     }
 }
 
@@ -351,6 +373,14 @@ async fn admin_revoke<S: Storage>(
     Ok(json_response(&st.hub.revoke(&device_id, now_ms()).await?))
 }
 
+async fn admin_relay<S: Storage>(
+    State(st): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    admin(&st, &headers)?;
+    Ok(json_response(&st.relay_now().await?))
+}
+
 async fn not_found() -> ApiError {
     ApiError::new(404, ErrorCode::NotFound, "no such endpoint")
 }
@@ -370,6 +400,7 @@ pub fn router<S: Storage>(state: Arc<AppState<S>>) -> Router {
             "/v1/admin/devices/{device_id}/revoke",
             post(admin_revoke::<S>),
         )
+        .route("/v1/admin/relay", post(admin_relay::<S>))
         .fallback(not_found)
         // Bodies are limited by `read_body`, which answers 413 in our own error format.
         .layer(DefaultBodyLimit::disable())

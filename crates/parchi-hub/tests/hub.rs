@@ -12,3 +12,5 @@ mod hostile;
 mod boundaries;
 #[path = "hub/convergence.rs"]
 mod convergence;
+#[path = "hub/relay.rs"]
+mod relay;

@@ -31,6 +31,15 @@ struct Args {
     /// Admin secret (else $PARCHI_HUB_ADMIN_SECRET, else DATA/admin.secret).
     #[arg(long, env = "PARCHI_HUB_ADMIN_SECRET", hide_env_values = true)]
     admin_secret: Option<String>,
+    /// Upstream hub URL to relay to (LAN mode).
+    #[arg(long, requires = "upstream_token")]
+    upstream: Option<String>,
+    /// This hub's credential at the upstream (enrolled there with role `hub`).
+    #[arg(long, env = "PARCHI_HUB_UPSTREAM_TOKEN", hide_env_values = true)]
+    upstream_token: Option<String>,
+    /// Seconds between relay rounds (0: only on `POST /v1/admin/relay`).
+    #[arg(long, default_value_t = 30)]
+    upstream_interval: u64,
     /// Most ops accepted in one push.
     #[arg(long, default_value_t = parchi_sync::wire::DEFAULT_MAX_BATCH_OPS)]
     max_batch_ops: usize,
@@ -59,6 +68,15 @@ fn main() -> ExitCode {
         tls_cert: args.tls_cert,
         tls_key: args.tls_key,
         admin_secret: args.admin_secret,
+        upstream: match (args.upstream, args.upstream_token) {
+            (Some(url), Some(token)) => Some(parchi_hub::Upstream {
+                url,
+                token,
+                interval: std::time::Duration::from_secs(args.upstream_interval),
+                client: parchi_sync::ClientConfig::default(),
+            }),
+            _ => None,
+        },
         config: HubConfig {
             max_batch_ops: args.max_batch_ops,
             max_body_bytes: args.max_body_bytes,

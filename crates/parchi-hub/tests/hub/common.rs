@@ -79,7 +79,18 @@ impl Server {
     }
 
     pub fn start_in(dir: &Path, backend: Backend, schema: Option<String>, config: HubConfig) -> Self {
-        let opts = ServeOptions {
+        Self::start_custom(dir, backend, schema, config, |_| {})
+    }
+
+    /// A hub whose options `f` adjusts (an upstream, TLS).
+    pub fn start_custom(
+        dir: &Path,
+        backend: Backend,
+        schema: Option<String>,
+        config: HubConfig,
+        f: impl FnOnce(&mut ServeOptions),
+    ) -> Self {
+        let mut opts = ServeOptions {
             data_dir: dir.to_path_buf(),
             listen: "127.0.0.1:0".into(),
             database: (backend == Backend::Postgres).then(pg_url),
@@ -88,6 +99,8 @@ impl Server {
             config,
             ..ServeOptions::default()
         };
+        f(&mut opts);
+        let scheme = if opts.tls_cert.is_some() { "https" } else { "http" };
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -113,7 +126,7 @@ impl Server {
             .recv_timeout(Duration::from_secs(60))
             .expect("hub did not start");
         Self {
-            url: format!("http://{addr}"),
+            url: format!("{scheme}://{addr}"),
             dir: dir.to_path_buf(),
             _tmp: None,
             stop: Some(stop_tx),
