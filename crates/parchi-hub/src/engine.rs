@@ -55,6 +55,7 @@ impl Default for HubConfig {
 pub type Item = Result<ParsedItem, Rejection>;
 
 /// A pushed op, parsed and checked.
+#[derive(Clone)]
 pub struct ParsedItem {
     pub op: Op,
     pub effective_hlc: Option<Hlc>,

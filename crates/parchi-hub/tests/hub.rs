@@ -14,3 +14,5 @@ mod boundaries;
 mod convergence;
 #[path = "hub/relay.rs"]
 mod relay;
+#[path = "hub/faults.rs"]
+mod faults;

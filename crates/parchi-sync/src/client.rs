@@ -169,6 +169,11 @@ impl HubClient {
         self
     }
 
+    /// The bearer credential this client sends, if any.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
     pub fn base_url(&self) -> &str {
         &self.base
     }
