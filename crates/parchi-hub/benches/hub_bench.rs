@@ -22,7 +22,10 @@ use parchi_sync::{ClientConfig, HubClient};
 const BATCH: usize = 5_000;
 
 fn env_usize(k: &str, d: usize) -> usize {
-    std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d)
+    std::env::var(k)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(d)
 }
 
 fn skip(what: &str) -> bool {
@@ -61,7 +64,11 @@ fn now_ms() -> u64 {
 
 /// Pushes prepared items into a hub in batches; returns the time spent inside `push` only
 /// (cloning a batch is outside the clock).
-async fn apply_all<S: Storage>(hub: &Hub<S>, items: &[Item], expect: fn(&Outcome) -> bool) -> Duration {
+async fn apply_all<S: Storage>(
+    hub: &Hub<S>,
+    items: &[Item],
+    expect: fn(&Outcome) -> bool,
+) -> Duration {
     let dev = relay_device();
     let mut spent = Duration::ZERO;
     for chunk in items.chunks(BATCH) {
@@ -80,12 +87,15 @@ async fn apply_all<S: Storage>(hub: &Hub<S>, items: &[Item], expect: fn(&Outcome
 fn baseline_sqlite(items: &[Item]) -> Duration {
     let dir = tempfile::tempdir().expect("tempdir");
     let conn = rusqlite::Connection::open(dir.path().join("plain.sqlite3")).expect("open");
-    conn.pragma_update(None, "locking_mode", "EXCLUSIVE").expect("pragma");
+    conn.pragma_update(None, "locking_mode", "EXCLUSIVE")
+        .expect("pragma");
     let _: String = conn
         .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
         .expect("wal");
-    conn.pragma_update(None, "synchronous", "FULL").expect("pragma");
-    conn.pragma_update(None, "cache_size", -262_144i64).expect("pragma");
+    conn.pragma_update(None, "synchronous", "FULL")
+        .expect("pragma");
+    conn.pragma_update(None, "cache_size", -262_144i64)
+        .expect("pragma");
     conn.execute_batch(
         "CREATE TABLE ops (seq INTEGER PRIMARY KEY, op_id BLOB NOT NULL, site BLOB NOT NULL, \
          hlc INTEGER NOT NULL, eff_hlc INTEGER NOT NULL, flags INTEGER NOT NULL, \
@@ -203,14 +213,21 @@ fn main() {
 
     let t = Instant::now();
     let ops = parchi_hub::workload::mixed(n, 20, 2026, now_ms() - 14 * 24 * 3_600_000);
-    println!("generated {n} ops from 20 counters in {:.2} s", t.elapsed().as_secs_f64());
+    println!(
+        "generated {n} ops from 20 counters in {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
     let t = Instant::now();
     let items: Vec<Item> = ops.iter().cloned().map(|o| prepare_item(o, None)).collect();
     let prep = t.elapsed();
     assert!(items.iter().all(|i| i.is_ok()), "workload ops are valid");
     report("prepare (validate + canonical JSON + hash)", n, prep, None);
     let bytes: usize = items.iter().flatten().map(|i| i.canonical.len()).sum();
-    println!("payload: {:.0} MB of canonical JSON, {:.0} bytes/op", bytes as f64 / 1e6, bytes as f64 / n as f64);
+    println!(
+        "payload: {:.0} MB of canonical JSON, {:.0} bytes/op",
+        bytes as f64 / 1e6,
+        bytes as f64 / n as f64
+    );
 
     if !skip("sqlite") {
         let mut apply = Vec::new();
@@ -230,8 +247,18 @@ fn main() {
             redeliver.push(r);
         }
         let b = median(base);
-        report("sqlite: push + merge (storage level)", n, median(apply), Some(b));
-        report("sqlite: redelivery of applied ops", n, median(redeliver), Some(b));
+        report(
+            "sqlite: push + merge (storage level)",
+            n,
+            median(apply),
+            Some(b),
+        );
+        report(
+            "sqlite: redelivery of applied ops",
+            n,
+            median(redeliver),
+            Some(b),
+        );
     }
 
     if !skip("pg") {
@@ -246,7 +273,9 @@ fn main() {
             base.push(b);
             let schema = format!("bench_hub_{run}_{}", std::process::id());
             let (a, r) = rt.block_on(async {
-                let storage = PgStorage::connect_in(&url, Some(&schema)).await.expect("pg");
+                let storage = PgStorage::connect_in(&url, Some(&schema))
+                    .await
+                    .expect("pg");
                 let hub = Hub::open(storage, HubConfig::default()).await.expect("hub");
                 let a = apply_all(&hub, &items, |o| matches!(o, Outcome::Applied { .. })).await;
                 let r = apply_all(&hub, &items, |o| *o == Outcome::Duplicate).await;
@@ -264,8 +293,18 @@ fn main() {
             redeliver.push(r);
         }
         let b = median(base);
-        report("postgres: push + merge (storage level)", n, median(apply), Some(b));
-        report("postgres: redelivery of applied ops", n, median(redeliver), Some(b));
+        report(
+            "postgres: push + merge (storage level)",
+            n,
+            median(apply),
+            Some(b),
+        );
+        report(
+            "postgres: redelivery of applied ops",
+            n,
+            median(redeliver),
+            Some(b),
+        );
     }
 
     if !skip("http") {
@@ -305,7 +344,9 @@ fn main() {
         let addr = addr_rx.recv().expect("addr");
         let url = format!("http://{addr}");
         let admin = HubClient::new(&url, ClientConfig::default()).expect("client");
-        let code = admin.admin_enroll_code("bench", Role::Hub, None).expect("code");
+        let code = admin
+            .admin_enroll_code("bench", Role::Hub, None)
+            .expect("code");
         let e = admin
             .enroll(&code.code, SiteId::from_bytes([0xBE; 16]), None)
             .expect("enrol");
@@ -315,12 +356,22 @@ fn main() {
             let r = client.push(chunk).expect("push");
             assert_eq!(r.results.len(), chunk.len());
         }
-        report("http: push + merge, end to end (sqlite)", n, t.elapsed(), None);
+        report(
+            "http: push + merge, end to end (sqlite)",
+            n,
+            t.elapsed(),
+            None,
+        );
         let t = Instant::now();
         for chunk in ops.chunks(BATCH) {
             client.push(chunk).expect("push");
         }
-        report("http: redelivery, end to end (sqlite)", n, t.elapsed(), None);
+        report(
+            "http: redelivery, end to end (sqlite)",
+            n,
+            t.elapsed(),
+            None,
+        );
         let t = Instant::now();
         let mut after = 0;
         let mut got = 0;
@@ -333,7 +384,12 @@ fn main() {
             }
         }
         assert_eq!(got, n);
-        report("http: pull everything into a fresh client", n, t.elapsed(), None);
+        report(
+            "http: pull everything into a fresh client",
+            n,
+            t.elapsed(),
+            None,
+        );
         let _ = stop_tx.send(());
         let _ = server.join();
     }

@@ -26,8 +26,8 @@ use tokio::sync::Mutex;
 use crate::error::{HubError, StorageError};
 use crate::state::{Entity, PatientState, VisitState, entity_of, patient_views, visit_views};
 use crate::storage::{
-    Commit, Counts, DeviceRow, FLAG_CLOCK_AHEAD, FLAG_FROM_UPSTREAM, NewOp, QuarantineRow,
-    SiteRow, Storage, StoredOp,
+    Commit, Counts, DeviceRow, FLAG_CLOCK_AHEAD, FLAG_FROM_UPSTREAM, NewOp, QuarantineRow, SiteRow,
+    Storage, StoredOp,
 };
 
 /// Limits and policies of a hub.
@@ -473,11 +473,7 @@ impl<S: Storage> Hub<S> {
         };
         if let Source::Device(d) = source {
             if d.role == Role::Counter {
-                if let Some(bad) = items
-                    .iter()
-                    .flatten()
-                    .find(|p| p.op.site != d.site)
-                {
+                if let Some(bad) = items.iter().flatten().find(|p| p.op.site != d.site) {
                     return Err(HubError::ForbiddenSite {
                         op_id: bad.op.id.to_string(),
                         site: bad.op.site.to_string(),
@@ -566,7 +562,9 @@ impl<S: Storage> Hub<S> {
                                 id: Some(id),
                                 outcome: Outcome::Rejected {
                                     code: RejectCode::BadEffectiveHlc,
-                                    reason: "effective_hlc must be non-zero and not after the op's hlc".into(),
+                                    reason:
+                                        "effective_hlc must be non-zero and not after the op's hlc"
+                                            .into(),
                                 },
                             });
                             continue;
@@ -894,7 +892,10 @@ fn device_state(d: &DeviceRow) -> DeviceState {
     DeviceState {
         device_id: d.device_id.clone(),
         site: d.site,
-        counter: d.counter.as_deref().and_then(|c| CounterCode::parse(c).ok()),
+        counter: d
+            .counter
+            .as_deref()
+            .and_then(|c| CounterCode::parse(c).ok()),
         role: d.role,
         enrolled_ms: d.enrolled_ms,
         revoked_ms: d.revoked_ms,

@@ -11,7 +11,9 @@ pub enum StorageError {
     SqliteValue(#[from] rusqlite::types::FromSqlError),
     #[error("PostgreSQL: {0}")]
     Postgres(#[from] tokio_postgres::Error),
-    #[error("the database's schema version {found} is newer than this hub understands ({known}); upgrade the hub")]
+    #[error(
+        "the database's schema version {found} is newer than this hub understands ({known}); upgrade the hub"
+    )]
     SchemaTooNew { found: i64, known: i64 },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
@@ -28,7 +30,9 @@ pub enum StorageError {
 pub enum HubError {
     #[error(transparent)]
     Storage(#[from] StorageError),
-    #[error("no valid credential: send `Authorization: Bearer <token>` with the token from enrolment")]
+    #[error(
+        "no valid credential: send `Authorization: Bearer <token>` with the token from enrolment"
+    )]
     Unauthorized,
     #[error("this device was revoked at the hub; enrol it again")]
     Revoked,

@@ -100,7 +100,10 @@ impl fmt::Debug for ServeOptions {
             .field("database_schema", &self.database_schema)
             .field("tls_cert", &self.tls_cert)
             .field("tls_key", &self.tls_key)
-            .field("admin_secret", &self.admin_secret.as_ref().map(|_| "<redacted>"))
+            .field(
+                "admin_secret",
+                &self.admin_secret.as_ref().map(|_| "<redacted>"),
+            )
             .field("config", &self.config)
             .field("upstream", &self.upstream)
             .finish()
@@ -182,11 +185,16 @@ pub async fn serve_with<S: Storage>(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), HubError> {
     let hub = Hub::open(storage, opts.config).await?;
-    tracing::info!(hub_id = hub.hub_id(), backend = hub.storage().backend(), head = hub.head(), "hub opened");
+    tracing::info!(
+        hub_id = hub.hub_id(),
+        backend = hub.storage().backend(),
+        head = hub.head(),
+        "hub opened"
+    );
     let mut state = server::AppState::new(hub, admin_secret);
     if let Some(up) = &opts.upstream {
-        let client = parchi_sync::HubClient::new(&up.url, up.client.clone())?
-            .with_token(up.token.clone());
+        let client =
+            parchi_sync::HubClient::new(&up.url, up.client.clone())?.with_token(up.token.clone());
         state = state.with_upstream(client);
     }
     let state = Arc::new(state);

@@ -113,7 +113,9 @@ async fn open_client(url: &str, schema: Option<&str>) -> Result<Client, StorageE
     if let Some(s) = schema {
         let q = quote_ident(s)?;
         client
-            .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {q}; SET search_path TO {q}"))
+            .batch_execute(&format!(
+                "CREATE SCHEMA IF NOT EXISTS {q}; SET search_path TO {q}"
+            ))
             .await?;
     }
     Ok(client)
@@ -328,7 +330,10 @@ impl Storage for PgStorage {
         if !patients.is_empty() {
             let keys: Vec<&[u8]> = patients.iter().map(|k| &k[..]).collect();
             for r in c
-                .query("SELECT id, state FROM patients WHERE id = ANY($1)", &[&keys])
+                .query(
+                    "SELECT id, state FROM patients WHERE id = ANY($1)",
+                    &[&keys],
+                )
                 .await?
             {
                 let id: &[u8] = r.try_get(0)?;
@@ -371,8 +376,7 @@ impl Storage for PgStorage {
         }
         if !c.patients.is_empty() {
             let id: Vec<&[u8]> = c.patients.iter().map(|p| &p.id[..]).collect();
-            let temp: Vec<Option<&str>> =
-                c.patients.iter().map(|p| p.temp_id.as_deref()).collect();
+            let temp: Vec<Option<&str>> = c.patients.iter().map(|p| p.temp_id.as_deref()).collect();
             let state: Vec<&str> = c.patients.iter().map(|p| p.state.as_str()).collect();
             tx.execute(
                 "INSERT INTO patients (id, temp_id, state) \
@@ -385,8 +389,10 @@ impl Storage for PgStorage {
         if !c.visits.is_empty() {
             let v = &c.visits;
             let id: Vec<&[u8]> = v.iter().map(|x| &x.id[..]).collect();
-            let patient: Vec<Option<&[u8]>> =
-                v.iter().map(|x| x.patient.as_ref().map(|p| &p[..])).collect();
+            let patient: Vec<Option<&[u8]>> = v
+                .iter()
+                .map(|x| x.patient.as_ref().map(|p| &p[..]))
+                .collect();
             let dept: Vec<Option<&str>> = v.iter().map(|x| x.department.as_deref()).collect();
             let day: Vec<Option<&str>> = v.iter().map(|x| x.day.as_deref()).collect();
             let token: Vec<Option<&str>> = v.iter().map(|x| x.token.as_deref()).collect();

@@ -13,8 +13,8 @@ use axum::routing::{get, post};
 use http_body_util::BodyExt;
 use parchi_core::{CounterCode, SiteId};
 use parchi_sync::wire::{
-    CreateEnrollCode, EnrollCode, EnrollResponse, ErrorBody, ErrorCode, Health,
-    PROTOCOL_VERSION, PushResponse, Role,
+    CreateEnrollCode, EnrollCode, EnrollResponse, ErrorBody, ErrorCode, Health, PROTOCOL_VERSION,
+    PushResponse, Role,
 };
 use serde::Deserialize;
 use serde::Serialize;
@@ -144,7 +144,10 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-fn device<S: Storage>(state: &AppState<S>, headers: &HeaderMap) -> ApiResult<crate::storage::DeviceRow> {
+fn device<S: Storage>(
+    state: &AppState<S>,
+    headers: &HeaderMap,
+) -> ApiResult<crate::storage::DeviceRow> {
     let token = bearer(headers).ok_or(HubError::Unauthorized)?;
     Ok(state.hub.authenticate(token)?)
 }
@@ -189,7 +192,10 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> ApiResult<a
     }
     match http_body_util::Limited::new(body, limit).collect().await {
         Ok(c) => Ok(c.to_bytes()),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
             Err(too_large())
         }
         Err(e) => Err(ApiError::new(
@@ -275,11 +281,7 @@ async fn pull<S: Storage>(
     }
     let limit = u32::try_from(limit).unwrap_or(u32::MAX);
     let page = st.hub.pull(Some(&dev), after, limit, now_ms()).await?;
-    Ok((
-        [(header::CONTENT_TYPE, "application/json")],
-        page.to_json(),
-    )
-        .into_response())
+    Ok(([(header::CONTENT_TYPE, "application/json")], page.to_json()).into_response())
 }
 
 #[derive(Deserialize)]

@@ -120,9 +120,8 @@ impl SqliteStorage {
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.set_prepared_statement_cache_capacity(64);
         // Takes the exclusive lock now, so a second hub on the same file fails at start.
-        conn.execute_batch("BEGIN IMMEDIATE; COMMIT;").map_err(|e| {
-            StorageError::Locked(format!("{}: {e}", path.display()))
-        })?;
+        conn.execute_batch("BEGIN IMMEDIATE; COMMIT;")
+            .map_err(|e| StorageError::Locked(format!("{}: {e}", path.display())))?;
         migrate(&mut conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
@@ -335,9 +334,10 @@ impl Storage for SqliteStorage {
             }
             l.patients = ids(conn, "SELECT id FROM patients")?;
             l.visits = ids(conn, "SELECT id FROM visits")?;
-            l.head = from_i64(conn.query_row("SELECT coalesce(max(seq), 0) FROM ops", [], |r| {
-                r.get(0)
-            })?);
+            l.head =
+                from_i64(
+                    conn.query_row("SELECT coalesce(max(seq), 0) FROM ops", [], |r| r.get(0))?,
+                );
             {
                 let mut st = conn.prepare(&format!("SELECT {DEVICE_COLS} FROM devices"))?;
                 let mut rows = st.query([])?;
@@ -458,7 +458,8 @@ impl Storage for SqliteStorage {
     }
 
     async fn visits(&self) -> Result<Vec<([u8; 16], String)>, StorageError> {
-        self.run(|conn| states(conn, "SELECT id, state FROM visits")).await
+        self.run(|conn| states(conn, "SELECT id, state FROM visits"))
+            .await
     }
 
     async fn counts(&self) -> Result<Counts, StorageError> {

@@ -183,7 +183,9 @@ pub trait Storage: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<(u64, QuarantineRow)>, StorageError>> + Send;
 
     /// Every patient row as `(id, state)`.
-    fn patients(&self) -> impl Future<Output = Result<Vec<([u8; 16], String)>, StorageError>> + Send;
+    fn patients(
+        &self,
+    ) -> impl Future<Output = Result<Vec<([u8; 16], String)>, StorageError>> + Send;
 
     /// Every visit row as `(id, state)`.
     fn visits(&self) -> impl Future<Output = Result<Vec<([u8; 16], String)>, StorageError>> + Send;
@@ -208,7 +210,10 @@ pub trait Storage: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<DeviceRow>, StorageError>> + Send;
 
     /// Inserts or replaces a device row (revocation, pull bookkeeping).
-    fn put_device(&self, device: DeviceRow) -> impl Future<Output = Result<(), StorageError>> + Send;
+    fn put_device(
+        &self,
+        device: DeviceRow,
+    ) -> impl Future<Output = Result<(), StorageError>> + Send;
 }
 
 /// Converts to the signed 64-bit integers both databases store; bit-exact both ways.

@@ -8,8 +8,7 @@ use chrono::NaiveDate;
 use parchi_core::op::{FieldValue, NewVisit, OpBody};
 use parchi_core::patient::{BirthDate, Category, Mobile, Name, PatientFields, Sex, Text};
 use parchi_core::{
-    Clock, CounterCode, DeptCode, Hlc, Op, OpId, PatientId, SiteId, SiteTag, TempId, Token,
-    VisitId,
+    Clock, CounterCode, DeptCode, Hlc, Op, OpId, PatientId, SiteId, SiteTag, TempId, Token, VisitId,
 };
 
 /// SplitMix64: small, fast, seeded.
@@ -192,9 +191,8 @@ impl SiteGen {
                 body: OpBody::CreateVisit(NewVisit {
                     visit,
                     patient,
-                    department: DeptCode::parse(dept).unwrap_or_else(|_| {
-                        unreachable!("department codes in the list are valid")
-                    }),
+                    department: DeptCode::parse(dept)
+                        .unwrap_or_else(|_| unreachable!("department codes in the list are valid")),
                     day: self.day,
                     token: Token {
                         counter: self.counter.clone(),

@@ -12,8 +12,8 @@ use serde::de::DeserializeOwned;
 
 use crate::wire::{
     CreateEnrollCode, EnrollCode, EnrollRequest, EnrollResponse, ErrorBody, ErrorCode, Health,
-    HubStats, PROTOCOL_VERSION, PullResponse, PushItem, PushResponse, QuarantinedOp,
-    Role, SitesReport,
+    HubStats, PROTOCOL_VERSION, PullResponse, PushItem, PushResponse, QuarantinedOp, Role,
+    SitesReport,
 };
 
 /// What went wrong talking to the hub.
@@ -313,7 +313,8 @@ impl HubClient {
 
     /// `GET /v1/pull`: ops strictly after `after`, at most `limit`.
     pub fn pull(&self, after: u64, limit: u32) -> Result<PullResponse, ClientError> {
-        let resp: PullResponse = self.get(&format!("/v1/pull?after={after}&limit={limit}"), None)?;
+        let resp: PullResponse =
+            self.get(&format!("/v1/pull?after={after}&limit={limit}"), None)?;
         check_page(after, limit, &resp)?;
         Ok(resp)
     }

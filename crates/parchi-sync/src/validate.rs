@@ -49,7 +49,11 @@ fn same<T: PartialEq>(field: &str, given: &T, parsed: Result<T, String>) -> Resu
 
 fn mobile_ok(m: &Option<Mobile>) -> Result<(), Invalid> {
     match m {
-        Some(m) => same("mobile", m, Mobile::parse(m.as_str()).map_err(|e| e.message)),
+        Some(m) => same(
+            "mobile",
+            m,
+            Mobile::parse(m.as_str()).map_err(|e| e.message),
+        ),
         None => Ok(()),
     }
 }

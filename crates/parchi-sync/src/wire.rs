@@ -448,7 +448,11 @@ mod tests {
 
     #[test]
     fn codes_serialise_as_their_names() {
-        for c in [ErrorCode::Malformed, ErrorCode::CursorAhead, ErrorCode::TooManyOps] {
+        for c in [
+            ErrorCode::Malformed,
+            ErrorCode::CursorAhead,
+            ErrorCode::TooManyOps,
+        ] {
             assert_eq!(
                 serde_json::to_value(c).expect("json"),
                 serde_json::Value::String(c.as_str().into())

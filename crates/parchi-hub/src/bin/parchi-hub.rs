@@ -8,7 +8,10 @@ use clap::Parser;
 use parchi_hub::{HubConfig, ServeOptions};
 
 #[derive(Parser)]
-#[command(name = "parchi-hub", about = "Parchi sync hub (the server behind `parchi serve`)")]
+#[command(
+    name = "parchi-hub",
+    about = "Parchi sync hub (the server behind `parchi serve`)"
+)]
 struct Args {
     /// Data directory (SQLite file, admin secret).
     #[arg(long)]

@@ -14,14 +14,54 @@ struct Case {
 }
 
 const CASES: &[Case] = &[
-    Case { name: "empty", ops: 0, page: 10, batch: 10 },
-    Case { name: "one op", ops: 1, page: 10, batch: 10 },
-    Case { name: "exactly one page", ops: 10, page: 10, batch: 10 },
-    Case { name: "one page plus one", ops: 11, page: 10, batch: 10 },
-    Case { name: "one page minus one", ops: 9, page: 10, batch: 10 },
-    Case { name: "two pages exactly", ops: 20, page: 10, batch: 7 },
-    Case { name: "limit 1", ops: 5, page: 1, batch: 1 },
-    Case { name: "batch larger than everything", ops: 13, page: 4, batch: 1000 },
+    Case {
+        name: "empty",
+        ops: 0,
+        page: 10,
+        batch: 10,
+    },
+    Case {
+        name: "one op",
+        ops: 1,
+        page: 10,
+        batch: 10,
+    },
+    Case {
+        name: "exactly one page",
+        ops: 10,
+        page: 10,
+        batch: 10,
+    },
+    Case {
+        name: "one page plus one",
+        ops: 11,
+        page: 10,
+        batch: 10,
+    },
+    Case {
+        name: "one page minus one",
+        ops: 9,
+        page: 10,
+        batch: 10,
+    },
+    Case {
+        name: "two pages exactly",
+        ops: 20,
+        page: 10,
+        batch: 7,
+    },
+    Case {
+        name: "limit 1",
+        ops: 5,
+        page: 1,
+        batch: 1,
+    },
+    Case {
+        name: "batch larger than everything",
+        ops: 13,
+        page: 4,
+        batch: 1000,
+    },
 ];
 
 #[test]
@@ -35,7 +75,10 @@ fn pages_and_batches_at_their_boundaries() {
             for op in sg.ops(case.ops) {
                 w.record(op);
             }
-            let opts = RoundOptions { push_batch: case.batch, pull_limit: case.page };
+            let opts = RoundOptions {
+                push_batch: case.batch,
+                pull_limit: case.page,
+            };
             let r = sync_round(&mut w, &writer, &opts, &mut |_| {}).expect("writer round");
             assert_eq!(r.applied, case.ops, "{}: pushed", case.name);
 
@@ -48,7 +91,11 @@ fn pages_and_batches_at_their_boundaries() {
             loop {
                 let p = reader.pull(after, case.page).expect("pull");
                 pages += 1;
-                assert!(p.ops.len() <= case.page as usize, "{}: page size", case.name);
+                assert!(
+                    p.ops.len() <= case.page as usize,
+                    "{}: page size",
+                    case.name
+                );
                 seen.extend(p.ops.iter().map(|o| o.op.id));
                 after = p.next;
                 if !p.more {
@@ -63,7 +110,11 @@ fn pages_and_batches_at_their_boundaries() {
             assert_eq!(unique.len(), case.ops, "{}: no op twice", case.name);
             // Cursor at the end: an empty page, same cursor, no more.
             let end = reader.pull(after, case.page).expect("pull at end");
-            assert!(end.ops.is_empty() && !end.more && end.next == after, "{}: at end", case.name);
+            assert!(
+                end.ops.is_empty() && !end.more && end.next == after,
+                "{}: at end",
+                case.name
+            );
 
             // The same through sync_round into a store.
             let mut r = MemoryStore::new(other.site);

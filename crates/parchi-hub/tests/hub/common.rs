@@ -78,7 +78,12 @@ impl Server {
         s
     }
 
-    pub fn start_in(dir: &Path, backend: Backend, schema: Option<String>, config: HubConfig) -> Self {
+    pub fn start_in(
+        dir: &Path,
+        backend: Backend,
+        schema: Option<String>,
+        config: HubConfig,
+    ) -> Self {
         Self::start_custom(dir, backend, schema, config, |_| {})
     }
 
@@ -100,7 +105,11 @@ impl Server {
             ..ServeOptions::default()
         };
         f(&mut opts);
-        let scheme = if opts.tls_cert.is_some() { "https" } else { "http" };
+        let scheme = if opts.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {

@@ -38,7 +38,10 @@ pub fn assert_identical(replicas: &[&Replica]) {
             r.patients().collect::<Vec<_>>(),
             first.patients().collect::<Vec<_>>()
         );
-        assert_eq!(r.visits().collect::<Vec<_>>(), first.visits().collect::<Vec<_>>());
+        assert_eq!(
+            r.visits().collect::<Vec<_>>(),
+            first.visits().collect::<Vec<_>>()
+        );
     }
 }
 
@@ -58,8 +61,8 @@ fn three_counters(backend: Backend) {
     };
     let mut progress = Vec::new();
     for c in cs.iter_mut() {
-        let r = sync_round(&mut c.store, &c.client, &opts, &mut |p| progress.push(p))
-            .expect("round");
+        let r =
+            sync_round(&mut c.store, &c.client, &opts, &mut |p| progress.push(p)).expect("round");
         assert_eq!(r.applied, 700);
         assert_eq!(c.store.outbox_len(), 0);
     }
@@ -75,13 +78,20 @@ fn three_counters(backend: Backend) {
     let mut tokens = std::collections::HashSet::new();
     for v in &visits {
         assert!(
-            tokens.insert((v.visit.department.clone(), v.visit.day, v.visit.token.clone())),
+            tokens.insert((
+                v.visit.department.clone(),
+                v.visit.day,
+                v.visit.token.clone()
+            )),
             "token repeated"
         );
     }
     // The hub's own merged tables agree.
     assert_eq!(server.stats().ops, 2_100);
-    assert_eq!(server.stats().patients as usize, replicas[0].patients().count());
+    assert_eq!(
+        server.stats().patients as usize,
+        replicas[0].patients().count()
+    );
 }
 
 #[test]
@@ -103,7 +113,10 @@ fn admin_sees_every_counters_sync_state() {
     }
     round(&mut cs[0], &RoundOptions::default());
     round(&mut cs[1], &RoundOptions::default());
-    let report = server.client().admin_sites(crate::common::ADMIN).expect("sites");
+    let report = server
+        .client()
+        .admin_sites(crate::common::ADMIN)
+        .expect("sites");
     assert_eq!(report.devices.len(), 2);
     let d0 = report
         .devices

@@ -39,7 +39,10 @@ fn hub_killed_mid_push_loses_and_duplicates_nothing() {
     }
     // Push from another thread; SIGKILL the hub while batches are in flight.
     let pusher = std::thread::spawn(move || {
-        let opts = RoundOptions { push_batch: 2_000, pull_limit: 1_000 };
+        let opts = RoundOptions {
+            push_batch: 2_000,
+            pull_limit: 1_000,
+        };
         let r = sync_round(&mut store, &client, &opts, &mut |_| {});
         (store, r.is_ok())
     });
@@ -50,10 +53,15 @@ fn hub_killed_mid_push_loses_and_duplicates_nothing() {
     let left = store.outbox_len();
     // Restart on the same data directory (a new port) and retry with the same credential.
     let hub2 = Proc::spawn(dir.path(), &[]);
-    let client2 = HubClient::new(&hub2.url, ClientConfig::default()).expect("client").with_token(token);
+    let client2 = HubClient::new(&hub2.url, ClientConfig::default())
+        .expect("client")
+        .with_token(token);
     let r = sync_round(&mut store, &client2, &RoundOptions::default(), &mut |_| {}).expect("retry");
     assert_eq!(store.outbox_len(), 0);
-    eprintln!("killed with {left} ops unacknowledged; retry applied {} and found {} duplicates", r.applied, r.duplicates);
+    eprintln!(
+        "killed with {left} ops unacknowledged; retry applied {} and found {} duplicates",
+        r.applied, r.duplicates
+    );
     let ids = pull_ids(&client2);
     assert_eq!(ids.len(), ops.len(), "nothing lost, nothing twice");
     let unique: std::collections::HashSet<_> = ids.iter().collect();
@@ -68,13 +76,20 @@ fn client_token(_url: &str, client: &HubClient) -> String {
 
 /// A TCP proxy that forwards one connection and cuts it: after `request_bytes` bytes of the
 /// request, or (when `None`) after the full request but before any response byte.
-fn cutting_proxy(upstream: &str, request_bytes: Option<usize>) -> (String, std::thread::JoinHandle<()>) {
+fn cutting_proxy(
+    upstream: &str,
+    request_bytes: Option<usize>,
+) -> (String, std::thread::JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
     let upstream = upstream.trim_start_matches("http://").to_string();
     let h = std::thread::spawn(move || {
-        let Ok((mut down, _)) = listener.accept() else { return };
-        let Ok(mut up) = TcpStream::connect(&upstream) else { return };
+        let Ok((mut down, _)) = listener.accept() else {
+            return;
+        };
+        let Ok(mut up) = TcpStream::connect(&upstream) else {
+            return;
+        };
         let _ = down.set_read_timeout(Some(Duration::from_millis(500)));
         let mut sent = 0usize;
         let mut buf = [0u8; 8192];
@@ -113,19 +128,35 @@ fn a_connection_cut_at_any_byte_is_resumable() {
     let token = direct.token().expect("token").to_string();
     let ops = sg.ops(300);
     let body_len = serde_json::to_vec(&serde_json::json!({"version": 1, "ops": ops.iter().map(|o| serde_json::json!({"op": o})).collect::<Vec<_>>()})).expect("json").len();
-    for cut in [Some(10), Some(200), Some(body_len / 2), Some(body_len - 1), None] {
+    for cut in [
+        Some(10),
+        Some(200),
+        Some(body_len / 2),
+        Some(body_len - 1),
+        None,
+    ] {
         let before = server.stats();
         let (url, h) = cutting_proxy(&server.url, cut);
-        let c = HubClient::new(&url, ClientConfig { timeout: Duration::from_secs(5), ..ClientConfig::default() })
-            .expect("client")
-            .with_token(token.clone());
+        let c = HubClient::new(
+            &url,
+            ClientConfig {
+                timeout: Duration::from_secs(5),
+                ..ClientConfig::default()
+            },
+        )
+        .expect("client")
+        .with_token(token.clone());
         assert!(c.push(&ops).is_err(), "cut {cut:?} must fail at the client");
         let _ = h.join();
         std::thread::sleep(Duration::from_millis(100));
         let after = server.stats();
         match cut {
             Some(_) => assert_eq!(after, before, "a cut request stores nothing (cut {cut:?})"),
-            None => assert_eq!(after.ops, ops.len() as u64, "a whole request commits before the reply"),
+            None => assert_eq!(
+                after.ops,
+                ops.len() as u64,
+                "a whole request commits before the reply"
+            ),
         }
     }
     // Retrying after the cut reply: every op is a duplicate, nothing twice.
@@ -147,9 +178,15 @@ fn duplicate_delivery_and_clocks_far_ahead_or_behind_converge() {
             c.store.record(op);
         }
     }
-    let opts = RoundOptions { push_batch: 64, pull_limit: 50 };
+    let opts = RoundOptions {
+        push_batch: 64,
+        pull_limit: 50,
+    };
     let r0 = round(&mut cs[0], &opts);
-    assert_eq!(r0.clock_ahead, 200, "every op from the fast clock is flagged");
+    assert_eq!(
+        r0.clock_ahead, 200,
+        "every op from the fast clock is flagged"
+    );
     let r1 = round(&mut cs[1], &opts);
     assert_eq!(r1.clock_ahead, 0, "a slow clock is not flagged");
     round(&mut cs[2], &opts);
@@ -159,7 +196,11 @@ fn duplicate_delivery_and_clocks_far_ahead_or_behind_converge() {
         let again = c.client.push(&c.sg.clone().ops(0)).expect("empty push");
         assert!(again.results.is_empty());
     }
-    assert_identical(&[cs[0].store.replica(), cs[1].store.replica(), cs[2].store.replica()]);
+    assert_identical(&[
+        cs[0].store.replica(),
+        cs[1].store.replica(),
+        cs[2].store.replica(),
+    ]);
 
     // A patient of the fast counter, corrected now by counter 2: the correction wins everywhere,
     // because the fast counter's stamps were clamped to the hub's receive time.
@@ -175,7 +216,9 @@ fn duplicate_delivery_and_clocks_far_ahead_or_behind_converge() {
         site: cs[2].sg.site,
         body: parchi_core::OpBody::SetField {
             patient: patient.id,
-            value: parchi_core::FieldValue::Name(parchi_core::patient::Name::parse("name", "Corrected Name").expect("name")),
+            value: parchi_core::FieldValue::Name(
+                parchi_core::patient::Name::parse("name", "Corrected Name").expect("name"),
+            ),
         },
     };
     cs[2].store.record(fix);
@@ -188,8 +231,19 @@ fn duplicate_delivery_and_clocks_far_ahead_or_behind_converge() {
         let p = c.store.replica().patient(&patient.id).expect("patient");
         assert_eq!(p.fields.name.as_str(), "Corrected Name");
     }
-    assert_identical(&[cs[0].store.replica(), cs[1].store.replica(), cs[2].store.replica()]);
-    let sites = server.client().admin_sites(crate::common::ADMIN).expect("sites");
-    let fast = sites.sites.iter().find(|s| s.site == cs[0].sg.site).expect("fast site");
+    assert_identical(&[
+        cs[0].store.replica(),
+        cs[1].store.replica(),
+        cs[2].store.replica(),
+    ]);
+    let sites = server
+        .client()
+        .admin_sites(crate::common::ADMIN)
+        .expect("sites");
+    let fast = sites
+        .sites
+        .iter()
+        .find(|s| s.site == cs[0].sg.site)
+        .expect("fast site");
     assert_eq!(fast.clock_ahead, 200);
 }

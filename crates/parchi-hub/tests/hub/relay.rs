@@ -31,14 +31,20 @@ fn lan_to_central(central_backend: Backend) {
     let token = up_token(&central);
     let _ = up;
     let lan_dir = tempfile::tempdir().expect("tempdir");
-    let lan = Server::start_custom(lan_dir.path(), Backend::Sqlite, None, HubConfig::default(), |o| {
-        o.upstream = Some(Upstream {
-            url: central.url.clone(),
-            token: token.clone(),
-            interval: std::time::Duration::ZERO,
-            client: ClientConfig::default(),
-        });
-    });
+    let lan = Server::start_custom(
+        lan_dir.path(),
+        Backend::Sqlite,
+        None,
+        HubConfig::default(),
+        |o| {
+            o.upstream = Some(Upstream {
+                url: central.url.clone(),
+                token: token.clone(),
+                interval: std::time::Duration::ZERO,
+                client: ClientConfig::default(),
+            });
+        },
+    );
     let mut a = counter_at(&lan, 0);
     let mut b = counter_at(&lan, 1);
     let mut c = counter_at(&central, 2);
@@ -53,7 +59,10 @@ fn lan_to_central(central_backend: Backend) {
     for op in a.sg.ops(20) {
         a.store.record(op);
     }
-    let opts = RoundOptions { push_batch: 128, pull_limit: 100 };
+    let opts = RoundOptions {
+        push_batch: 128,
+        pull_limit: 100,
+    };
     let ra = round(&mut a, &opts);
     assert_eq!(ra.clock_ahead, 20);
     round(&mut b, &opts);
@@ -98,7 +107,9 @@ fn lan_to_central(central_backend: Backend) {
 fn up_token(central: &Server) -> String {
     let c = central.client();
     let code = c.admin_enroll_code(ADMIN, Role::Hub, None).expect("code");
-    c.enroll(&code.code, site(0xAB), None).expect("enrol hub").token
+    c.enroll(&code.code, site(0xAB), None)
+        .expect("enrol hub")
+        .token
 }
 
 #[test]

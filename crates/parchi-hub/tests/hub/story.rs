@@ -11,7 +11,7 @@ use parchi_hub::error::HubError;
 use parchi_hub::storage::Storage;
 use parchi_hub::workload::SiteGen;
 use parchi_hub::{Hub, HubConfig, PgStorage, Source, SqliteStorage};
-use parchi_sync::wire::{Outcome, PulledOp, PullResponse, Role};
+use parchi_sync::wire::{Outcome, PullResponse, PulledOp, Role};
 
 use crate::common::{now_ms, pg_url, unique_schema};
 
@@ -42,8 +42,14 @@ async fn assert_matches_replica<S: Storage>(hub: &Hub<S>) -> Replica {
     for p in &pulled {
         r.apply(&p.effective_op());
     }
-    assert_eq!(hub.patients().await.expect("patients"), r.patients().collect::<Vec<_>>());
-    assert_eq!(hub.visits().await.expect("visits"), r.visits().collect::<Vec<_>>());
+    assert_eq!(
+        hub.patients().await.expect("patients"),
+        r.patients().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        hub.visits().await.expect("visits"),
+        r.visits().collect::<Vec<_>>()
+    );
     r
 }
 
@@ -59,19 +65,27 @@ where
     Fut: Future<Output = S>,
 {
     let t0 = now_ms() - 3_600_000;
-    let hub = Hub::open(open().await, HubConfig::default()).await.expect("open");
+    let hub = Hub::open(open().await, HubConfig::default())
+        .await
+        .expect("open");
     assert_eq!(hub.head(), 0);
 
     // Three counters enrol.
     let mut devices = Vec::new();
     let mut gens: Vec<SiteGen> = (0..3).map(|i| SiteGen::new(i, 42, t0)).collect();
     for g in &gens {
-        let (code, _) = hub.create_enroll_code(Role::Counter, 60_000, now_ms()).await.expect("code");
+        let (code, _) = hub
+            .create_enroll_code(Role::Counter, 60_000, now_ms())
+            .await
+            .expect("code");
         let (dev, token) = hub
             .enroll(&code, g.site, Some(g.counter.clone()), now_ms())
             .await
             .expect("enrol");
-        assert_eq!(hub.authenticate(&token).expect("auth").device_id, dev.device_id);
+        assert_eq!(
+            hub.authenticate(&token).expect("auth").device_id,
+            dev.device_id
+        );
         // A code works once.
         assert!(matches!(
             hub.enroll(&code, g.site, None, now_ms()).await,
@@ -89,10 +103,17 @@ where
                 .push(Source::Device(&devices[i].0), items(chunk), now_ms())
                 .await
                 .expect("push");
-            assert!(r.iter().all(|x| applied(&x.outcome)), "fresh ops are applied");
+            assert!(
+                r.iter().all(|x| applied(&x.outcome)),
+                "fresh ops are applied"
+            );
         }
         let again = hub
-            .push(Source::Device(&devices[i].0), items(&ops[100..250]), now_ms())
+            .push(
+                Source::Device(&devices[i].0),
+                items(&ops[100..250]),
+                now_ms(),
+            )
             .await
             .expect("redeliver");
         assert!(again.iter().all(|x| x.outcome == Outcome::Duplicate));
@@ -115,10 +136,17 @@ where
     };
     let late = edit(1, 2, name("Sunita Kumari"), 1);
     let early = edit(0, 1, name("Sunita Devi"), 2);
-    hub.push(Source::Device(&devices[1].0), items(&[late]), now_ms()).await.expect("push");
-    hub.push(Source::Device(&devices[0].0), items(&[early]), now_ms()).await.expect("push");
+    hub.push(Source::Device(&devices[1].0), items(&[late]), now_ms())
+        .await
+        .expect("push");
+    hub.push(Source::Device(&devices[0].0), items(&[early]), now_ms())
+        .await
+        .expect("push");
     let r = assert_matches_replica(&hub).await;
-    assert_eq!(r.patient(&patient).expect("patient").fields.name.as_str(), "Sunita Kumari");
+    assert_eq!(
+        r.patient(&patient).expect("patient").fields.name.as_str(),
+        "Sunita Kumari"
+    );
 
     // A counter may not push another site's op; nothing is stored.
     let before = hub.counts().await.expect("counts");
@@ -133,9 +161,21 @@ where
     // Same op ID, different payload: quarantined (once), never merged, alarm visible.
     let mut clone = all[5].clone();
     clone.body = match clone.body {
-        OpBody::CreatePatient { patient, temp_id, counter, quick, mut fields } => {
+        OpBody::CreatePatient {
+            patient,
+            temp_id,
+            counter,
+            quick,
+            mut fields,
+        } => {
             fields.mobile = Mobile::parse("9000000001").ok();
-            OpBody::CreatePatient { patient, temp_id, counter, quick, fields }
+            OpBody::CreatePatient {
+                patient,
+                temp_id,
+                counter,
+                quick,
+                fields,
+            }
         }
         other => OpBody::CancelVisit {
             visit: match &other {
@@ -146,10 +186,17 @@ where
             reason: "cloned disk".into(),
         },
     };
-    let owner = gens.iter().position(|g| g.site == clone.site).expect("owner");
+    let owner = gens
+        .iter()
+        .position(|g| g.site == clone.site)
+        .expect("owner");
     for _ in 0..2 {
         let r = hub
-            .push(Source::Device(&devices[owner].0), items(std::slice::from_ref(&clone)), now_ms())
+            .push(
+                Source::Device(&devices[owner].0),
+                items(std::slice::from_ref(&clone)),
+                now_ms(),
+            )
             .await
             .expect("push");
         assert!(matches!(r[0].outcome, Outcome::Quarantined { .. }));
@@ -168,11 +215,21 @@ where
         id: OpId::from_bytes([0xF1; 16]),
         hlc: Hlc::new(now + 14 * 24 * 3_600_000, 0),
         site: gens[2].site,
-        body: OpBody::SetField { patient, value: name("Future Name") },
+        body: OpBody::SetField {
+            patient,
+            value: name("Future Name"),
+        },
     };
-    let r = hub.push(Source::Device(&devices[2].0), items(&[future]), now).await.expect("push");
+    let r = hub
+        .push(Source::Device(&devices[2].0), items(&[future]), now)
+        .await
+        .expect("push");
     match &r[0].outcome {
-        Outcome::Applied { effective_hlc, clock_ahead, .. } => {
+        Outcome::Applied {
+            effective_hlc,
+            clock_ahead,
+            ..
+        } => {
             assert!(*clock_ahead);
             assert_eq!(effective_hlc.wall_ms(), now);
         }
@@ -182,11 +239,19 @@ where
         id: OpId::from_bytes([0xF2; 16]),
         hlc: Hlc::new(now + 1_000, 0),
         site: gens[0].site,
-        body: OpBody::SetField { patient, value: name("Honest Name") },
+        body: OpBody::SetField {
+            patient,
+            value: name("Honest Name"),
+        },
     };
-    hub.push(Source::Device(&devices[0].0), items(&[honest]), now + 1_000).await.expect("push");
+    hub.push(Source::Device(&devices[0].0), items(&[honest]), now + 1_000)
+        .await
+        .expect("push");
     let r = assert_matches_replica(&hub).await;
-    assert_eq!(r.patient(&patient).expect("patient").fields.name.as_str(), "Honest Name");
+    assert_eq!(
+        r.patient(&patient).expect("patient").fields.name.as_str(),
+        "Honest Name"
+    );
     let sites = hub.sites().await.expect("sites");
     assert_eq!(sites.sites.iter().map(|s| s.clock_ahead).sum::<u64>(), 1);
 
@@ -198,9 +263,17 @@ where
     ));
 
     // Revocation.
-    hub.revoke(&devices[2].0.device_id, now_ms()).await.expect("revoke");
-    assert!(matches!(hub.authenticate(&devices[2].1), Err(HubError::Revoked)));
-    assert!(matches!(hub.authenticate("pt_nonsense"), Err(HubError::Unauthorized)));
+    hub.revoke(&devices[2].0.device_id, now_ms())
+        .await
+        .expect("revoke");
+    assert!(matches!(
+        hub.authenticate(&devices[2].1),
+        Err(HubError::Revoked)
+    ));
+    assert!(matches!(
+        hub.authenticate("pt_nonsense"),
+        Err(HubError::Unauthorized)
+    ));
 
     // Reopen: the index comes back from storage; redelivery of everything is all duplicates.
     let patients_before = hub.patients().await.expect("patients");
@@ -216,7 +289,10 @@ where
     };
     assert_eq!(hub.head(), head);
     assert_eq!(hub.patients().await.expect("patients"), patients_before);
-    assert!(matches!(hub.authenticate(&devices[2].1), Err(HubError::Revoked)));
+    assert!(matches!(
+        hub.authenticate(&devices[2].1),
+        Err(HubError::Revoked)
+    ));
     for (i, chunk) in all.chunks(400).enumerate() {
         let r = hub
             .push(Source::Device(&devices[i].0), items(chunk), now_ms())
