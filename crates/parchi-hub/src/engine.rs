@@ -169,10 +169,10 @@ pub fn parse_push(body: &[u8], max_ops: usize) -> Result<Vec<Item>, BodyError> {
         Ok(e) => e,
         Err(e) if e.is_eof() => return Err(BodyError::Truncated(e.to_string())),
         Err(e) => {
-            if let Ok(v) = serde_json::from_slice::<VersionOnly>(body) {
-                if v.version != u64::from(PROTOCOL_VERSION) {
-                    return Err(BodyError::UnsupportedVersion(v.version));
-                }
+            if let Ok(v) = serde_json::from_slice::<VersionOnly>(body)
+                && v.version != u64::from(PROTOCOL_VERSION)
+            {
+                return Err(BodyError::UnsupportedVersion(v.version));
             }
             return Err(BodyError::Malformed(e.to_string()));
         }
@@ -471,15 +471,14 @@ impl<S: Storage> Hub<S> {
             Source::Device(d) => (d.role, d.device_id.as_str()),
             Source::Upstream => (Role::Hub, "upstream"),
         };
-        if let Source::Device(d) = source {
-            if d.role == Role::Counter {
-                if let Some(bad) = items.iter().flatten().find(|p| p.op.site != d.site) {
-                    return Err(HubError::ForbiddenSite {
-                        op_id: bad.op.id.to_string(),
-                        site: bad.op.site.to_string(),
-                    });
-                }
-            }
+        if let Source::Device(d) = source
+            && d.role == Role::Counter
+            && let Some(bad) = items.iter().flatten().find(|p| p.op.site != d.site)
+        {
+            return Err(HubError::ForbiddenSite {
+                op_id: bad.op.id.to_string(),
+                site: bad.op.site.to_string(),
+            });
         }
         let from_upstream = matches!(source, Source::Upstream);
 
@@ -626,16 +625,16 @@ impl<S: Storage> Hub<S> {
         for op in &merged {
             match entity_of(op) {
                 Entity::Patient(id) => {
-                    if !patients.contains_key(&id) {
-                        patients.insert(id, PatientState::default());
+                    if let std::collections::hash_map::Entry::Vacant(e) = patients.entry(id) {
+                        e.insert(PatientState::default());
                         if inner.patients.contains(&id) {
                             load_p.push(id);
                         }
                     }
                 }
                 Entity::Visit(id) => {
-                    if !visits.contains_key(&id) {
-                        visits.insert(id, VisitState::default());
+                    if let std::collections::hash_map::Entry::Vacant(e) = visits.entry(id) {
+                        e.insert(VisitState::default());
                         if inner.visits.contains(&id) {
                             load_v.push(id);
                         }
@@ -737,14 +736,14 @@ impl<S: Storage> Hub<S> {
         let more = ops.len() > limit as usize;
         ops.truncate(limit as usize);
         let next = ops.last().map_or(after, |o| o.seq);
-        if let Some(d) = device {
-            if d.last_pull_cursor != Some(after) {
-                let mut d = d.clone();
-                d.last_pull_ms = Some(now_ms);
-                d.last_pull_cursor = Some(after);
-                self.storage.put_device(d.clone()).await?;
-                self.update_device(&d);
-            }
+        if let Some(d) = device
+            && d.last_pull_cursor != Some(after)
+        {
+            let mut d = d.clone();
+            d.last_pull_ms = Some(now_ms);
+            d.last_pull_cursor = Some(after);
+            self.storage.put_device(d.clone()).await?;
+            self.update_device(&d);
         }
         Ok(PullPage {
             ops,

@@ -145,10 +145,10 @@ fn resolve_admin_secret(opts: &ServeOptions) -> Result<String, HubError> {
     if let Some(s) = opts.admin_secret.as_ref().filter(|s| !s.is_empty()) {
         return Ok(s.clone());
     }
-    if let Ok(s) = std::env::var(ADMIN_SECRET_ENV) {
-        if !s.trim().is_empty() {
-            return Ok(s.trim().to_string());
-        }
+    if let Ok(s) = std::env::var(ADMIN_SECRET_ENV)
+        && !s.trim().is_empty()
+    {
+        return Ok(s.trim().to_string());
     }
     admin_secret(&opts.data_dir)
 }

@@ -185,10 +185,9 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> ApiResult<a
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
+        && len > limit as u64
     {
-        if len > limit as u64 {
-            return Err(too_large());
-        }
+        return Err(too_large());
     }
     match http_body_util::Limited::new(body, limit).collect().await {
         Ok(c) => Ok(c.to_bytes()),

@@ -104,17 +104,13 @@ impl VisitState {
     pub fn apply(&mut self, op: &Op) {
         let stamp = op.stamp();
         match &op.body {
-            OpBody::CreateVisit(v) => {
-                if self.created.as_ref().is_none_or(|(s, _)| stamp < *s) {
-                    self.created = Some((stamp, v.clone()));
-                }
+            OpBody::CreateVisit(v) if self.created.as_ref().is_none_or(|(s, _)| stamp < *s) => {
+                self.created = Some((stamp, v.clone()));
             }
             OpBody::CancelVisit {
                 counter, reason, ..
-            } => {
-                if self.cancelled.as_ref().is_none_or(|(s, _, _)| stamp < *s) {
-                    self.cancelled = Some((stamp, counter.clone(), reason.clone()));
-                }
+            } if self.cancelled.as_ref().is_none_or(|(s, _, _)| stamp < *s) => {
+                self.cancelled = Some((stamp, counter.clone(), reason.clone()));
             }
             OpBody::RecordReprint { .. } => self.reprints += 1,
             _ => {}

@@ -189,6 +189,7 @@ mod tests {
     use super::*;
     use parchi_core::testgen;
     use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
 
     proptest! {
         #[test]

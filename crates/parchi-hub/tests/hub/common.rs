@@ -54,6 +54,7 @@ pub fn site(i: u8) -> SiteId {
 }
 
 /// A hub running in this process on 127.0.0.1:0, on its own runtime thread.
+#[allow(dead_code)] // dir, backend and schema are for diagnosing a failing test
 pub struct Server {
     pub url: String,
     pub dir: PathBuf,

@@ -32,7 +32,7 @@ impl Flaky<'_> {
     fn tick(&self) -> Result<(), ClientError> {
         let n = self.calls.get() + 1;
         self.calls.set(n);
-        if self.cut_every > 0 && n % self.cut_every == 0 {
+        if self.cut_every > 0 && n.is_multiple_of(self.cut_every) {
             Err(ClientError::Unreachable("cut".into()))
         } else {
             Ok(())
