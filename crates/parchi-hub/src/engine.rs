@@ -642,6 +642,8 @@ impl<S: Storage> Hub<S> {
                 }
             }
         }
+        let t_load = std::time::Instant::now();
+        let n_load = load_p.len() + load_v.len();
         if !load_p.is_empty() || !load_v.is_empty() {
             let (ps, vs) = self.storage.load_states(load_p, load_v).await?;
             for (id, s) in ps {
@@ -694,7 +696,18 @@ impl<S: Storage> Hub<S> {
         let meta_after = commit.meta.clone();
         let n_new = commit.ops.len() as u64;
 
-        if let Err(e) = self.storage.commit(commit).await {
+        let d_load = t_load.elapsed();
+        let t_commit = std::time::Instant::now();
+        let n_rows = commit.ops.len() + commit.patients.len() + commit.visits.len();
+        let r = self.storage.commit(commit).await;
+        tracing::debug!(
+            loaded = n_load,
+            merge_ms = d_load.as_millis() as u64,
+            rows = n_rows,
+            commit_ms = t_commit.elapsed().as_millis() as u64,
+            "push committed"
+        );
+        if let Err(e) = r {
             // Did it reach the disk? A database over a network cannot always say: reload.
             inner.stale = true;
             return Err(e.into());
