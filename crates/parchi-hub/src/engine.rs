@@ -690,8 +690,15 @@ impl<S: Storage> Hub<S> {
         if let Source::Device(d) = source {
             let mut d = d.clone();
             d.last_push_ms = Some(now_ms);
-            commit.devices.push(d.clone());
             device_after = Some(d);
+        }
+        // A push of nothing new (a redelivery) writes nothing: no transaction, no fsync. The
+        // device's last-push time is then kept in memory and stored with its next write.
+        let nothing_new = commit.is_empty();
+        if !nothing_new {
+            if let Some(d) = &device_after {
+                commit.devices.push(d.clone());
+            }
         }
         let meta_after = commit.meta.clone();
         let n_new = commit.ops.len() as u64;
@@ -699,7 +706,11 @@ impl<S: Storage> Hub<S> {
         let d_load = t_load.elapsed();
         let t_commit = std::time::Instant::now();
         let n_rows = commit.ops.len() + commit.patients.len() + commit.visits.len();
-        let r = self.storage.commit(commit).await;
+        let r = if nothing_new {
+            Ok(())
+        } else {
+            self.storage.commit(commit).await
+        };
         tracing::debug!(
             loaded = n_load,
             merge_ms = d_load.as_millis() as u64,

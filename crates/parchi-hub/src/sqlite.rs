@@ -378,6 +378,11 @@ impl Storage for SqliteStorage {
         visits: Vec<[u8; 16]>,
     ) -> Result<(Vec<([u8; 16], String)>, Vec<([u8; 16], String)>), StorageError> {
         self.run(move |conn| {
+            // In key order, so consecutive lookups share B-tree pages.
+            let mut patients = patients;
+            let mut visits = visits;
+            patients.sort_unstable();
+            visits.sort_unstable();
             let mut p = Vec::with_capacity(patients.len());
             let mut st = conn.prepare_cached("SELECT state FROM patients WHERE id = ?1")?;
             for id in patients {
