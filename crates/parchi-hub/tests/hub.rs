@@ -16,3 +16,5 @@ mod hostile;
 mod relay;
 #[path = "hub/story.rs"]
 mod story;
+#[path = "hub/tls.rs"]
+mod tls;
