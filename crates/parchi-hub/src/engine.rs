@@ -695,10 +695,8 @@ impl<S: Storage> Hub<S> {
         // A push of nothing new (a redelivery) writes nothing: no transaction, no fsync. The
         // device's last-push time is then kept in memory and stored with its next write.
         let nothing_new = commit.is_empty();
-        if !nothing_new {
-            if let Some(d) = &device_after {
-                commit.devices.push(d.clone());
-            }
+        if !nothing_new && let Some(d) = &device_after {
+            commit.devices.push(d.clone());
         }
         let meta_after = commit.meta.clone();
         let n_new = commit.ops.len() as u64;
