@@ -1,0 +1,248 @@
+//! Laid-out pages to PDF bytes, through printpdf.
+//!
+//! Text is shown glyph by glyph at the positions the shaper chose (printpdf folds same-baseline
+//! glyphs back into one `TJ` array), and every line sits in a `/Span` marked-content sequence
+//! whose `/ActualText` is the line in UTF-16BE: that, not the glyphs, is what `pdftotext` and a
+//! screen reader return, so a conjunct glyph still reads back as its three characters. Only the
+//! fonts a document uses are embedded, and printpdf subsets them to the glyphs shown.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use printpdf::{
+    Codepoint, Color, DictItem, FontId, LinePoint, Mm, Op, PaintMode, ParsedFont, PdfDocument,
+    PdfFontHandle, PdfPage, PdfSaveOptions, Point, Polygon, PolygonRing, Pt, Rect, Rgb, TextItem,
+    TextMatrix, WindingOrder,
+};
+
+use crate::SlipError;
+use crate::layout::{Elem, MM_PER_PT, Page};
+use crate::text::FontKind;
+
+/// printpdf's parsed fonts, built once per process: parsing a font costs far more than a slip.
+fn parsed_font(kind: FontKind) -> Result<&'static ParsedFont, SlipError> {
+    static FONTS: [OnceLock<Option<ParsedFont>>; 6] = [
+        OnceLock::new(),
+        OnceLock::new(),
+        OnceLock::new(),
+        OnceLock::new(),
+        OnceLock::new(),
+        OnceLock::new(),
+    ];
+    let err = || SlipError::Font {
+        name: kind.file_name(),
+    };
+    FONTS
+        .get(kind.index())
+        .ok_or_else(err)?
+        .get_or_init(|| ParsedFont::from_bytes(kind.bytes(), 0, &mut Vec::new()))
+        .as_ref()
+        .ok_or_else(err)
+}
+
+/// Parses every built-in font now, so that the first slip a counter prints is as quick as the
+/// rest. Optional: rendering parses lazily.
+pub fn warm_up() -> Result<(), SlipError> {
+    for kind in FontKind::ALL {
+        parsed_font(kind)?;
+        crate::text::shape("a", 10.0, false)?;
+    }
+    Ok(())
+}
+
+fn black() -> Color {
+    Color::Rgb(Rgb::new(0.0, 0.0, 0.0, None))
+}
+
+fn white() -> Color {
+    Color::Rgb(Rgb::new(1.0, 1.0, 1.0, None))
+}
+
+fn pt(mm: f32) -> Pt {
+    Pt(mm / MM_PER_PT)
+}
+
+/// The text as a PDF text string in UTF-16BE with its byte order mark, as `/ActualText` wants.
+fn utf16be(text: &str) -> Vec<u8> {
+    let mut out = vec![0xFE, 0xFF];
+    for unit in text.encode_utf16() {
+        out.extend_from_slice(&unit.to_be_bytes());
+    }
+    out
+}
+
+fn rect_ring(x: f32, y: f32, w: f32, h: f32) -> PolygonRing {
+    let p = |x: f32, y: f32| LinePoint {
+        p: Point { x: pt(x), y: pt(y) },
+        bezier: false,
+    };
+    PolygonRing {
+        points: vec![p(x, y), p(x + w, y), p(x + w, y + h), p(x, y + h)],
+    }
+}
+
+/// Renders `pages` into one PDF document titled `title` (no patient data in the title: it is
+/// visible in every viewer's title bar and in print queues).
+pub(crate) fn render(pages: &[Page], title: &str) -> Result<Vec<u8>, SlipError> {
+    let mut doc = PdfDocument::new(title);
+    let mut font_ids: BTreeMap<FontKind, FontId> = BTreeMap::new();
+    let mut pdf_pages = Vec::with_capacity(pages.len());
+    for page in pages {
+        let mut ops = Vec::new();
+        for elem in &page.elems {
+            draw(&mut doc, &mut font_ids, &mut ops, page.h, elem)?;
+        }
+        pdf_pages.push(PdfPage::new(Mm(page.w), Mm(page.h), ops));
+    }
+    doc.with_pages(pdf_pages);
+    let mut warnings = Vec::new();
+    Ok(doc.save(&PdfSaveOptions::default(), &mut warnings))
+}
+
+fn draw(
+    doc: &mut PdfDocument,
+    font_ids: &mut BTreeMap<FontKind, FontId>,
+    ops: &mut Vec<Op>,
+    page_h: f32,
+    elem: &Elem,
+) -> Result<(), SlipError> {
+    match elem {
+        Elem::Text {
+            x,
+            baseline,
+            line,
+            white: is_white,
+        } => {
+            let mut props = BTreeMap::new();
+            props.insert(
+                "ActualText".to_string(),
+                DictItem::String {
+                    data: utf16be(&line.text),
+                    literal: false,
+                },
+            );
+            ops.push(Op::BeginMarkedContentWithProperties {
+                tag: "Span".to_string(),
+                properties: DictItem::Dict { map: props },
+            });
+            ops.push(Op::StartTextSection);
+            if *is_white {
+                ops.push(Op::SetFillColor { col: white() });
+            }
+            let ox = x / MM_PER_PT;
+            let oy = (page_h - baseline) / MM_PER_PT;
+            for run in &line.runs {
+                let id = match font_ids.get(&run.font) {
+                    Some(id) => id.clone(),
+                    None => {
+                        let id = doc.add_font(parsed_font(run.font)?);
+                        font_ids.insert(run.font, id.clone());
+                        id
+                    }
+                };
+                ops.push(Op::SetFont {
+                    font: PdfFontHandle::External(id),
+                    size: Pt(line.size_pt),
+                });
+                for g in &run.glyphs {
+                    ops.push(Op::SetTextMatrix {
+                        matrix: TextMatrix::Translate(Pt(ox + g.x), Pt(oy + g.y)),
+                    });
+                    ops.push(Op::ShowText {
+                        items: vec![TextItem::GlyphIds(vec![Codepoint::new(g.gid, 0.0)])],
+                    });
+                }
+            }
+            if *is_white {
+                ops.push(Op::SetFillColor { col: black() });
+            }
+            ops.push(Op::EndTextSection);
+            ops.push(Op::EndMarkedContentWithProperties);
+        }
+        Elem::Rect {
+            x,
+            y,
+            w,
+            h,
+            fill,
+            stroke_pt,
+        } => {
+            if *fill {
+                ops.push(Op::SetFillColor { col: black() });
+            } else {
+                ops.push(Op::SetOutlineColor { col: black() });
+                ops.push(Op::SetOutlineThickness { pt: Pt(*stroke_pt) });
+            }
+            ops.push(Op::DrawRectangle {
+                rectangle: Rect {
+                    x: pt(*x),
+                    y: pt(page_h - y - h),
+                    width: pt(*w),
+                    height: pt(*h),
+                    mode: Some(if *fill {
+                        PaintMode::Fill
+                    } else {
+                        PaintMode::Stroke
+                    }),
+                    winding_order: Some(WindingOrder::NonZero),
+                },
+            });
+        }
+        Elem::Code128 {
+            x,
+            y,
+            module,
+            h,
+            modules,
+            ..
+        } => {
+            let rings = crate::codes::runs(modules)
+                .into_iter()
+                .map(|(start, len)| {
+                    rect_ring(
+                        x + start as f32 * module,
+                        page_h - y - h,
+                        len as f32 * module,
+                        *h,
+                    )
+                })
+                .collect();
+            fill_rings(ops, rings);
+        }
+        Elem::Qr {
+            x,
+            y,
+            module,
+            width,
+            modules,
+            ..
+        } => {
+            let mut rings = Vec::new();
+            for (row, cells) in modules.chunks(*width).enumerate() {
+                let top = y + row as f32 * module;
+                for (start, len) in crate::codes::runs(cells) {
+                    rings.push(rect_ring(
+                        x + start as f32 * module,
+                        page_h - top - module,
+                        len as f32 * module,
+                        *module,
+                    ));
+                }
+            }
+            fill_rings(ops, rings);
+        }
+    }
+    Ok(())
+}
+
+/// Fills many rectangles with one path: a barcode is one fill operation, not hundreds.
+fn fill_rings(ops: &mut Vec<Op>, rings: Vec<PolygonRing>) {
+    ops.push(Op::SetFillColor { col: black() });
+    ops.push(Op::DrawPolygon {
+        polygon: Polygon {
+            rings,
+            mode: PaintMode::Fill,
+            winding_order: WindingOrder::NonZero,
+        },
+    });
+}

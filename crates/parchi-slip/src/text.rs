@@ -1,0 +1,402 @@
+//! Fonts and text shaping.
+//!
+//! printpdf draws a string by mapping each character to one glyph, which breaks Indic scripts:
+//! conjuncts come out as consonant + visible halant, `ि` lands after its consonant, and the two
+//! halves of Bengali `ো` are not split around it. So every string is cut into runs of one script,
+//! each run is shaped by rustybuzz with the font for that script, and the PDF shows the glyph IDs
+//! the shaper returned at the positions it returned. The text a reader extracts comes from an
+//! `/ActualText` span around the line (see `pdf.rs`), not from the glyphs.
+
+use std::sync::OnceLock;
+
+use rustybuzz::{Face, UnicodeBuffer};
+
+use crate::SlipError;
+
+/// One of the fonts built into the crate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum FontKind {
+    Latin,
+    LatinBold,
+    Devanagari,
+    DevanagariBold,
+    Bengali,
+    BengaliBold,
+}
+
+impl FontKind {
+    pub(crate) const ALL: [FontKind; 6] = [
+        FontKind::Latin,
+        FontKind::LatinBold,
+        FontKind::Devanagari,
+        FontKind::DevanagariBold,
+        FontKind::Bengali,
+        FontKind::BengaliBold,
+    ];
+
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+
+    pub(crate) fn file_name(self) -> &'static str {
+        match self {
+            FontKind::Latin => "NotoSans-Regular.ttf",
+            FontKind::LatinBold => "NotoSans-Bold.ttf",
+            FontKind::Devanagari => "NotoSansDevanagari-Regular.ttf",
+            FontKind::DevanagariBold => "NotoSansDevanagari-Bold.ttf",
+            FontKind::Bengali => "NotoSansBengali-Regular.ttf",
+            FontKind::BengaliBold => "NotoSansBengali-Bold.ttf",
+        }
+    }
+
+    pub(crate) fn bytes(self) -> &'static [u8] {
+        match self {
+            FontKind::Latin => include_bytes!("../fonts/NotoSans-Regular.ttf"),
+            FontKind::LatinBold => include_bytes!("../fonts/NotoSans-Bold.ttf"),
+            FontKind::Devanagari => include_bytes!("../fonts/NotoSansDevanagari-Regular.ttf"),
+            FontKind::DevanagariBold => include_bytes!("../fonts/NotoSansDevanagari-Bold.ttf"),
+            FontKind::Bengali => include_bytes!("../fonts/NotoSansBengali-Regular.ttf"),
+            FontKind::BengaliBold => include_bytes!("../fonts/NotoSansBengali-Bold.ttf"),
+        }
+    }
+
+    fn for_script(script: Script, bold: bool) -> FontKind {
+        match (script, bold) {
+            (Script::Devanagari, false) => FontKind::Devanagari,
+            (Script::Devanagari, true) => FontKind::DevanagariBold,
+            (Script::Bengali, false) => FontKind::Bengali,
+            (Script::Bengali, true) => FontKind::BengaliBold,
+            (_, false) => FontKind::Latin,
+            (_, true) => FontKind::LatinBold,
+        }
+    }
+}
+
+/// The shaping faces, parsed once per process: the font bytes are static, so parsing them again
+/// for every slip would only cost time.
+fn faces() -> Result<&'static [Face<'static>], SlipError> {
+    static FACES: OnceLock<Result<Vec<Face<'static>>, SlipError>> = OnceLock::new();
+    FACES
+        .get_or_init(|| {
+            FontKind::ALL
+                .iter()
+                .map(|kind| {
+                    Face::from_slice(kind.bytes(), 0).ok_or(SlipError::Font {
+                        name: kind.file_name(),
+                    })
+                })
+                .collect()
+        })
+        .as_ref()
+        .map(|v| v.as_slice())
+        .map_err(Clone::clone)
+}
+
+fn face(kind: FontKind) -> Result<&'static Face<'static>, SlipError> {
+    faces()?.get(kind.index()).ok_or(SlipError::Font {
+        name: kind.file_name(),
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Script {
+    Latin,
+    Devanagari,
+    Bengali,
+    /// Spaces, digits, punctuation and joiners: drawn in the script around them.
+    Common,
+}
+
+fn script_of(c: char) -> Script {
+    match c {
+        // The danda and double danda are shared by both scripts; both fonts carry them.
+        '\u{0964}' | '\u{0965}' => Script::Common,
+        '\u{0900}'..='\u{097F}' | '\u{A8E0}'..='\u{A8FF}' | '\u{1CD0}'..='\u{1CFF}' => {
+            Script::Devanagari
+        }
+        '\u{0980}'..='\u{09FF}' => Script::Bengali,
+        '\u{200C}' | '\u{200D}' => Script::Common,
+        c if c.is_ascii_digit() || c.is_whitespace() || c.is_ascii_punctuation() => Script::Common,
+        _ => Script::Latin,
+    }
+}
+
+/// Cuts `text` into runs of one script. Spaces, digits and punctuation join the run before them
+/// (or the first strong run when they lead), so "नाम / Name" shapes as two runs, not five.
+fn script_runs(text: &str) -> Vec<(Script, &str)> {
+    let mut runs: Vec<(Script, usize, usize)> = Vec::new();
+    let first_strong = text
+        .chars()
+        .map(script_of)
+        .find(|s| *s != Script::Common)
+        .unwrap_or(Script::Latin);
+    let mut current = first_strong;
+    for (i, c) in text.char_indices() {
+        let s = match script_of(c) {
+            Script::Common => current,
+            strong => strong,
+        };
+        current = s;
+        match runs.last_mut() {
+            Some((rs, _, end)) if *rs == s => *end = i + c.len_utf8(),
+            _ => runs.push((s, i, i + c.len_utf8())),
+        }
+    }
+    runs.into_iter()
+        .map(|(s, a, b)| (s, &text[a..b]))
+        .collect()
+}
+
+/// Replaces every run of whitespace by one space and trims the ends, so that line breaks and tabs
+/// typed into a form never reach the page as missing glyphs.
+pub(crate) fn clean(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Checks that every character of a (cleaned) field can be drawn.
+pub(crate) fn check_drawable(field: &'static str, text: &str) -> Result<(), SlipError> {
+    for (script, run) in script_runs(text) {
+        let face = face(FontKind::for_script(script, false))?;
+        for c in run.chars() {
+            if c == '\u{200C}' || c == '\u{200D}' {
+                continue;
+            }
+            if c.is_control() || face.glyph_index(c).is_none() {
+                return Err(SlipError::UnsupportedCharacter {
+                    field,
+                    codepoint: c as u32,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One glyph placed by the shaper, in points relative to the start of the line's baseline.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct PlacedGlyph {
+    pub gid: u16,
+    pub x: f32,
+    pub y: f32,
+}
+
+/// A run of glyphs from one font.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct GlyphRun {
+    pub font: FontKind,
+    pub glyphs: Vec<PlacedGlyph>,
+}
+
+/// A line of text, shaped: its runs and its advance width.
+#[derive(Clone, PartialEq)]
+pub(crate) struct ShapedLine {
+    pub text: String,
+    pub size_pt: f32,
+    pub bold: bool,
+    pub runs: Vec<GlyphRun>,
+    pub width_pt: f32,
+}
+
+impl std::fmt::Debug for ShapedLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The text may be a patient's name.
+        f.debug_struct("ShapedLine")
+            .field("size_pt", &self.size_pt)
+            .field("bold", &self.bold)
+            .field("width_pt", &self.width_pt)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Shapes one line of text at `size_pt`.
+pub(crate) fn shape(text: &str, size_pt: f32, bold: bool) -> Result<ShapedLine, SlipError> {
+    let mut pen = 0.0f32;
+    let mut runs = Vec::new();
+    for (script, run_text) in script_runs(text) {
+        let kind = FontKind::for_script(script, bold);
+        let face = face(kind)?;
+        let scale = size_pt / face.units_per_em() as f32;
+        let mut buffer = UnicodeBuffer::new();
+        buffer.push_str(run_text);
+        buffer.set_direction(rustybuzz::Direction::LeftToRight);
+        let shaped = rustybuzz::shape(face, &[], buffer);
+        let mut glyphs = Vec::with_capacity(shaped.len());
+        for (info, pos) in shaped.glyph_infos().iter().zip(shaped.glyph_positions()) {
+            // Glyph IDs of these fonts fit in 16 bits; anything else would be a corrupt shape.
+            let gid = u16::try_from(info.glyph_id).map_err(|_| SlipError::Font {
+                name: kind.file_name(),
+            })?;
+            glyphs.push(PlacedGlyph {
+                gid,
+                x: pen + pos.x_offset as f32 * scale,
+                y: pos.y_offset as f32 * scale,
+            });
+            pen += pos.x_advance as f32 * scale;
+        }
+        runs.push(GlyphRun {
+            font: kind,
+            glyphs,
+        });
+    }
+    Ok(ShapedLine {
+        text: text.to_string(),
+        size_pt,
+        bold,
+        runs,
+        width_pt: pen,
+    })
+}
+
+/// Breaks `text` into lines no wider than `max_pt`, at spaces, shaping each line whole.
+///
+/// At most `max_lines` lines come back; when the text is longer, the last line ends in "…". A
+/// single word wider than the line is kept whole (it overflows rather than being cut mid-cluster,
+/// which would break an Indic syllable).
+pub(crate) fn wrap(
+    text: &str,
+    size_pt: f32,
+    bold: bool,
+    max_pt: f32,
+    max_lines: usize,
+) -> Result<Vec<ShapedLine>, SlipError> {
+    let words: Vec<&str> = text.split(' ').filter(|w| !w.is_empty()).collect();
+    let mut lines: Vec<ShapedLine> = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        if lines.len() + 1 == max_lines.max(1) {
+            lines.push(last_line(&words[i..], size_pt, bold, max_pt)?);
+            return Ok(lines);
+        }
+        let mut line = shape(words[i], size_pt, bold)?;
+        let mut j = i + 1;
+        while j < words.len() {
+            let candidate = shape(&words[i..=j].join(" "), size_pt, bold)?;
+            if candidate.width_pt > max_pt {
+                break;
+            }
+            line = candidate;
+            j += 1;
+        }
+        lines.push(line);
+        i = j;
+    }
+    Ok(lines)
+}
+
+/// The last allowed line: all the remaining words if they fit, otherwise as many as fit with an
+/// ellipsis after them.
+fn last_line(words: &[&str], size_pt: f32, bold: bool, max_pt: f32) -> Result<ShapedLine, SlipError> {
+    let all = shape(&words.join(" "), size_pt, bold)?;
+    if all.width_pt <= max_pt {
+        return Ok(all);
+    }
+    let mut n = words.len();
+    while n > 1 {
+        n -= 1;
+        let cut = shape(&format!("{}…", words[..n].join(" ")), size_pt, bold)?;
+        if cut.width_pt <= max_pt {
+            return Ok(cut);
+        }
+    }
+    shape(&format!("{}…", words[0]), size_pt, bold)
+}
+
+/// Shapes `text` on one line, shrinking the type (down to `min_pt`) until it fits `max_pt`.
+pub(crate) fn fit(
+    text: &str,
+    size_pt: f32,
+    min_pt: f32,
+    bold: bool,
+    max_pt: f32,
+) -> Result<ShapedLine, SlipError> {
+    let line = shape(text, size_pt, bold)?;
+    if line.width_pt <= max_pt || line.width_pt <= 0.0 {
+        return Ok(line);
+    }
+    let size = (size_pt * max_pt / line.width_pt).max(min_pt);
+    shape(text, size, bold)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gids(line: &ShapedLine) -> Vec<u16> {
+        line.runs
+            .iter()
+            .flat_map(|r| r.glyphs.iter().map(|g| g.gid))
+            .collect()
+    }
+
+    #[test]
+    fn mixed_text_splits_into_script_runs() {
+        let runs = script_runs("Name / नाम / নাম 12");
+        let scripts: Vec<Script> = runs.iter().map(|r| r.0).collect();
+        assert_eq!(
+            scripts,
+            vec![Script::Latin, Script::Devanagari, Script::Bengali]
+        );
+        assert_eq!(runs[0].1, "Name / ");
+        assert_eq!(runs[2].1, "নাম 12");
+    }
+
+    #[test]
+    fn devanagari_conjunct_shapes_to_fewer_glyphs_than_characters() {
+        // क्ष is three characters (क, ्, ष) drawn as one conjunct glyph: no visible halant.
+        let line = shape("क्ष", 10.0, false).expect("shape");
+        assert_eq!(gids(&line).len(), 1, "क्ष must be a single conjunct glyph");
+    }
+
+    #[test]
+    fn devanagari_i_matra_is_placed_before_its_consonant() {
+        // In "कि" the vowel sign ि (U+093F) follows क in memory but is drawn to its left.
+        let line = shape("कि", 10.0, false).expect("shape");
+        let face = face(FontKind::Devanagari).expect("face");
+        let ka = face.glyph_index('क').expect("ka").0;
+        let g = &line.runs[0].glyphs;
+        assert_eq!(g.len(), 2);
+        assert_eq!(g[1].gid, ka, "the consonant must come second, after the matra");
+    }
+
+    #[test]
+    fn bengali_o_sign_is_split_around_its_consonant() {
+        // টো: the vowel sign ো (U+09CB) is drawn as ে before and া after the consonant.
+        let line = shape("টো", 10.0, false).expect("shape");
+        let face = face(FontKind::Bengali).expect("face");
+        let tta = face.glyph_index('ট').expect("tta").0;
+        let g = &line.runs[0].glyphs;
+        assert_eq!(g.len(), 3, "ো must decompose into two glyphs around ট");
+        assert_eq!(g[1].gid, tta);
+        assert!(g[0].x < g[1].x && g[1].x < g[2].x);
+    }
+
+    #[test]
+    fn reph_becomes_a_mark_not_a_halant() {
+        // र्म: the reph is a mark above म, so two characters (र, ्) vanish into one glyph.
+        let line = shape("कर्म", 10.0, false).expect("shape");
+        assert_eq!(gids(&line).len(), 3, "क + म + reph");
+    }
+
+    #[test]
+    fn wrap_breaks_at_spaces_and_marks_truncation() {
+        let text = "one two three four five six seven eight nine ten";
+        let lines = wrap(text, 10.0, false, 60.0, 2).expect("wrap");
+        assert_eq!(lines.len(), 2);
+        assert!(lines[1].text.ends_with('…'));
+        assert!(lines.iter().all(|l| l.width_pt <= 60.0));
+    }
+
+    #[test]
+    fn unsupported_script_is_reported_with_its_field() {
+        let err = check_drawable("patient_name", "தமிழ்").expect_err("Tamil is not drawn");
+        assert_eq!(
+            err,
+            SlipError::UnsupportedCharacter {
+                field: "patient_name",
+                codepoint: 0x0BA4
+            }
+        );
+        assert!(check_drawable("patient_name", "प्रिया शर्मा").is_ok());
+        assert!(check_drawable("patient_name", "সৌমিত্র চট্টোপাধ্যায়").is_ok());
+    }
+}
