@@ -102,7 +102,9 @@ fn bench(c: &mut Criterion) {
             })
             .collect(),
     };
-    c.bench_function("report/a4", |b| b.iter(|| render_report(black_box(&report))));
+    c.bench_function("report/a4", |b| {
+        b.iter(|| render_report(black_box(&report)))
+    });
 }
 
 criterion_group!(benches, bench);

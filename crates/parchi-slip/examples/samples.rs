@@ -30,8 +30,7 @@ fn hindi() -> Slip {
         valid_till: "28-11-2026".to_string(),
         instruction_en: "Take this slip to Room 12 and wait until your token is called."
             .to_string(),
-        instruction_local: "यह पर्ची कमरा 12 में ले जाएँ और टोकन बुलाए जाने तक प्रतीक्षा करें।"
-            .to_string(),
+        instruction_local: "यह पर्ची कमरा 12 में ले जाएँ और टोकन बुलाए जाने तक प्रतीक्षा करें।".to_string(),
         duplicate: false,
     }
 }
@@ -103,7 +102,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         language: Language::Hindi,
         date: "28-11-2026".to_string(),
         generated_at: "28-11-2026 18:05".to_string(),
-        counters: vec![row("A", 412, 3, 389_000), row("B", 398, 5, 371_000), row("C", 122, 0, 0)],
+        counters: vec![
+            row("A", 412, 3, 389_000),
+            row("B", 398, 5, 371_000),
+            row("C", 122, 0, 0),
+        ],
         departments: vec![
             row("General Medicine", 430, 4, 410_000),
             row("Paediatrics", 240, 2, 220_000),

@@ -55,7 +55,9 @@ pub(crate) fn check_visit_id(visit_id: &str) -> Result<(), SlipError> {
         return Err(bad("it is longer than 64 characters"));
     }
     if !visit_id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
-        return Err(bad("it holds a character other than hex digits and hyphens"));
+        return Err(bad(
+            "it holds a character other than hex digits and hyphens",
+        ));
     }
     Ok(())
 }
@@ -64,12 +66,13 @@ pub(crate) fn check_visit_id(visit_id: &str) -> Result<(), SlipError> {
 pub(crate) fn code128_modules(id_code: &str) -> Result<Vec<bool>, SlipError> {
     // barcoders wants the data prefixed by the character set to start in; set B covers upper and
     // lower case letters and digits.
-    let code = barcoders::sym::code128::Code128::new(format!("\u{0181}{id_code}")).map_err(|e| {
-        SlipError::Code {
-            symbology: "Code128",
-            detail: e.to_string(),
-        }
-    })?;
+    let code =
+        barcoders::sym::code128::Code128::new(format!("\u{0181}{id_code}")).map_err(|e| {
+            SlipError::Code {
+                symbology: "Code128",
+                detail: e.to_string(),
+            }
+        })?;
     Ok(code.encode().into_iter().map(|m| m == 1).collect())
 }
 
@@ -77,12 +80,13 @@ pub(crate) fn code128_modules(id_code: &str) -> Result<Vec<bool>, SlipError> {
 pub(crate) fn qr_modules(payload: &str) -> Result<(usize, Vec<bool>), SlipError> {
     // Level M survives about 15% damage: enough for a folded or smudged slip, while keeping the
     // symbol at version 3 (29 x 29) for a typical payload.
-    let code = QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::M).map_err(|e| {
-        SlipError::Code {
-            symbology: "QR",
-            detail: e.to_string(),
-        }
-    })?;
+    let code =
+        QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::M).map_err(|e| {
+            SlipError::Code {
+                symbology: "QR",
+                detail: e.to_string(),
+            }
+        })?;
     let width = code.width();
     let dark = code
         .to_colors()

@@ -32,7 +32,9 @@ pub enum SlipError {
     },
 
     /// The visit ID is not shaped like a UUID.
-    #[error("the slip's visit_id must be a UUID (hex digits and hyphens, 1 to 64 characters): {reason}")]
+    #[error(
+        "the slip's visit_id must be a UUID (hex digits and hyphens, 1 to 64 characters): {reason}"
+    )]
     InvalidVisitId {
         /// What is wrong with it.
         reason: &'static str,
@@ -61,7 +63,9 @@ pub enum SlipError {
     },
 
     /// One of the fonts built into the program could not be read: the build is broken.
-    #[error("the built-in font {name} could not be read: this build of Parchi is broken, reinstall it")]
+    #[error(
+        "the built-in font {name} could not be read: this build of Parchi is broken, reinstall it"
+    )]
     Font {
         /// The font file's name.
         name: &'static str,

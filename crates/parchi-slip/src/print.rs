@@ -497,7 +497,10 @@ mod tests {
         );
         assert_eq!(parse_default("no system default destination\n"), None);
         assert_eq!(
-            parse_printer_state("printer PDF is idle.  enabled since Sat Nov 28 2026\n", "PDF"),
+            parse_printer_state(
+                "printer PDF is idle.  enabled since Sat Nov 28 2026\n",
+                "PDF"
+            ),
             PrinterState::Enabled
         );
         assert_eq!(

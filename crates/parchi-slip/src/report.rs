@@ -105,8 +105,12 @@ pub(crate) fn lay_out(report: &Report) -> Result<Vec<Page>, SlipError> {
     }
     let title = label(Key::DayEndReport, lang).joined();
     let y = c.y;
-    c.page()
-        .text_centred(text::shape(&title, 13.0, true)?, MARGIN, w, y + ascent(13.0));
+    c.page().text_centred(
+        text::shape(&title, 13.0, true)?,
+        MARGIN,
+        w,
+        y + ascent(13.0),
+    );
     c.y += line_height(13.0);
     let when = format!(
         "{}: {}      {}: {}",
@@ -116,16 +120,32 @@ pub(crate) fn lay_out(report: &Report) -> Result<Vec<Page>, SlipError> {
         generated
     );
     let y = c.y;
-    c.page()
-        .text_centred(text::fit(&when, 9.0, 7.0, false, w / MM_PER_PT)?, MARGIN, w, y + ascent(9.0));
+    c.page().text_centred(
+        text::fit(&when, 9.0, 7.0, false, w / MM_PER_PT)?,
+        MARGIN,
+        w,
+        y + ascent(9.0),
+    );
     c.y += line_height(9.0) + 2.0;
     let y = c.y;
     c.page().rule(MARGIN, y, w, 1.0);
     c.y += 5.0;
 
-    table(&mut c, lang, Key::PerCounter, Key::Counter, &report.counters)?;
+    table(
+        &mut c,
+        lang,
+        Key::PerCounter,
+        Key::Counter,
+        &report.counters,
+    )?;
     c.y += 6.0;
-    table(&mut c, lang, Key::PerDepartment, Key::Department, &report.departments)?;
+    table(
+        &mut c,
+        lang,
+        Key::PerDepartment,
+        Key::Department,
+        &report.departments,
+    )?;
 
     // Footers, now that the page count is known.
     let n = c.pages.len();
@@ -182,19 +202,30 @@ fn table(
     Ok(())
 }
 
-fn section_title(c: &mut Cursor, lang: Language, title: Key, continued: bool) -> Result<(), SlipError> {
+fn section_title(
+    c: &mut Cursor,
+    lang: Language,
+    title: Key,
+    continued: bool,
+) -> Result<(), SlipError> {
     let mut t = label(title, lang).joined();
     if continued {
         t.push_str(" (continued)");
     }
     let y = c.y;
-    c.page().text(text::shape(&t, 11.0, true)?, MARGIN, y + ascent(11.0));
+    c.page()
+        .text(text::shape(&t, 11.0, true)?, MARGIN, y + ascent(11.0));
     c.y += line_height(11.0) + 1.0;
     Ok(())
 }
 
 fn header(c: &mut Cursor, lang: Language, name_col: Key) -> Result<(), SlipError> {
-    let keys = [name_col, Key::Registrations, Key::Cancellations, Key::FeesCollected];
+    let keys = [
+        name_col,
+        Key::Registrations,
+        Key::Cancellations,
+        Key::FeesCollected,
+    ];
     let y = c.y;
     for (i, key) in keys.iter().enumerate() {
         let l = label(*key, lang);

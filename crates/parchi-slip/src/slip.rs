@@ -14,12 +14,12 @@
 //! would overflow, the whole slip is laid out again in smaller type (never the codes, which must
 //! stay scannable) until it fits.
 
+use crate::SlipError;
 use crate::codes;
 use crate::labels::{Key, Label, label};
 use crate::layout::{MM_PER_PT, Page, ascent, line_height};
 use crate::model::{Layout, Slip};
 use crate::text::{self, ShapedLine};
-use crate::SlipError;
 
 /// The measurements of one layout.
 #[derive(Debug, Clone, Copy)]
@@ -175,15 +175,16 @@ fn prepare(slip: &Slip) -> Result<Fields, SlipError> {
         text::check_drawable(name, &v)?;
         Ok(v)
     };
-    let optional = |name: &'static str, value: &Option<String>| -> Result<Option<String>, SlipError> {
-        match value {
-            Some(v) => {
-                let v = field(name, v, false)?;
-                Ok(if v.is_empty() { None } else { Some(v) })
+    let optional =
+        |name: &'static str, value: &Option<String>| -> Result<Option<String>, SlipError> {
+            match value {
+                Some(v) => {
+                    let v = field(name, v, false)?;
+                    Ok(if v.is_empty() { None } else { Some(v) })
+                }
+                None => Ok(None),
             }
-            None => Ok(None),
-        }
-    };
+        };
     Ok(Fields {
         hospital_name: field("hospital_name", &slip.hospital_name, true)?,
         hospital_name_local: optional("hospital_name_local", &slip.hospital_name_local)?,
@@ -413,7 +414,13 @@ fn token_and_qr(
     page.frame(x0, box_y, box_w, box_h, 1.4 * s.scale);
     let tlabel = label(Key::Token, slip.language).joined();
     let label_size = z.label * 1.15;
-    let lline = text::fit(&tlabel, label_size, label_size * 0.7, true, (box_w - 3.0) / MM_PER_PT)?;
+    let lline = text::fit(
+        &tlabel,
+        label_size,
+        label_size * 0.7,
+        true,
+        (box_w - 3.0) / MM_PER_PT,
+    )?;
     let label_top = box_y + 0.3 * z.gap;
     page.text_centred(lline, x0, box_w, label_top + ascent(label_size));
     let below_label = label_top + line_height(label_size);
@@ -428,7 +435,14 @@ fn token_and_qr(
     Ok(y + box_h + z.gap * 1.2)
 }
 
-fn barcode(page: &mut Page, slip: &Slip, s: Spec, x0: f32, w: f32, y: f32) -> Result<f32, SlipError> {
+fn barcode(
+    page: &mut Page,
+    slip: &Slip,
+    s: Spec,
+    x0: f32,
+    w: f32,
+    y: f32,
+) -> Result<f32, SlipError> {
     let modules = codes::code128_modules(&slip.id_code)?;
     // Code128 wants a quiet zone of ten modules on each side.
     let module = s.bar_module.min(w / (modules.len() as f32 + 20.0));
@@ -487,7 +501,14 @@ fn grid(
 }
 
 /// Draws one cell; returns its height.
-fn place_cell(page: &mut Page, cell: &Cell, x: f32, w: f32, y: f32, z: &Sizes) -> Result<f32, SlipError> {
+fn place_cell(
+    page: &mut Page,
+    cell: &Cell,
+    x: f32,
+    w: f32,
+    y: f32,
+    z: &Sizes,
+) -> Result<f32, SlipError> {
     let max_pt = w / MM_PER_PT;
     let mut cy = y;
     // "English / local" on one line when it fits, otherwise each on its own line.
@@ -509,7 +530,13 @@ fn place_cell(page: &mut Page, cell: &Cell, x: f32, w: f32, y: f32, z: &Sizes) -
             continue;
         }
         let lines = if value.max_lines == 1 {
-            vec![text::fit(&value.text, value.size, value.size * 0.7, value.bold, max_pt)?]
+            vec![text::fit(
+                &value.text,
+                value.size,
+                value.size * 0.7,
+                value.bold,
+                max_pt,
+            )?]
         } else {
             text::wrap(&value.text, value.size, value.bold, max_pt, value.max_lines)?
         };

@@ -142,9 +142,7 @@ fn script_runs(text: &str) -> Vec<(Script, &str)> {
             _ => runs.push((s, i, i + c.len_utf8())),
         }
     }
-    runs.into_iter()
-        .map(|(s, a, b)| (s, &text[a..b]))
-        .collect()
+    runs.into_iter().map(|(s, a, b)| (s, &text[a..b])).collect()
 }
 
 /// Replaces every run of whitespace by one space and trims the ends, so that line breaks and tabs
@@ -233,10 +231,7 @@ pub(crate) fn shape(text: &str, size_pt: f32, bold: bool) -> Result<ShapedLine, 
             });
             pen += pos.x_advance as f32 * scale;
         }
-        runs.push(GlyphRun {
-            font: kind,
-            glyphs,
-        });
+        runs.push(GlyphRun { font: kind, glyphs });
     }
     Ok(ShapedLine {
         text: text.to_string(),
@@ -249,9 +244,9 @@ pub(crate) fn shape(text: &str, size_pt: f32, bold: bool) -> Result<ShapedLine, 
 
 /// Breaks `text` into lines no wider than `max_pt`, at spaces, shaping each line whole.
 ///
-/// At most `max_lines` lines come back; when the text is longer, the last line ends in "…". A
-/// single word wider than the line is kept whole (it overflows rather than being cut mid-cluster,
-/// which would break an Indic syllable).
+/// At most `max_lines` lines come back; when the text is longer, the last line ends in "…". When
+/// a single word is wider than the line, the type shrinks (down to three quarters of `size_pt`);
+/// a word that still does not fit is cut between syllables, never inside one.
 pub(crate) fn wrap(
     text: &str,
     size_pt: f32,
@@ -259,18 +254,72 @@ pub(crate) fn wrap(
     max_pt: f32,
     max_lines: usize,
 ) -> Result<Vec<ShapedLine>, SlipError> {
-    let words: Vec<&str> = text.split(' ').filter(|w| !w.is_empty()).collect();
+    let words: Vec<Token> = text
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(|w| Token {
+            text: w.to_string(),
+            space_before: true,
+        })
+        .collect();
+    let lines = wrap_tokens(&words, size_pt, bold, max_pt, max_lines)?;
+    let widest = lines.iter().map(|l| l.width_pt).fold(0.0f32, f32::max);
+    if widest <= max_pt {
+        return Ok(lines);
+    }
+    let smaller = (size_pt * max_pt / widest).max(size_pt * 0.75);
+    let lines = wrap_tokens(&words, smaller, bold, max_pt, max_lines)?;
+    if lines.iter().all(|l| l.width_pt <= max_pt) {
+        return Ok(lines);
+    }
+    let mut pieces = Vec::new();
+    for word in &words {
+        if shape(&word.text, smaller, bold)?.width_pt <= max_pt {
+            pieces.push(word.clone());
+        } else {
+            pieces.extend(cut_word(&word.text, smaller, bold, max_pt)?);
+        }
+    }
+    wrap_tokens(&pieces, smaller, bold, max_pt, max_lines)
+}
+
+/// A piece of a line: a word, or part of a word too long for a line.
+#[derive(Debug, Clone)]
+struct Token {
+    text: String,
+    /// Joined to the previous token with a space (a word), or directly (a piece of a word).
+    space_before: bool,
+}
+
+fn join(tokens: &[Token]) -> String {
+    let mut s = String::new();
+    for (i, t) in tokens.iter().enumerate() {
+        if i > 0 && t.space_before {
+            s.push(' ');
+        }
+        s.push_str(&t.text);
+    }
+    s
+}
+
+fn wrap_tokens(
+    tokens: &[Token],
+    size_pt: f32,
+    bold: bool,
+    max_pt: f32,
+    max_lines: usize,
+) -> Result<Vec<ShapedLine>, SlipError> {
     let mut lines: Vec<ShapedLine> = Vec::new();
     let mut i = 0;
-    while i < words.len() {
+    while i < tokens.len() {
         if lines.len() + 1 == max_lines.max(1) {
-            lines.push(last_line(&words[i..], size_pt, bold, max_pt)?);
+            lines.push(last_line(&tokens[i..], size_pt, bold, max_pt)?);
             return Ok(lines);
         }
-        let mut line = shape(words[i], size_pt, bold)?;
+        let mut line = shape(&tokens[i].text, size_pt, bold)?;
         let mut j = i + 1;
-        while j < words.len() {
-            let candidate = shape(&words[i..=j].join(" "), size_pt, bold)?;
+        while j < tokens.len() {
+            let candidate = shape(&join(&tokens[i..=j]), size_pt, bold)?;
             if candidate.width_pt > max_pt {
                 break;
             }
@@ -283,22 +332,80 @@ pub(crate) fn wrap(
     Ok(lines)
 }
 
-/// The last allowed line: all the remaining words if they fit, otherwise as many as fit with an
+/// The last allowed line: all the remaining tokens if they fit, otherwise as many as fit with an
 /// ellipsis after them.
-fn last_line(words: &[&str], size_pt: f32, bold: bool, max_pt: f32) -> Result<ShapedLine, SlipError> {
-    let all = shape(&words.join(" "), size_pt, bold)?;
+fn last_line(
+    tokens: &[Token],
+    size_pt: f32,
+    bold: bool,
+    max_pt: f32,
+) -> Result<ShapedLine, SlipError> {
+    let all = shape(&join(tokens), size_pt, bold)?;
     if all.width_pt <= max_pt {
         return Ok(all);
     }
-    let mut n = words.len();
+    let mut n = tokens.len();
     while n > 1 {
         n -= 1;
-        let cut = shape(&format!("{}…", words[..n].join(" ")), size_pt, bold)?;
+        let cut = shape(&format!("{}…", join(&tokens[..n])), size_pt, bold)?;
         if cut.width_pt <= max_pt {
             return Ok(cut);
         }
     }
-    shape(&format!("{}…", words[0]), size_pt, bold)
+    shape(
+        &format!("{}…", tokens.first().map(|t| t.text.as_str()).unwrap_or("")),
+        size_pt,
+        bold,
+    )
+}
+
+/// True when a line may not break before `c`: it is a vowel sign, a virama, a nukta or another
+/// mark that belongs to the syllable before it, or a joiner.
+fn continues_syllable(c: char) -> bool {
+    matches!(c,
+        '\u{0900}'..='\u{0903}' | '\u{093A}'..='\u{094F}' | '\u{0951}'..='\u{0957}'
+        | '\u{0962}'..='\u{0963}' | '\u{0981}'..='\u{0983}' | '\u{09BC}'
+        | '\u{09BE}'..='\u{09D7}' | '\u{09E2}'..='\u{09E3}' | '\u{200C}' | '\u{200D}')
+}
+
+fn is_virama(c: char) -> bool {
+    c == '\u{094D}' || c == '\u{09CD}'
+}
+
+/// Cuts a word too long for one line into pieces that fit, only between syllables.
+fn cut_word(word: &str, size_pt: f32, bold: bool, max_pt: f32) -> Result<Vec<Token>, SlipError> {
+    // Syllable-ish units: a character plus the marks that follow it; a virama glues the next
+    // consonant on too (a conjunct is one unit).
+    let mut units: Vec<String> = Vec::new();
+    let mut glue_next = false;
+    for c in word.chars() {
+        match units.last_mut() {
+            Some(u) if glue_next || continues_syllable(c) => u.push(c),
+            _ => units.push(c.to_string()),
+        }
+        glue_next = is_virama(c);
+    }
+    let mut pieces: Vec<Token> = Vec::new();
+    let mut current = String::new();
+    for unit in units {
+        let candidate = format!("{current}{unit}");
+        if !current.is_empty() && shape(&candidate, size_pt, bold)?.width_pt > max_pt {
+            pieces.push(Token {
+                text: std::mem::take(&mut current),
+                space_before: pieces.is_empty(),
+            });
+            current = unit;
+        } else {
+            current = candidate;
+        }
+    }
+    if !current.is_empty() {
+        pieces.push(Token {
+            text: current,
+            space_before: pieces.is_empty(),
+        });
+    }
+    Ok(pieces)
 }
 
 /// Shapes `text` on one line, shrinking the type (down to `min_pt`) until it fits `max_pt`.
@@ -355,7 +462,10 @@ mod tests {
         let ka = face.glyph_index('क').expect("ka").0;
         let g = &line.runs[0].glyphs;
         assert_eq!(g.len(), 2);
-        assert_eq!(g[1].gid, ka, "the consonant must come second, after the matra");
+        assert_eq!(
+            g[1].gid, ka,
+            "the consonant must come second, after the matra"
+        );
     }
 
     #[test]
@@ -384,6 +494,23 @@ mod tests {
         assert_eq!(lines.len(), 2);
         assert!(lines[1].text.ends_with('…'));
         assert!(lines.iter().all(|l| l.width_pt <= 60.0));
+    }
+
+    #[test]
+    fn an_overlong_word_is_cut_between_syllables_and_fits() {
+        let lines = wrap("Subrahmanyeswaraswamy Rao", 10.0, false, 50.0, 3).expect("wrap");
+        assert!(lines.iter().all(|l| l.width_pt <= 50.0));
+        let joined: String = lines.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(joined.replace(' ', ""), "SubrahmanyeswaraswamyRao");
+        let lines = wrap("चट्टोपाध्यायमुखोपाध्याय", 10.0, false, 40.0, 3).expect("wrap");
+        assert!(lines.iter().all(|l| l.width_pt <= 40.0));
+        for l in &lines {
+            let first = l.text.chars().next().expect("non-empty");
+            assert!(
+                !continues_syllable(first),
+                "a line starts inside a syllable"
+            );
+        }
     }
 
     #[test]

@@ -31,8 +31,7 @@ pub fn hindi() -> Slip {
         valid_till: "28-11-2026".to_string(),
         instruction_en: "Take this slip to Room 12 and wait until your token is called."
             .to_string(),
-        instruction_local: "यह पर्ची कमरा 12 में ले जाएँ और टोकन बुलाए जाने तक प्रतीक्षा करें।"
-            .to_string(),
+        instruction_local: "यह पर्ची कमरा 12 में ले जाएँ और टोकन बुलाए जाने तक प्रतीक्षा करें।".to_string(),
         duplicate: false,
     }
 }
@@ -140,9 +139,14 @@ pub fn report() -> Report {
 
 /// Runs a tool, failing the test with its stderr when it fails or is missing.
 pub fn run(program: &str, args: &[&str]) -> String {
-    let out = Command::new(program).args(args).output().unwrap_or_else(|e| {
-        panic!("could not run {program} ({e}); install poppler-utils, zbar-tools and cups-client")
-    });
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "could not run {program} ({e}); install poppler-utils, zbar-tools and cups-client"
+            )
+        });
     assert!(
         out.status.success(),
         "{program} {args:?} failed: {}",

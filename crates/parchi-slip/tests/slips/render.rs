@@ -97,7 +97,10 @@ fn pdftotext_reads_the_name_and_the_labels_in_both_languages() {
                 );
             }
             for must in [&slip.token, &slip.id_display, &slip.department_en] {
-                assert!(text.contains(must.as_str()), "{name} on {layout}: {must:?} missing");
+                assert!(
+                    text.contains(must.as_str()),
+                    "{name} on {layout}: {must:?} missing"
+                );
             }
         }
     }
@@ -120,7 +123,11 @@ fn duplicate_mark_appears_only_on_reprints() {
                 "{name} on {layout}: DUPLICATE mark present = {}",
                 text.contains(local)
             );
-            assert_eq!(text.contains("DUPLICATE"), slip.duplicate, "{name} on {layout}");
+            assert_eq!(
+                text.contains("DUPLICATE"),
+                slip.duplicate,
+                "{name} on {layout}"
+            );
         }
     }
 }
@@ -205,7 +212,10 @@ fn nothing_is_drawn_outside_the_page() {
                     } => (*x_mm, *y_mm, x_mm + size_mm, y_mm + size_mm),
                 };
                 assert!(
-                    x0 >= 2.0 && y0 >= 2.0 && x1 <= data.width_mm - 2.0 && y1 <= data.height_mm - 2.0,
+                    x0 >= 2.0
+                        && y0 >= 2.0
+                        && x1 <= data.width_mm - 2.0
+                        && y1 <= data.height_mm - 2.0,
                     "{layout}: {item:?} reaches into the page's edge ({} x {})",
                     data.width_mm,
                     data.height_mm
@@ -284,7 +294,11 @@ fn debug_output_never_shows_patient_data() {
 fn slip_pdf_title_names_no_patient() {
     let dir = tempfile::tempdir().expect("tempdir");
     let slip = fixtures::hindi();
-    let path = write_pdf(dir.path(), "title", &render(&slip, Layout::A6).expect("render"));
+    let path = write_pdf(
+        dir.path(),
+        "title",
+        &render(&slip, Layout::A6).expect("render"),
+    );
     let info = crate::fixtures::run("pdfinfo", &[path.to_str().expect("utf-8")]);
     assert!(info.contains("OPD slip"), "{info}");
     assert!(!info.contains("Sunita"));

@@ -24,7 +24,10 @@ fn report_shows_rows_and_totals_per_counter_and_department() {
         "Total / कुल",
         "Page / पृष्ठ 1 / 1",
     ] {
-        assert!(text.contains(must), "{must:?} missing from the report:\n{text}");
+        assert!(
+            text.contains(must),
+            "{must:?} missing from the report:\n{text}"
+        );
     }
     let info = run("pdfinfo", &[path.to_str().expect("utf-8")]);
     assert!(info.contains("595.276 x 841.89 pts (A4)"), "{info}");
@@ -47,7 +50,10 @@ fn long_report_continues_on_more_pages_with_headers() {
         ..fixtures::report()
     };
     let pages = report_layout_data(&report).expect("layout");
-    assert!(pages.len() >= 3, "120 departments should take 3 pages or more");
+    assert!(
+        pages.len() >= 3,
+        "120 departments should take 3 pages or more"
+    );
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write_pdf(dir.path(), "long", &render_report(&report).expect("render"));
     let text = pdftotext(&path);

@@ -77,5 +77,8 @@ fn a6_bengali() {
 #[test]
 fn day_end_report() {
     let pages = report_layout_data(&fixtures::report()).expect("layout");
-    check("report", serde_json::to_string_pretty(&pages).expect("json"));
+    check(
+        "report",
+        serde_json::to_string_pretty(&pages).expect("json"),
+    );
 }
