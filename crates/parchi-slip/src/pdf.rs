@@ -17,7 +17,7 @@ use printpdf::{
 
 use crate::SlipError;
 use crate::layout::{Elem, MM_PER_PT, Page};
-use crate::text::FontKind;
+use crate::text::{FontKind, GlyphRun};
 
 /// printpdf's parsed fonts, built once per process: parsing a font costs far more than a slip.
 fn parsed_font(kind: FontKind) -> Result<&'static ParsedFont, SlipError> {
@@ -144,14 +144,7 @@ fn draw(
                     font: PdfFontHandle::External(id),
                     size: Pt(line.size_pt),
                 });
-                for g in &run.glyphs {
-                    ops.push(Op::SetTextMatrix {
-                        matrix: TextMatrix::Translate(Pt(ox + g.x), Pt(oy + g.y)),
-                    });
-                    ops.push(Op::ShowText {
-                        items: vec![TextItem::GlyphIds(vec![Codepoint::new(g.gid, 0.0)])],
-                    });
-                }
+                show_run(ops, run, line.size_pt, ox + run.start_pt, oy);
             }
             if *is_white {
                 ops.push(Op::SetFillColor { col: black() });
@@ -233,6 +226,48 @@ fn draw(
         }
     }
     Ok(())
+}
+
+/// Shows one shaped run. Glyphs on the same baseline go into one `TJ` array whose numbers are
+/// the difference between where the shaper put the next glyph and where the viewer's pen lands
+/// after this one (the glyph's own advance): zero for most glyphs, so most numbers are left out.
+/// A glyph the shaper moved up or down (a stacked mark) starts a new text matrix.
+fn show_run(ops: &mut Vec<Op>, run: &GlyphRun, size_pt: f32, x_pt: f32, y_pt: f32) {
+    let to_pt = size_pt / run.units_per_em;
+    let to_thousandths = 1000.0 / run.units_per_em;
+    let glyphs = &run.glyphs;
+    let mut i = 0;
+    while i < glyphs.len() {
+        let first = glyphs[i];
+        let mut end = i + 1;
+        while end < glyphs.len() && glyphs[end].y == first.y {
+            end += 1;
+        }
+        ops.push(Op::SetTextMatrix {
+            matrix: TextMatrix::Translate(
+                Pt(x_pt + first.x as f32 * to_pt),
+                Pt(y_pt + first.y as f32 * to_pt),
+            ),
+        });
+        let segment = &glyphs[i..end];
+        let mut codepoints = Vec::with_capacity(segment.len());
+        for (k, g) in segment.iter().enumerate() {
+            let offset = match segment.get(k + 1) {
+                // The viewer advances by the /W width, which printpdf truncates to whole
+                // thousandths of an em.
+                Some(next) => {
+                    (g.advance as f32 * to_thousandths).trunc()
+                        - (next.x - g.x) as f32 * to_thousandths
+                }
+                None => 0.0,
+            };
+            codepoints.push(Codepoint::new(g.gid, offset));
+        }
+        ops.push(Op::ShowText {
+            items: vec![TextItem::GlyphIds(codepoints)],
+        });
+        i = end;
+    }
 }
 
 /// Fills many rectangles with one path: a barcode is one fill operation, not hundreds.

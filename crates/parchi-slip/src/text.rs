@@ -170,18 +170,25 @@ pub(crate) fn check_drawable(field: &'static str, text: &str) -> Result<(), Slip
     Ok(())
 }
 
-/// One glyph placed by the shaper, in points relative to the start of the line's baseline.
+/// One glyph placed by the shaper, in font units from the start of its run's baseline.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct PlacedGlyph {
     pub gid: u16,
-    pub x: f32,
-    pub y: f32,
+    /// Pen position plus the shaper's x offset.
+    pub x: i32,
+    /// The shaper's y offset (marks stacked above or below).
+    pub y: i32,
+    /// The glyph's own advance in the font (`hmtx`), which a PDF viewer moves by after it.
+    pub advance: i32,
 }
 
 /// A run of glyphs from one font.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct GlyphRun {
     pub font: FontKind,
+    pub units_per_em: f32,
+    /// Where the run starts on the line, in points.
+    pub start_pt: f32,
     pub glyphs: Vec<PlacedGlyph>,
 }
 
@@ -213,25 +220,38 @@ pub(crate) fn shape(text: &str, size_pt: f32, bold: bool) -> Result<ShapedLine, 
     for (script, run_text) in script_runs(text) {
         let kind = FontKind::for_script(script, bold);
         let face = face(kind)?;
-        let scale = size_pt / face.units_per_em() as f32;
+        let units_per_em = face.units_per_em() as f32;
+        let scale = size_pt / units_per_em;
         let mut buffer = UnicodeBuffer::new();
         buffer.push_str(run_text);
         buffer.set_direction(rustybuzz::Direction::LeftToRight);
         let shaped = rustybuzz::shape(face, &[], buffer);
         let mut glyphs = Vec::with_capacity(shaped.len());
+        let mut run_pen: i32 = 0;
         for (info, pos) in shaped.glyph_infos().iter().zip(shaped.glyph_positions()) {
             // Glyph IDs of these fonts fit in 16 bits; anything else would be a corrupt shape.
             let gid = u16::try_from(info.glyph_id).map_err(|_| SlipError::Font {
                 name: kind.file_name(),
             })?;
+            let advance = face
+                .glyph_hor_advance(rustybuzz::ttf_parser::GlyphId(gid))
+                .map(i32::from)
+                .unwrap_or(0);
             glyphs.push(PlacedGlyph {
                 gid,
-                x: pen + pos.x_offset as f32 * scale,
-                y: pos.y_offset as f32 * scale,
+                x: run_pen + pos.x_offset,
+                y: pos.y_offset,
+                advance,
             });
-            pen += pos.x_advance as f32 * scale;
+            run_pen += pos.x_advance;
         }
-        runs.push(GlyphRun { font: kind, glyphs });
+        runs.push(GlyphRun {
+            font: kind,
+            units_per_em,
+            start_pt: pen,
+            glyphs,
+        });
+        pen += run_pen as f32 * scale;
     }
     Ok(ShapedLine {
         text: text.to_string(),
