@@ -62,6 +62,27 @@ fn bengali() -> Slip {
     }
 }
 
+/// The longest content the tests use: shows how a slip shrinks to fit and cuts long words.
+fn long() -> Slip {
+    Slip {
+        hospital_name: "Government Medical College and Super Speciality Hospital, Bhagalpur, Bihar"
+            .to_string(),
+        patient_name: "Venkata Lakshmi Narasimha Satyanarayana Murthy Chowdary".to_string(),
+        guardian_line: Some("S/o Venkata Subrahmanyeswara Rao Chowdary".to_string()),
+        department_en: "Obstetrics and Gynaecology (High Risk Pregnancy Clinic)".to_string(),
+        department_local: "प्रसूति एवं स्त्री रोग (उच्च जोखिम गर्भावस्था क्लिनिक)".to_string(),
+        instruction_en:
+            "Take this slip to the OPD block, first floor, Room 112. Keep it safe: you \
+                         need it for tests, medicines and your next visit within 14 days."
+                .to_string(),
+        instruction_local: "यह पर्ची ओपीडी भवन की पहली मंज़िल पर कमरा 112 में ले जाएँ। इसे संभाल \
+                            कर रखें: जाँच, दवा और 14 दिन में अगली बार आने पर यह चाहिए।"
+            .to_string(),
+        duplicate: true,
+        ..hindi()
+    }
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| ".".to_string()));
     std::fs::create_dir_all(&out)?;
@@ -86,6 +107,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             },
             Layout::A6,
         ),
+        ("a6-long-hindi-duplicate", long(), Layout::A6),
+        ("thermal80-long-hindi", long(), Layout::Thermal80),
     ];
     for (name, slip, layout) in slips {
         std::fs::write(out.join(format!("{name}.pdf")), render(&slip, layout)?)?;

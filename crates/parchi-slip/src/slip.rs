@@ -35,6 +35,8 @@ struct Spec {
     token_pt: f32,
     /// Type and spacing scale.
     scale: f32,
+    /// The smallest scale a fixed-height page may shrink to before giving up.
+    min_scale: f32,
 }
 
 fn spec(layout: Layout) -> Spec {
@@ -45,10 +47,12 @@ fn spec(layout: Layout) -> Spec {
             margin: 4.0,
             columns: 2,
             qr_mm: 24.0,
-            bar_module: 0.33,
+            // Three dots of a 203 dpi thermal head: bars of whole dots print evenly.
+            bar_module: 0.375,
             bar_h: 11.0,
             token_pt: 36.0,
             scale: 1.0,
+            min_scale: 1.0,
         },
         Layout::A6 => Spec {
             width: 105.0,
@@ -59,7 +63,8 @@ fn spec(layout: Layout) -> Spec {
             bar_module: 0.38,
             bar_h: 11.0,
             token_pt: 40.0,
-            scale: 1.0,
+            scale: 1.06,
+            min_scale: 0.72,
         },
         Layout::A5 => Spec {
             width: 148.0,
@@ -70,7 +75,8 @@ fn spec(layout: Layout) -> Spec {
             bar_module: 0.5,
             bar_h: 15.0,
             token_pt: 56.0,
-            scale: 1.3,
+            scale: 1.36,
+            min_scale: 0.9,
         },
     }
 }
@@ -211,7 +217,7 @@ pub(crate) fn lay_out(slip: &Slip, layout: Layout) -> Result<Page, SlipError> {
     let fields = prepare(slip)?;
     let base = spec(layout);
     let mut scale = base.scale;
-    let min_scale = base.scale * 0.72;
+    let min_scale = base.min_scale;
     loop {
         let s = Spec { scale, ..base };
         let (mut page, bottom) = draw(slip, &fields, s)?;
@@ -241,7 +247,7 @@ fn draw(slip: &Slip, f: &Fields, s: Spec) -> Result<(Page, f32), SlipError> {
     let mut y = s.margin;
 
     // 1. Header.
-    for line in text::wrap(&f.hospital_name, z.hospital, true, w / MM_PER_PT, 2)? {
+    for line in text::wrap(&f.hospital_name, z.hospital, true, w / MM_PER_PT, 3)? {
         page.text_centred(line, x0, w, y + ascent(z.hospital));
         y += line_height(z.hospital);
     }
@@ -283,7 +289,7 @@ fn draw(slip: &Slip, f: &Fields, s: Spec) -> Result<(Page, f32), SlipError> {
     let cols = s.columns;
     let mut patient = vec![Cell {
         label: label(Key::Name, lang),
-        values: vec![Value::new(&f.patient_name, z.strong).bold()],
+        values: vec![Value::new(&f.patient_name, z.strong).bold().lines(3)],
         span: 0,
     }];
     patient.push(Cell {
@@ -294,7 +300,7 @@ fn draw(slip: &Slip, f: &Fields, s: Spec) -> Result<(Page, f32), SlipError> {
     if let Some(g) = &f.guardian_line {
         patient.push(Cell {
             label: label(Key::Guardian, lang),
-            values: vec![Value::new(g, z.value)],
+            values: vec![Value::new(g, z.value).lines(3)],
             span: cols - 1,
         });
     }
@@ -313,9 +319,9 @@ fn draw(slip: &Slip, f: &Fields, s: Spec) -> Result<(Page, f32), SlipError> {
     let mut visit = vec![Cell {
         label: label(Key::Department, lang),
         values: {
-            let mut v = vec![Value::new(&f.department_en, z.strong).bold()];
+            let mut v = vec![Value::new(&f.department_en, z.strong).bold().lines(3)];
             if !f.department_local.is_empty() {
-                v.push(Value::new(&f.department_local, z.value).bold());
+                v.push(Value::new(&f.department_local, z.value).bold().lines(3));
             }
             v
         },
