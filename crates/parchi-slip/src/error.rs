@@ -19,6 +19,15 @@ pub enum SlipError {
         field: &'static str,
     },
 
+    /// A field is far longer than anything a slip can show.
+    #[error("the field `{field}` is longer than {max} characters: shorten it")]
+    FieldTooLong {
+        /// The field's name.
+        field: &'static str,
+        /// The longest accepted, in characters.
+        max: usize,
+    },
+
     /// The barcode's ID code is not something Code128 and the QR payload can carry.
     #[error(
         "the slip's id_code must be 1 to {max} ASCII letters and digits (the canonical ID \
@@ -69,6 +78,13 @@ pub enum SlipError {
     Font {
         /// The font file's name.
         name: &'static str,
+    },
+
+    /// The PDF could not be written out.
+    #[error("the PDF could not be written: {detail}")]
+    Pdf {
+        /// The PDF writer's message.
+        detail: String,
     },
 
     /// The barcode or QR encoder refused the data.

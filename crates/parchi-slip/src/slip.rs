@@ -227,7 +227,16 @@ pub(crate) fn lay_out(slip: &Slip, layout: Layout) -> Result<Page, SlipError> {
                 return Ok(page);
             }
             Some(h) if bottom <= h - s.margin => return Ok(page),
-            Some(_) if scale > min_scale => scale = (scale * 0.93).max(min_scale),
+            Some(h) if scale > min_scale => {
+                // Everything but the token box (as tall as the QR code) and the barcode scales
+                // with the type, so one measurement predicts the scale that fits; aim a little
+                // under it so that rounding does not cost another pass.
+                let fixed = s.qr_mm + s.bar_h;
+                let scalable = (bottom - s.margin - fixed).max(1.0);
+                let room = h - 2.0 * s.margin - fixed;
+                let predicted = scale * room / scalable * 0.99;
+                scale = predicted.min(scale * 0.97).max(min_scale);
+            }
             Some(_) => {
                 return Err(SlipError::DoesNotFit {
                     layout: layout.as_str(),

@@ -9,7 +9,7 @@
 
 use std::sync::OnceLock;
 
-use rustybuzz::{Face, UnicodeBuffer};
+use rustybuzz::{Direction, Face, ShapePlan, UnicodeBuffer};
 
 use crate::SlipError;
 
@@ -98,6 +98,43 @@ fn face(kind: FontKind) -> Result<&'static Face<'static>, SlipError> {
     })
 }
 
+/// The script each font shapes, as the shaper names it.
+fn shaper_script(kind: FontKind) -> rustybuzz::Script {
+    match kind {
+        FontKind::Latin | FontKind::LatinBold => rustybuzz::script::LATIN,
+        FontKind::Devanagari | FontKind::DevanagariBold => rustybuzz::script::DEVANAGARI,
+        FontKind::Bengali | FontKind::BengaliBold => rustybuzz::script::BENGALI,
+    }
+}
+
+/// One shaping plan per font, compiled once per process. Compiling a plan (collecting the
+/// font's lookups for the script) costs more than shaping a line, and `rustybuzz::shape` would
+/// compile one for every string.
+fn plan(kind: FontKind) -> Result<&'static ShapePlan, SlipError> {
+    static PLANS: OnceLock<Result<Vec<ShapePlan>, SlipError>> = OnceLock::new();
+    PLANS
+        .get_or_init(|| {
+            FontKind::ALL
+                .iter()
+                .map(|k| {
+                    Ok(ShapePlan::new(
+                        face(*k)?,
+                        Direction::LeftToRight,
+                        Some(shaper_script(*k)),
+                        None,
+                        &[],
+                    ))
+                })
+                .collect()
+        })
+        .as_ref()
+        .map_err(Clone::clone)?
+        .get(kind.index())
+        .ok_or(SlipError::Font {
+            name: kind.file_name(),
+        })
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Script {
     Latin,
@@ -151,8 +188,18 @@ pub(crate) fn clean(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Checks that every character of a (cleaned) field can be drawn.
+/// The longest field accepted, in characters: far more than any slip shows, and short enough
+/// that wrapping it stays quick.
+pub(crate) const MAX_FIELD_CHARS: usize = 400;
+
+/// Checks that a (cleaned) field is not absurdly long and that every character can be drawn.
 pub(crate) fn check_drawable(field: &'static str, text: &str) -> Result<(), SlipError> {
+    if text.chars().count() > MAX_FIELD_CHARS {
+        return Err(SlipError::FieldTooLong {
+            field,
+            max: MAX_FIELD_CHARS,
+        });
+    }
     for (script, run) in script_runs(text) {
         let face = face(FontKind::for_script(script, false))?;
         for c in run.chars() {
@@ -224,8 +271,10 @@ pub(crate) fn shape(text: &str, size_pt: f32, bold: bool) -> Result<ShapedLine, 
         let scale = size_pt / units_per_em;
         let mut buffer = UnicodeBuffer::new();
         buffer.push_str(run_text);
-        buffer.set_direction(rustybuzz::Direction::LeftToRight);
-        let shaped = rustybuzz::shape(face, &[], buffer);
+        // The buffer's direction and script must be the plan's.
+        buffer.set_direction(Direction::LeftToRight);
+        buffer.set_script(shaper_script(kind));
+        let shaped = rustybuzz::shape_with_plan(face, plan(kind)?, buffer);
         let mut glyphs = Vec::with_capacity(shaped.len());
         let mut run_pen: i32 = 0;
         for (info, pos) in shaped.glyph_infos().iter().zip(shaped.glyph_positions()) {
@@ -329,6 +378,14 @@ fn wrap_tokens(
     max_pt: f32,
     max_lines: usize,
 ) -> Result<Vec<ShapedLine>, SlipError> {
+    // Each token is shaped once to measure it; a line's width is estimated as its tokens' widths
+    // plus its spaces, and only the chosen lines are shaped whole (then checked, since kerning
+    // across a space can make the whole a hair wider than the sum).
+    let space = shape(" ", size_pt, bold)?.width_pt;
+    let widths = tokens
+        .iter()
+        .map(|t| shape(&t.text, size_pt, bold).map(|l| l.width_pt))
+        .collect::<Result<Vec<f32>, SlipError>>()?;
     let mut lines: Vec<ShapedLine> = Vec::new();
     let mut i = 0;
     while i < tokens.len() {
@@ -336,18 +393,23 @@ fn wrap_tokens(
             lines.push(last_line(&tokens[i..], size_pt, bold, max_pt)?);
             return Ok(lines);
         }
-        let mut line = shape(&tokens[i].text, size_pt, bold)?;
-        let mut j = i + 1;
-        while j < tokens.len() {
-            let candidate = shape(&join(&tokens[i..=j]), size_pt, bold)?;
-            if candidate.width_pt > max_pt {
+        let mut end = i + 1;
+        let mut width = widths[i];
+        while end < tokens.len() {
+            let gap = if tokens[end].space_before { space } else { 0.0 };
+            if width + gap + widths[end] > max_pt {
                 break;
             }
-            line = candidate;
-            j += 1;
+            width += gap + widths[end];
+            end += 1;
+        }
+        let mut line = shape(&join(&tokens[i..end]), size_pt, bold)?;
+        while line.width_pt > max_pt && end > i + 1 {
+            end -= 1;
+            line = shape(&join(&tokens[i..end]), size_pt, bold)?;
         }
         lines.push(line);
-        i = j;
+        i = end;
     }
     Ok(lines)
 }

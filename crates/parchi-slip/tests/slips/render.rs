@@ -270,6 +270,18 @@ fn bad_input_gets_a_typed_error_that_names_the_field_not_the_patient() {
         Err(SlipError::InvalidVisitId { .. })
     ));
 
+    let slip = Slip {
+        instruction_en: "wait ".repeat(1000),
+        ..fixtures::hindi()
+    };
+    assert_eq!(
+        render(&slip, Layout::A6),
+        Err(SlipError::FieldTooLong {
+            field: "instruction_en",
+            max: 400
+        })
+    );
+
     assert!(matches!(
         "a4".parse::<Layout>(),
         Err(SlipError::UnknownLayout(_))
@@ -302,4 +314,39 @@ fn slip_pdf_title_names_no_patient() {
     let info = crate::fixtures::run("pdfinfo", &[path.to_str().expect("utf-8")]);
     assert!(info.contains("OPD slip"), "{info}");
     assert!(!info.contains("Sunita"));
+}
+
+#[test]
+fn a_slip_without_optional_fields_still_renders_and_scans() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let slip = Slip {
+        hospital_name_local: None,
+        guardian_line: None,
+        department_local: String::new(),
+        instruction_en: String::new(),
+        instruction_local: String::new(),
+        ..fixtures::bengali()
+    };
+    for layout in Layout::ALL {
+        let path = write_pdf(
+            dir.path(),
+            &format!("bare-{layout}"),
+            &render(&slip, layout).expect("render"),
+        );
+        let symbols = zbarimg(&pdftoppm(&path, 200));
+        assert!(
+            symbols.contains(&("CODE-128".to_string(), slip.id_code.clone())),
+            "{layout}: {symbols:?}"
+        );
+        let text = pdftotext(&path);
+        assert!(text.contains(&slip.patient_name));
+        assert!(
+            !text.contains("Guardian"),
+            "{layout}: no guardian, no guardian label"
+        );
+        assert!(
+            !text.contains("Instructions"),
+            "{layout}: no instructions, no label"
+        );
+    }
 }
