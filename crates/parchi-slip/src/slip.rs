@@ -149,8 +149,13 @@ impl Value {
     }
 }
 
-/// The slip's fields after cleaning (whitespace collapsed) and checking.
+/// The slip's fields after cleaning (whitespace collapsed) and checking, and its codes, encoded
+/// once however many times the page is laid out.
 struct Fields {
+    qr_payload: String,
+    qr_width: usize,
+    qr_modules: Vec<bool>,
+    bars: Vec<bool>,
     hospital_name: String,
     hospital_name_local: Option<String>,
     patient_name: String,
@@ -191,7 +196,14 @@ fn prepare(slip: &Slip) -> Result<Fields, SlipError> {
                 None => Ok(None),
             }
         };
+    let qr_payload = codes::qr_payload(&slip.id_code, &slip.visit_id);
+    let (qr_width, qr_modules) = codes::qr_modules(&qr_payload)?;
+    let bars = codes::code128_modules(&slip.id_code)?;
     Ok(Fields {
+        qr_payload,
+        qr_width,
+        qr_modules,
+        bars,
         hospital_name: field("hospital_name", &slip.hospital_name, true)?,
         hospital_name_local: optional("hospital_name_local", &slip.hospital_name_local)?,
         patient_name: field("patient_name", &slip.patient_name, true)?,
@@ -319,7 +331,7 @@ fn draw(slip: &Slip, f: &Fields, s: Spec) -> Result<(Page, f32), SlipError> {
         span: 0,
     });
     y = grid(&mut page, patient, cols, x0, w, y, &z)?;
-    y = barcode(&mut page, slip, s, x0, w, y)?;
+    y = barcode(&mut page, slip, f, s, x0, w, y)?;
     y += z.gap * 0.8;
     page.rule(x0, y, w, 0.5);
     y += z.gap;
@@ -409,8 +421,8 @@ fn token_and_qr(
     w: f32,
     y: f32,
 ) -> Result<f32, SlipError> {
-    let payload = codes::qr_payload(&slip.id_code, &slip.visit_id);
-    let (n, modules) = codes::qr_modules(&payload)?;
+    let payload = f.qr_payload.clone();
+    let (n, modules) = (f.qr_width, f.qr_modules.clone());
     // The QR symbol plus a 4-module quiet zone on every side fits in qr_mm.
     let module = s.qr_mm / (n as f32 + 8.0);
     let qr_x = x0 + w - s.qr_mm + 4.0 * module;
@@ -453,12 +465,13 @@ fn token_and_qr(
 fn barcode(
     page: &mut Page,
     slip: &Slip,
+    f: &Fields,
     s: Spec,
     x0: f32,
     w: f32,
     y: f32,
 ) -> Result<f32, SlipError> {
-    let modules = codes::code128_modules(&slip.id_code)?;
+    let modules = f.bars.clone();
     // Code128 wants a quiet zone of ten modules on each side.
     let module = s.bar_module.min(w / (modules.len() as f32 + 20.0));
     let bw = module * modules.len() as f32;
