@@ -2,6 +2,10 @@
 //!
 //! `cargo bench -p parchi-slip --bench slip`. Targets: under 10 ms and under 60 KB per slip.
 //! The sizes are printed once before the timings.
+//!
+//! `baseline/printpdf-one-line` is printpdf alone saving a page with one line of Latin text in
+//! one embedded, subset font (its default options): the cheapest PDF with a real font. On a
+//! shared machine, the ratio of a slip to it says more than either figure alone.
 
 use std::hint::black_box;
 
@@ -50,11 +54,58 @@ fn slip(language: Language) -> Slip {
     }
 }
 
+/// printpdf on its own: one A6 page, one line of text in Noto Sans, default save options.
+fn baseline_pdf() -> Vec<u8> {
+    use printpdf::{
+        Codepoint, Mm, Op, ParsedFont, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Pt,
+        TextItem, TextMatrix,
+    };
+    static FONT: std::sync::OnceLock<Option<ParsedFont>> = std::sync::OnceLock::new();
+    // Parsed once, as parchi-slip does: the baseline measures making a PDF, not parsing a font.
+    let Some(font) = FONT
+        .get_or_init(|| {
+            ParsedFont::from_bytes(
+                include_bytes!("../fonts/NotoSans-Regular.ttf"),
+                0,
+                &mut Vec::new(),
+            )
+        })
+        .as_ref()
+    else {
+        return Vec::new();
+    };
+    let mut doc = PdfDocument::new("baseline");
+    let id = doc.add_font(font);
+    let glyphs = "Sunita Devi"
+        .chars()
+        .filter_map(|c| font.lookup_glyph_index(c as u32))
+        .map(|gid| Codepoint::new(gid, 0.0))
+        .collect();
+    let ops = vec![
+        Op::StartTextSection,
+        Op::SetFont {
+            font: PdfFontHandle::External(id),
+            size: Pt(12.0),
+        },
+        Op::SetTextMatrix {
+            matrix: TextMatrix::Translate(Pt(20.0), Pt(300.0)),
+        },
+        Op::ShowText {
+            items: vec![TextItem::GlyphIds(glyphs)],
+        },
+        Op::EndTextSection,
+    ];
+    doc.with_pages(vec![PdfPage::new(Mm(105.0), Mm(148.0), ops)]);
+    doc.save(&PdfSaveOptions::default(), &mut Vec::new())
+}
+
 fn bench(c: &mut Criterion) {
     if let Err(e) = warm_up() {
         eprintln!("fonts failed to load: {e}");
         return;
     }
+    c.bench_function("baseline/printpdf-one-line", |b| b.iter(baseline_pdf));
+
     let mut group = c.benchmark_group("slip");
     for language in [Language::Hindi, Language::Bengali] {
         let s = slip(language);
@@ -75,6 +126,10 @@ fn bench(c: &mut Criterion) {
             group.bench_function(format!("{}/{}", language.as_str(), layout), |b| {
                 b.iter(|| render(black_box(&s), black_box(layout)))
             });
+            group.bench_function(
+                format!("layout-only/{}/{}", language.as_str(), layout),
+                |b| b.iter(|| parchi_slip::layout_data(black_box(&s), black_box(layout))),
+            );
         }
     }
     group.finish();

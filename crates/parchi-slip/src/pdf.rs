@@ -175,7 +175,8 @@ fn draw(
             }
             let ox = x / MM_PER_PT;
             let oy = (page_h - baseline) / MM_PER_PT;
-            for run in &line.runs {
+            let mut pen = 0.0f32;
+            for run in line.runs.iter() {
                 let id = match font_ids.get(&run.font) {
                     Some(id) => id.clone(),
                     None => {
@@ -188,7 +189,8 @@ fn draw(
                     font: PdfFontHandle::External(id),
                     size: Pt(line.size_pt),
                 });
-                show_run(ops, run, line.size_pt, ox + run.start_pt, oy);
+                show_run(ops, run, line.size_pt, ox + pen, oy);
+                pen += run.advance as f32 * line.size_pt / run.units_per_em;
             }
             if *is_white {
                 ops.push(Op::SetFillColor { col: black() });

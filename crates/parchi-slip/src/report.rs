@@ -66,6 +66,10 @@ impl Cursor {
 
 /// Lays the report out on as many A4 pages as it needs.
 pub(crate) fn lay_out(report: &Report) -> Result<Vec<Page>, SlipError> {
+    text::with_cache(|| lay_out_cached(report))
+}
+
+fn lay_out_cached(report: &Report) -> Result<Vec<Page>, SlipError> {
     let lang = report.language;
     let hospital = text::clean(&report.hospital_name);
     text::check_drawable("hospital_name", &hospital)?;

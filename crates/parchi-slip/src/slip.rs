@@ -226,6 +226,10 @@ fn prepare(slip: &Slip) -> Result<Fields, SlipError> {
 
 /// Lays out `slip` on `layout`'s page.
 pub(crate) fn lay_out(slip: &Slip, layout: Layout) -> Result<Page, SlipError> {
+    text::with_cache(|| lay_out_cached(slip, layout))
+}
+
+fn lay_out_cached(slip: &Slip, layout: Layout) -> Result<Page, SlipError> {
     let fields = prepare(slip)?;
     let base = spec(layout);
     let mut scale = base.scale;

@@ -7,7 +7,9 @@
 //! the shaper returned at the positions it returned. The text a reader extracts comes from an
 //! `/ActualText` span around the line (see `pdf.rs`), not from the glyphs.
 
-use std::sync::OnceLock;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 use rustybuzz::{Direction, Face, ShapePlan, UnicodeBuffer};
 
@@ -229,23 +231,23 @@ pub(crate) struct PlacedGlyph {
     pub advance: i32,
 }
 
-/// A run of glyphs from one font.
+/// A run of glyphs from one font, in font units: the same at every type size.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct GlyphRun {
     pub font: FontKind,
     pub units_per_em: f32,
-    /// Where the run starts on the line, in points.
-    pub start_pt: f32,
+    /// The run's total advance.
+    pub advance: i32,
     pub glyphs: Vec<PlacedGlyph>,
 }
 
-/// A line of text, shaped: its runs and its advance width.
+/// A line of text, shaped: its runs and its advance width at `size_pt`.
 #[derive(Clone, PartialEq)]
 pub(crate) struct ShapedLine {
     pub text: String,
     pub size_pt: f32,
     pub bold: bool,
-    pub runs: Vec<GlyphRun>,
+    pub runs: Arc<[GlyphRun]>,
     pub width_pt: f32,
 }
 
@@ -260,15 +262,74 @@ impl std::fmt::Debug for ShapedLine {
     }
 }
 
+type ShapeCache = HashMap<(String, bool), Arc<[GlyphRun]>>;
+
+thread_local! {
+    /// Shaped runs by (text, bold), while [`with_cache`] runs. Shaping does not depend on the
+    /// type size, so a slip laid out again at a smaller scale, or a label that repeats, is shaped
+    /// once.
+    static CACHE: RefCell<Option<ShapeCache>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with a shaping cache, dropped when `f` returns: it holds patient names, which must
+/// not outlive the slip being drawn.
+pub(crate) fn with_cache<T>(f: impl FnOnce() -> T) -> T {
+    struct Clear(bool);
+    impl Drop for Clear {
+        fn drop(&mut self) {
+            if self.0 {
+                CACHE.with(|c| *c.borrow_mut() = None);
+            }
+        }
+    }
+    let outermost = CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.is_none() {
+            *c = Some(HashMap::new());
+            true
+        } else {
+            false
+        }
+    });
+    let _clear = Clear(outermost);
+    f()
+}
+
 /// Shapes one line of text at `size_pt`.
 pub(crate) fn shape(text: &str, size_pt: f32, bold: bool) -> Result<ShapedLine, SlipError> {
-    let mut pen = 0.0f32;
+    let key = (text.to_string(), bold);
+    let cached = CACHE.with(|c| c.borrow().as_ref().and_then(|m| m.get(&key).cloned()));
+    let runs = match cached {
+        Some(runs) => runs,
+        None => {
+            let runs = shape_runs(text, bold)?;
+            CACHE.with(|c| {
+                if let Some(m) = c.borrow_mut().as_mut() {
+                    m.insert(key, runs.clone());
+                }
+            });
+            runs
+        }
+    };
+    let width_pt = runs
+        .iter()
+        .map(|r| r.advance as f32 * size_pt / r.units_per_em)
+        .sum();
+    Ok(ShapedLine {
+        text: text.to_string(),
+        size_pt,
+        bold,
+        runs,
+        width_pt,
+    })
+}
+
+/// Shapes `text` into runs, one per script, in font units.
+fn shape_runs(text: &str, bold: bool) -> Result<Arc<[GlyphRun]>, SlipError> {
     let mut runs = Vec::new();
     for (script, run_text) in script_runs(text) {
         let kind = FontKind::for_script(script, bold);
         let face = face(kind)?;
-        let units_per_em = face.units_per_em() as f32;
-        let scale = size_pt / units_per_em;
         let mut buffer = UnicodeBuffer::new();
         buffer.push_str(run_text);
         // The buffer's direction and script must be the plan's.
@@ -276,7 +337,7 @@ pub(crate) fn shape(text: &str, size_pt: f32, bold: bool) -> Result<ShapedLine, 
         buffer.set_script(shaper_script(kind));
         let shaped = rustybuzz::shape_with_plan(face, plan(kind)?, buffer);
         let mut glyphs = Vec::with_capacity(shaped.len());
-        let mut run_pen: i32 = 0;
+        let mut pen: i32 = 0;
         for (info, pos) in shaped.glyph_infos().iter().zip(shaped.glyph_positions()) {
             // Glyph IDs of these fonts fit in 16 bits; anything else would be a corrupt shape.
             let gid = u16::try_from(info.glyph_id).map_err(|_| SlipError::Font {
@@ -288,27 +349,20 @@ pub(crate) fn shape(text: &str, size_pt: f32, bold: bool) -> Result<ShapedLine, 
                 .unwrap_or(0);
             glyphs.push(PlacedGlyph {
                 gid,
-                x: run_pen + pos.x_offset,
+                x: pen + pos.x_offset,
                 y: pos.y_offset,
                 advance,
             });
-            run_pen += pos.x_advance;
+            pen += pos.x_advance;
         }
         runs.push(GlyphRun {
             font: kind,
-            units_per_em,
-            start_pt: pen,
+            units_per_em: face.units_per_em() as f32,
+            advance: pen,
             glyphs,
         });
-        pen += run_pen as f32 * scale;
     }
-    Ok(ShapedLine {
-        text: text.to_string(),
-        size_pt,
-        bold,
-        runs,
-        width_pt: pen,
-    })
+    Ok(runs.into())
 }
 
 /// Breaks `text` into lines no wider than `max_pt`, at spaces, shaping each line whole.
