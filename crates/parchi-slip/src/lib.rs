@@ -7,7 +7,7 @@
 //!   patient's ID as a Code128 barcode and a QR code ([`qr_payload`] documents what the QR holds),
 //!   and a DUPLICATE band on reprints.
 //! - **The day-end report** ([`render_report`]): A4 tables per counter and per department.
-//! - **Printing** ([`print`]): through CUPS's `lp`, after asking `lpstat` whether the printer
+//! - **Printing** ([`print()`]): through CUPS's `lp`, after asking `lpstat` whether the printer
 //!   exists and is ready, with a typed [`PrintError`] that tells the clerk what to do.
 //!
 //! # Why it is shaped so

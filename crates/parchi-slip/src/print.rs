@@ -200,10 +200,10 @@ pub fn print(pdf_path: &Path, printer: Option<&str>) -> Result<PrintJob, PrintEr
     )
 }
 
-/// [`print`] with every option spelled out.
+/// [`print()`] with every option spelled out.
 ///
 /// # Errors
-/// As [`print`].
+/// As [`print()`].
 pub fn print_with(pdf_path: &Path, opts: &PrintOptions) -> Result<PrintJob, PrintError> {
     // An absolute path can never be taken for an option of lp.
     let path = std::fs::canonicalize(pdf_path).map_err(|e| PrintError::PdfMissing {

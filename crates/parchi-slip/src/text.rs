@@ -100,6 +100,14 @@ fn face(kind: FontKind) -> Result<&'static Face<'static>, SlipError> {
     })
 }
 
+/// Builds every shaping face and plan now rather than on first use.
+pub(crate) fn warm_up() -> Result<(), SlipError> {
+    for kind in FontKind::ALL {
+        plan(kind)?;
+    }
+    Ok(())
+}
+
 /// The script each font shapes, as the shaper names it.
 fn shaper_script(kind: FontKind) -> rustybuzz::Script {
     match kind {
