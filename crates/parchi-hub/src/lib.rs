@@ -18,6 +18,7 @@
 //! **Architecture Invariant:** an op's payload (patient data) never reaches a log line or a
 //! `Debug` output; logs carry op IDs, site IDs and device IDs only.
 
+pub mod cli;
 pub mod engine;
 pub mod error;
 pub mod postgres;

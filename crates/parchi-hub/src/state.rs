@@ -78,7 +78,11 @@ impl PatientState {
             }
             OpBody::Decide { a, b, decision, .. } => {
                 let (_, other) = pair(*a, *b);
-                if self.decisions.get(&other).is_none_or(|(s, _)| wins(&stamp, s)) {
+                if self
+                    .decisions
+                    .get(&other)
+                    .is_none_or(|(s, _)| wins(&stamp, s))
+                {
                     self.decisions.insert(other, (stamp, *decision));
                 }
             }
@@ -316,7 +320,11 @@ impl PatientState {
                 })
                 .collect(),
             u: self.uhid.as_ref().map(|(s, u)| (stamp_hex(s), u.clone())),
-            d: self.decisions.iter().map(|(o, (s, d))| (*o, stamp_hex(s), *d)).collect(),
+            d: self
+                .decisions
+                .iter()
+                .map(|(o, (s, d))| (*o, stamp_hex(s), *d))
+                .collect(),
         };
         PatientRow {
             id,
@@ -359,7 +367,12 @@ impl PatientState {
         for (other, s, d) in stored.d {
             decisions.insert(other, (parse_stamp(&s)?, d));
         }
-        Ok(Self { origin, fields, uhid, decisions })
+        Ok(Self {
+            origin,
+            fields,
+            uhid,
+            decisions,
+        })
     }
 }
 
@@ -448,7 +461,10 @@ pub fn patient_views(rows: &[([u8; 16], String)]) -> Result<Vec<PatientView>, St
         let survivor = members
             .iter()
             .min_by_key(|p| {
-                let created = states.get(p).and_then(|s| s.origin.as_ref()).map(|o| o.stamp);
+                let created = states
+                    .get(p)
+                    .and_then(|s| s.origin.as_ref())
+                    .map(|o| o.stamp);
                 (created.is_none(), created, **p)
             })
             .copied();

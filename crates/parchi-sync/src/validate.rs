@@ -169,7 +169,9 @@ pub fn validate_op(op: &Op) -> Result<(), Invalid> {
         OpBody::CreatePatient { fields, .. } => fields_ok(fields),
         OpBody::SetField { value, .. } => value_ok(value),
         OpBody::CreateVisit(_) | OpBody::RecordReprint { .. } | OpBody::AssignUhid { .. } => Ok(()),
-        OpBody::Decide { a, b, .. } if a == b => Err(bad("b", "a record cannot be merged with itself")),
+        OpBody::Decide { a, b, .. } if a == b => {
+            Err(bad("b", "a record cannot be merged with itself"))
+        }
         OpBody::CancelVisit { reason, .. } | OpBody::Decide { reason, .. } => {
             if reason.chars().count() > MAX_REASON_CHARS {
                 Err(bad(
