@@ -344,6 +344,16 @@ enum HubCommand {
         #[arg(long, value_name = "DIR")]
         hub_data: Option<PathBuf>,
     },
+    /// At the central hub: give every person with only temporary IDs a permanent UHID.
+    AssignUhids {
+        /// Letters the UHIDs start with, e.g. DHP.
+        #[arg(long)]
+        prefix: String,
+        #[arg(long, value_name = "URL")]
+        hub: String,
+        #[arg(long, value_name = "DIR")]
+        hub_data: Option<PathBuf>,
+    },
     /// Revoke a device: it can no longer push or pull.
     Revoke {
         device: String,
@@ -511,6 +521,19 @@ fn hub_command(h: &HubCommand, out: &Out) -> Result<(), CliError> {
                 .admin_quarantine(&hub_secret(hub_data)?)
                 .map_err(fail)?;
             out.value(&q, || serde_json::to_string_pretty(&q).unwrap_or_default());
+        }
+        HubCommand::AssignUhids {
+            prefix,
+            hub,
+            hub_data,
+        } => {
+            let r = hub_client(hub)?
+                .admin_assign_uhids(&hub_secret(hub_data)?, prefix)
+                .map_err(fail)?;
+            let n = r["assigned"].as_array().map(|a| a.len()).unwrap_or(0);
+            out.value(&r, || {
+                format!("Assigned {n} UHIDs; counters learn them at their next sync.")
+            });
         }
         HubCommand::Revoke {
             device,

@@ -382,6 +382,36 @@ async fn admin_relay<S: Storage>(
     Ok(json_response(&st.relay_now().await?))
 }
 
+#[derive(serde::Deserialize)]
+struct AssignUhids {
+    prefix: String,
+}
+
+async fn admin_assign_uhids<S: Storage>(
+    State(st): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    admin(&st, &headers)?;
+    if st.upstream.is_some() {
+        return Err(ApiError::new(
+            409,
+            ErrorCode::BadRequest,
+            "this hub relays to an upstream hub: UHIDs are assigned by the central hub",
+        ));
+    }
+    let req: AssignUhids = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            400,
+            ErrorCode::Malformed,
+            format!("expected {{\"prefix\": \"DHP\"}}: {e}"),
+        )
+    })?;
+    Ok(json_response(
+        &st.hub.assign_uhids(&req.prefix, now_ms()).await?,
+    ))
+}
+
 async fn not_found() -> ApiError {
     ApiError::new(404, ErrorCode::NotFound, "no such endpoint")
 }
@@ -402,6 +432,7 @@ pub fn router<S: Storage>(state: Arc<AppState<S>>) -> Router {
             post(admin_revoke::<S>),
         )
         .route("/v1/admin/relay", post(admin_relay::<S>))
+        .route("/v1/admin/assign-uhids", post(admin_assign_uhids::<S>))
         .fallback(not_found)
         // Bodies are limited by `read_body`, which answers 413 in our own error format.
         .layer(DefaultBodyLimit::disable())

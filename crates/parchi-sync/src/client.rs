@@ -338,6 +338,20 @@ impl HubClient {
         self.get("/v1/admin/sites", Some(admin_secret))
     }
 
+    /// Admin, at the central hub: assigns permanent UHIDs (`PREFIX` + 9 digits) to every person
+    /// who has only temporary IDs. Returns `{"assigned": [[patient_id, uhid], …]}`.
+    pub fn admin_assign_uhids(
+        &self,
+        admin_secret: &str,
+        prefix: &str,
+    ) -> Result<serde_json::Value, ClientError> {
+        self.post(
+            "/v1/admin/assign-uhids",
+            &serde_json::json!({ "prefix": prefix }),
+            Some(admin_secret),
+        )
+    }
+
     /// Admin: ops stored aside because their ID arrived with two payloads.
     pub fn admin_quarantine(&self, admin_secret: &str) -> Result<Vec<QuarantinedOp>, ClientError> {
         self.get("/v1/admin/quarantine", Some(admin_secret))
