@@ -71,10 +71,10 @@ impl PatientState {
                 }
             }
             OpBody::SetField { value, .. } => offer(&mut self.fields, stamp, value.clone()),
-            OpBody::AssignUhid { uhid, .. } => {
-                if self.uhid.as_ref().is_none_or(|(s, _)| wins(&stamp, s)) {
-                    self.uhid = Some((stamp, uhid.clone()));
-                }
+            OpBody::AssignUhid { uhid, .. }
+                if self.uhid.as_ref().is_none_or(|(s, _)| wins(&stamp, s)) =>
+            {
+                self.uhid = Some((stamp, uhid.clone()));
             }
             OpBody::Decide { a, b, decision, .. } => {
                 let (_, other) = pair(*a, *b);
