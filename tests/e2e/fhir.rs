@@ -178,3 +178,219 @@ fn export_validates_against_the_official_r4_schema_and_retries_create_nothing_tw
     }
     assert_eq!(keys, keys2);
 }
+
+/// A FHIR server stand-in that keeps what a real one would for this test: resources by their
+/// conditional-create key (`ifNoneExist`), answering each transaction with a
+/// transaction-response Bundle (`201 Created` for new, `200 OK` for a match). It can be told to
+/// fail the next requests with 503 (an overloaded server) or to refuse everything with 400.
+struct FhirServer {
+    url: String,
+    state: std::sync::Arc<std::sync::Mutex<FhirState>>,
+}
+
+#[derive(Default)]
+struct FhirState {
+    resources: std::collections::HashMap<String, serde_json::Value>,
+    requests: usize,
+    fail_next: usize,
+    refuse: bool,
+    bearer_seen: Option<String>,
+}
+
+impl FhirServer {
+    fn start() -> FhirServer {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/fhir", listener.local_addr().expect("addr"));
+        let state = std::sync::Arc::new(std::sync::Mutex::new(FhirState::default()));
+        let st = state.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                let mut r = BufReader::new(conn.try_clone().expect("clone"));
+                let (mut len, mut bearer) = (0usize, None);
+                let mut line = String::new();
+                r.read_line(&mut line).expect("request line");
+                loop {
+                    line.clear();
+                    r.read_line(&mut line).expect("header");
+                    let l = line.trim_end();
+                    if l.is_empty() {
+                        break;
+                    }
+                    let (k, v) = l.split_once(':').expect("header");
+                    match k.to_ascii_lowercase().as_str() {
+                        "content-length" => len = v.trim().parse().expect("length"),
+                        "authorization" => bearer = Some(v.trim().to_owned()),
+                        _ => {}
+                    }
+                }
+                let mut body = vec![0; len];
+                r.read_exact(&mut body).expect("body");
+                let (status, answer) = {
+                    let mut s = st.lock().expect("state");
+                    s.requests += 1;
+                    s.bearer_seen = bearer;
+                    if s.fail_next > 0 {
+                        s.fail_next -= 1;
+                        ("503 Service Unavailable", serde_json::json!({}))
+                    } else if s.refuse {
+                        (
+                            "400 Bad Request",
+                            serde_json::json!({ "resourceType": "OperationOutcome", "issue": [
+                                { "severity": "error", "code": "invalid",
+                                  "diagnostics": "Profile check failed for Patient.identifier" }]}),
+                        )
+                    } else {
+                        let b: serde_json::Value = serde_json::from_slice(&body).expect("bundle");
+                        let mut out = Vec::new();
+                        for e in b["entry"].as_array().expect("entries") {
+                            let key = format!(
+                                "{}?{}",
+                                e["request"]["url"].as_str().expect("url"),
+                                e["request"]["ifNoneExist"].as_str().expect("conditional")
+                            );
+                            let new = !s.resources.contains_key(&key);
+                            s.resources
+                                .entry(key)
+                                .or_insert_with(|| e["resource"].clone());
+                            let status = if new { "201 Created" } else { "200 OK" };
+                            out.push(serde_json::json!({ "response": { "status": status } }));
+                        }
+                        (
+                            "200 OK",
+                            serde_json::json!({ "resourceType": "Bundle",
+                                "type": "transaction-response", "entry": out }),
+                        )
+                    }
+                };
+                let text = answer.to_string();
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/fhir+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                    text.len()
+                );
+            }
+        });
+        FhirServer { url, state }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut FhirState) -> T) -> T {
+        f(&mut self.state.lock().expect("state"))
+    }
+}
+
+#[test]
+fn push_sends_every_bundle_retries_an_overloaded_server_and_a_resend_creates_nothing() {
+    let site = Site::init("A");
+    for (name, age) in [
+        ("Ramesh Kumar", "40"),
+        ("Sita Devi", "35"),
+        ("Mohd Irfan", "12"),
+    ] {
+        site.json(&[
+            "register",
+            "--name",
+            name,
+            "--sex",
+            "M",
+            "--age",
+            age,
+            "--department",
+            "MED",
+        ]);
+    }
+    let server = FhirServer::start();
+    // The first two requests fail with 503: the push waits and tries again.
+    server.with(|s| s.fail_next = 2);
+    let first = site.json(&[
+        "export-fhir",
+        "--push",
+        &server.url,
+        "--fhir-token",
+        "s3cret",
+    ]);
+    assert_eq!(first["pushed"]["bundles"], 1);
+    assert_eq!(first["pushed"]["created"], 6, "3 patients and 3 encounters");
+    assert_eq!(first["pushed"]["existing"], 0);
+    assert_eq!(server.with(|s| (s.requests, s.resources.len())), (3, 6));
+    assert_eq!(
+        server.with(|s| s.bearer_seen.clone()).as_deref(),
+        Some("Bearer s3cret")
+    );
+    // A resend finds everything already there.
+    let again = site.json(&["export-fhir", "--push", &server.url]);
+    assert_eq!(again["pushed"]["created"], 0);
+    assert_eq!(again["pushed"]["existing"], 6);
+    assert_eq!(
+        server.with(|s| s.resources.len()),
+        6,
+        "nothing created twice"
+    );
+    // A new registration afterwards: only it goes in as new.
+    site.json(&[
+        "register",
+        "--name",
+        "Asha Rani",
+        "--sex",
+        "F",
+        "--age",
+        "60",
+        "--department",
+        "MED",
+    ]);
+    let dir = tempfile::tempdir().expect("tmp");
+    let third = site.json(&[
+        "export-fhir",
+        "--out",
+        dir.path().to_str().expect("utf8"),
+        "--push",
+        &server.url,
+    ]);
+    assert_eq!(third["pushed"]["created"], 2);
+    assert_eq!(third["pushed"]["existing"], 6);
+    assert_eq!(third["written"]["patients"], 4);
+}
+
+#[test]
+fn a_refusing_or_missing_fhir_server_gives_a_clear_error() {
+    let site = Site::init("A");
+    site.json(&[
+        "register",
+        "--name",
+        "Ramesh Kumar",
+        "--sex",
+        "M",
+        "--age",
+        "40",
+        "--department",
+        "MED",
+    ]);
+    let server = FhirServer::start();
+    server.with(|s| s.refuse = true);
+    let (code, err) = site.json_err(&["export-fhir", "--push", &server.url]);
+    assert_ne!(code, 0);
+    let msg = err["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        msg.contains("bundle 1 refused with 400") && msg.contains("Profile check failed"),
+        "{err}"
+    );
+    assert_eq!(server.with(|s| s.requests), 1, "a 400 is not retried");
+
+    let (code, err) = site.json_err(&["export-fhir", "--push", "ftp://example.org/fhir"]);
+    assert_eq!(code, 2, "a bad URL is bad input: {err}");
+    // Nothing listens on this port.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/fhir", closed.local_addr().expect("addr"));
+    drop(closed);
+    let (code, err) = site.json_err(&["export-fhir", "--push", &url]);
+    assert_ne!(code, 0);
+    let msg = err["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("cannot reach") && msg.contains("resending is safe"),
+        "{err}"
+    );
+}

@@ -22,6 +22,9 @@ pub enum AppError {
     /// The hub could not be reached or refused the round (nothing is lost: it is retried).
     #[error("sync: {0}")]
     Sync(String),
+    /// The FHIR server could not be reached or refused a Bundle (resending is safe).
+    #[error("FHIR server: {0}")]
+    Fhir(String),
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]
@@ -37,6 +40,7 @@ impl AppError {
             AppError::Invalid(_) => "invalid",
             AppError::Denied(_) => "denied",
             AppError::Sync(_) => "sync",
+            AppError::Fhir(_) => "fhir",
             AppError::Print(_) => "print",
             AppError::Config(_) => "config",
             AppError::Store(e) => e.code(),
@@ -52,7 +56,7 @@ impl AppError {
             | AppError::Invalid(_)
             | AppError::Denied(_)
             | AppError::Config(_) => true,
-            AppError::Sync(_) | AppError::Print(_) => false,
+            AppError::Sync(_) | AppError::Print(_) | AppError::Fhir(_) => false,
             AppError::Store(e) => matches!(
                 e,
                 StoreError::NotFound { .. }

@@ -311,3 +311,173 @@ impl Counter {
         })
     }
 }
+
+/// What a push to a FHIR server did, counted from its transaction-response Bundles.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct PushSummary {
+    pub bundles: usize,
+    /// Entries the server created (`201`).
+    pub created: usize,
+    /// Entries it already held (`200`: the conditional create matched), e.g. on a resend.
+    pub existing: usize,
+}
+
+/// Where to push and how.
+#[derive(Clone)]
+pub struct FhirTarget {
+    /// The server's base URL (transaction Bundles are POSTed to it).
+    pub base: String,
+    /// Sent as `Authorization: Bearer …` when set.
+    pub bearer: Option<String>,
+    pub timeout: std::time::Duration,
+    /// Attempts per Bundle when the server is unreachable or answers 429/5xx.
+    pub attempts: u32,
+}
+
+impl std::fmt::Debug for FhirTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FhirTarget")
+            .field("base", &self.base)
+            .field("bearer", &self.bearer.as_ref().map(|_| "<redacted>"))
+            .field("attempts", &self.attempts)
+            .finish()
+    }
+}
+
+impl FhirTarget {
+    pub fn new(base: &str) -> Result<FhirTarget> {
+        let base = base.trim().trim_end_matches('/').to_owned();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(AppError::Invalid(format!(
+                "the FHIR server URL must start with http:// or https://, got {base:?}"
+            )));
+        }
+        Ok(FhirTarget {
+            base,
+            bearer: None,
+            timeout: std::time::Duration::from_secs(120),
+            attempts: 3,
+        })
+    }
+}
+
+/// The server's own words from an OperationOutcome, or the start of its body.
+fn outcome_text(body: &[u8]) -> String {
+    let text = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| {
+            let issues = v.get("issue")?.as_array()?;
+            let all: Vec<String> = issues
+                .iter()
+                .filter_map(|i| {
+                    i.get("diagnostics")
+                        .or_else(|| i.pointer("/details/text"))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                })
+                .collect();
+            (!all.is_empty()).then(|| all.join("; "))
+        })
+        .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
+    text.chars().take(300).collect()
+}
+
+/// Counts a transaction-response Bundle's entries by status; refuses anything else.
+fn count_response(
+    body: &[u8],
+    sent: usize,
+    into: &mut PushSummary,
+) -> std::result::Result<(), String> {
+    let v: Value =
+        serde_json::from_slice(body).map_err(|e| format!("the answer is not JSON: {e}"))?;
+    if v["resourceType"] != "Bundle" || v["type"] != "transaction-response" {
+        return Err("the answer is not a transaction-response Bundle".into());
+    }
+    let entries = v["entry"].as_array().map(Vec::as_slice).unwrap_or_default();
+    if entries.len() != sent {
+        return Err(format!(
+            "the answer has {} entries for {sent} sent",
+            entries.len()
+        ));
+    }
+    for e in entries {
+        let status = e
+            .pointer("/response/status")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        match status.split_whitespace().next() {
+            Some("201") => into.created += 1,
+            Some("200") => into.existing += 1,
+            _ => return Err(format!("an entry came back with status {status:?}")),
+        }
+    }
+    Ok(())
+}
+
+impl Counter {
+    /// Sends the export to a FHIR server, one transaction Bundle per request, in order.
+    /// Every entry is a conditional create, so resending after a failure (or twice) creates
+    /// nothing twice; a Bundle the server refuses stops the push with the server's reason.
+    pub fn push_fhir(&self, target: &FhirTarget) -> Result<PushSummary> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(target.timeout))
+            .timeout_connect(Some(std::time::Duration::from_secs(10)))
+            .http_status_as_error(false)
+            .user_agent(format!("parchi/{}", env!("CARGO_PKG_VERSION")))
+            .build()
+            .into();
+        let (bundles, _, _) = self.fhir_bundles()?;
+        let mut summary = PushSummary::default();
+        for (i, bundle) in bundles.iter().enumerate() {
+            let n = i + 1;
+            let sent = bundle["entry"].as_array().map_or(0, Vec::len);
+            let bytes = serde_json::to_vec(bundle).map_err(|e| AppError::Invalid(e.to_string()))?;
+            let mut attempt = 0;
+            let body = loop {
+                attempt += 1;
+                let mut req = agent
+                    .post(&target.base)
+                    .header("content-type", "application/fhir+json")
+                    .header("accept", "application/fhir+json");
+                if let Some(b) = &target.bearer {
+                    req = req.header("authorization", format!("Bearer {b}"));
+                }
+                let retry = match req.send(&bytes[..]) {
+                    Ok(mut resp) => {
+                        let status = resp.status().as_u16();
+                        let body = resp
+                            .body_mut()
+                            .with_config()
+                            .limit(64 << 20)
+                            .read_to_vec()
+                            .map_err(|e| AppError::Fhir(format!("bundle {n}: {e}")))?;
+                        if (200..300).contains(&status) {
+                            break body;
+                        }
+                        let why =
+                            format!("bundle {n} refused with {status}: {}", outcome_text(&body));
+                        if status != 429 && status < 500 {
+                            return Err(AppError::Fhir(why));
+                        }
+                        why
+                    }
+                    Err(ureq::Error::BadUri(u)) => {
+                        return Err(AppError::Invalid(format!("bad FHIR server URL: {u}")));
+                    }
+                    Err(e) => format!("bundle {n}: cannot reach {}: {e}", target.base),
+                };
+                if attempt >= target.attempts {
+                    return Err(AppError::Fhir(format!(
+                        "{retry} (after {attempt} attempts; {} bundle(s) before it were accepted, resending is safe)",
+                        summary.bundles
+                    )));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(500 << attempt.min(5)));
+            };
+            count_response(&body, sent, &mut summary)
+                .map_err(|e| AppError::Fhir(format!("bundle {n}: {e}")))?;
+            summary.bundles += 1;
+        }
+        Ok(summary)
+    }
+}

@@ -182,8 +182,20 @@ enum Command {
     Conflicts,
     /// Export every patient and visit as FHIR R4 transaction Bundles (conditional creates).
     ExportFhir {
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
+        /// Write the Bundles here as bundle-0001.json, ….
+        #[arg(long, value_name = "DIR", required_unless_present = "push")]
+        out: Option<PathBuf>,
+        /// Also POST each Bundle to this FHIR R4 server's base URL (resending is safe).
+        #[arg(long, value_name = "URL")]
+        push: Option<String>,
+        /// Bearer token for the FHIR server.
+        #[arg(
+            long,
+            env = "PARCHI_FHIR_TOKEN",
+            hide_env_values = true,
+            requires = "push"
+        )]
+        fhir_token: Option<String>,
     },
     /// Local user accounts for the desktop app (PIN or password, offline login).
     #[command(subcommand)]
@@ -775,18 +787,49 @@ fn run(cli: &Cli, out: &Out) -> Result<(), CliError> {
             let o = c.not_duplicate(a, b, reason)?;
             out.value(&o, || "Recorded: different people.".to_string());
         }
-        Command::ExportFhir { out: dir_out } => {
+        Command::ExportFhir {
+            out: dir_out,
+            push,
+            fhir_token,
+        } => {
             let c = open(&dir)?;
-            let summary = c.export_fhir(dir_out)?;
-            out.value(&summary, || {
-                format!(
-                    "Wrote {} bundle(s) with {} patients and {} encounters to {}.",
-                    summary.bundles.len(),
-                    summary.patients,
-                    summary.encounters,
-                    dir_out.display()
-                )
-            });
+            let target = push
+                .as_deref()
+                .map(|url| {
+                    parchi_app::fhir::FhirTarget::new(url).map(|mut t| {
+                        t.bearer = fhir_token.clone();
+                        t
+                    })
+                })
+                .transpose()?;
+            let written = dir_out.as_deref().map(|d| c.export_fhir(d)).transpose()?;
+            let pushed = target.as_ref().map(|t| c.push_fhir(t)).transpose()?;
+            let text = || {
+                let mut lines = Vec::new();
+                if let (Some(s), Some(d)) = (&written, dir_out) {
+                    lines.push(format!(
+                        "Wrote {} bundle(s) with {} patients and {} encounters to {}.",
+                        s.bundles.len(),
+                        s.patients,
+                        s.encounters,
+                        d.display()
+                    ));
+                }
+                if let (Some(p), Some(url)) = (&pushed, push) {
+                    lines.push(format!(
+                        "Pushed {} bundle(s) to {url}: {} resources created, {} already there.",
+                        p.bundles, p.created, p.existing
+                    ));
+                }
+                lines.join("\n")
+            };
+            match (&written, &pushed) {
+                (Some(w), None) => out.value(w, text),
+                _ => out.value(
+                    &serde_json::json!({ "written": written, "pushed": pushed }),
+                    text,
+                ),
+            }
         }
         Command::Conflicts => {
             let c = open(&dir)?;

@@ -455,11 +455,18 @@ fn a_full_disk_is_reported_and_the_registration_is_not_half_written() {
     with_stamping(&mut rng, NOW_MS, |st| s.register(&reg("Asha Devi", ""), st)).expect("reg");
     let before = s.counts().expect("counts");
     // SQLite's own "database or disk is full": cap the file at its current size.
-    let pages: i64 = s.connection().query_row("PRAGMA page_count", [], |r| r.get(0)).expect("pages");
-    s.connection().pragma_update(None, "max_page_count", pages).expect("cap");
+    let pages: i64 = s
+        .connection()
+        .query_row("PRAGMA page_count", [], |r| r.get(0))
+        .expect("pages");
+    s.connection()
+        .pragma_update(None, "max_page_count", pages)
+        .expect("cap");
     let mut failed = None;
     for i in 0..200 {
-        if let Err(e) = with_stamping(&mut rng, NOW_MS + i, |st| s.register(&reg("Bina Kumari Sharma", "9876543210"), st)) {
+        if let Err(e) = with_stamping(&mut rng, NOW_MS + i, |st| {
+            s.register(&reg("Bina Kumari Sharma", "9876543210"), st)
+        }) {
             failed = Some(e);
             break;
         }
@@ -469,7 +476,10 @@ fn a_full_disk_is_reported_and_the_registration_is_not_half_written() {
     assert!(e.to_string().contains("nothing was saved"), "{e}");
     // Every registration that returned Ok is whole; the failed one left nothing behind.
     let (p, v) = s.counts().expect("counts");
-    assert_eq!(p, v, "a patient without its visit (or the reverse) was written");
+    assert_eq!(
+        p, v,
+        "a patient without its visit (or the reverse) was written"
+    );
     assert!(p >= before.0);
     let orphans: i64 = s
         .connection()
@@ -482,9 +492,12 @@ fn a_full_disk_is_reported_and_the_registration_is_not_half_written() {
 fn a_read_only_database_is_reported_not_a_panic() {
     let dir = tempfile::tempdir().expect("tmp");
     let mut s = new_store(dir.path(), "A", 1);
-    s.connection().pragma_update(None, "query_only", true).expect("read-only");
+    s.connection()
+        .pragma_update(None, "query_only", true)
+        .expect("read-only");
     let mut rng = Rng(6);
-    let e = with_stamping(&mut rng, NOW_MS, |st| s.register(&reg("Asha Devi", ""), st)).expect_err("read-only");
+    let e = with_stamping(&mut rng, NOW_MS, |st| s.register(&reg("Asha Devi", ""), st))
+        .expect_err("read-only");
     assert_eq!(e.code(), "read_only", "{e}");
     assert_eq!(s.counts().expect("counts"), (0, 0));
 }
