@@ -219,6 +219,7 @@ fn duplicate_delivery_and_clocks_far_ahead_or_behind_converge() {
             value: parchi_core::FieldValue::Name(
                 parchi_core::patient::Name::parse("name", "Corrected Name").expect("name"),
             ),
+            prev: None,
         },
     };
     cs[2].store.record(fix);

@@ -132,7 +132,11 @@ where
         id: OpId::from_bytes([0xE0 + n; 16]),
         hlc: Hlc::new(t0 + 600_000 + ms, 0),
         site: gens[site].site,
-        body: OpBody::SetField { patient, value: v },
+        body: OpBody::SetField {
+            patient,
+            value: v,
+            prev: None,
+        },
     };
     let late = edit(1, 2, name("Sunita Kumari"), 1);
     let early = edit(0, 1, name("Sunita Devi"), 2);
@@ -218,6 +222,7 @@ where
         body: OpBody::SetField {
             patient,
             value: name("Future Name"),
+            prev: None,
         },
     };
     let r = hub
@@ -242,6 +247,7 @@ where
         body: OpBody::SetField {
             patient,
             value: name("Honest Name"),
+            prev: None,
         },
     };
     hub.push(Source::Device(&devices[0].0), items(&[honest]), now + 1_000)
