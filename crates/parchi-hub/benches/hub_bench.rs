@@ -268,6 +268,43 @@ fn main() {
         bytes as f64 / n as f64
     );
 
+    {
+        // The op log's segment encoding (what each commit compresses), on the first batch.
+        let ops: Vec<parchi_hub::storage::NewOp> = items
+            .iter()
+            .take(BATCH)
+            .flatten()
+            .enumerate()
+            .map(|(i, it)| parchi_hub::storage::NewOp {
+                seq: i as u64 + 1,
+                op_id: it.op.id,
+                site: it.op.site,
+                hlc: it.op.hlc,
+                eff_hlc: it.op.hlc,
+                flags: 0,
+                received_ms: 0,
+                hash: it.hash,
+                payload: it.canonical.clone(),
+            })
+            .collect();
+        let mut buf = parchi_hub::storage::SegmentBuf::default();
+        let t = Instant::now();
+        for _ in 0..20 {
+            parchi_hub::storage::encode_segment_into(&ops, &mut buf).expect("encode");
+        }
+        let per = t.elapsed() / 20;
+        let raw: usize = ops.iter().map(|o| o.payload.len() + 4).sum();
+        println!(
+            "segment of {} ops: {:.2} ms to encode, {} KB of JSON -> {} KB body + {} KB keys ({:.1}x)",
+            ops.len(),
+            per.as_secs_f64() * 1e3,
+            raw / 1024,
+            buf.body.len() / 1024,
+            buf.keys.len() / 1024,
+            raw as f64 / (buf.body.len() + buf.keys.len()) as f64
+        );
+    }
+
     if !skip("sqlite") {
         let mut apply = Vec::new();
         let mut redeliver = Vec::new();
@@ -282,8 +319,10 @@ fn main() {
             let (a, r, rs) = rt.block_on(async {
                 let hub = Hub::open(storage, HubConfig::default()).await.expect("hub");
                 let a = apply_all(&hub, &items, |o| matches!(o, Outcome::Applied { .. })).await;
+                let (l, c, m, w) = hub.push_timings().seconds();
                 println!(
-                    "  sqlite run: push {:.3} s; hub memory after the push ~{:.0} MB (RSS growth)",
+                    "  sqlite run: push {:.3} s (lock {l:.3}, classify {c:.3}, merge {m:.3} inside commit {w:.3}); \
+                     hub memory after the push ~{:.0} MB (RSS growth)",
                     a.as_secs_f64(),
                     rss_mb() - rss0
                 );
@@ -359,6 +398,11 @@ fn main() {
                     .expect("pg");
                 let hub = Hub::open(storage, HubConfig::default()).await.expect("hub");
                 let a = apply_all(&hub, &items, |o| matches!(o, Outcome::Applied { .. })).await;
+                let (l, c, m, w) = hub.push_timings().seconds();
+                println!(
+                    "  postgres run: push {:.3} s (lock {l:.3}, classify {c:.3}, merge {m:.3} inside commit {w:.3})",
+                    a.as_secs_f64(),
+                );
                 let r = apply_all(&hub, &items, |o| *o == Outcome::Duplicate).await;
                 let t = Instant::now();
                 hub.checkpoint().await.expect("checkpoint");

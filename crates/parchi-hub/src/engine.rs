@@ -343,6 +343,39 @@ pub struct Hub<S: Storage> {
     head: AtomicU64,
     hub_id: String,
     config: HubConfig,
+    timings: PushTimings,
+}
+
+/// Where pushes spent their time so far (nanoseconds, summed over every push): for benchmarks
+/// and profiling.
+#[derive(Debug, Default)]
+pub struct PushTimings {
+    /// Waiting for the write lock.
+    pub lock_ns: AtomicU64,
+    /// Dedupe, clock checks, building the commit.
+    pub classify_ns: AtomicU64,
+    /// Merging into the in-memory state (runs while the commit is in flight).
+    pub merge_ns: AtomicU64,
+    /// From starting the commit to both it and the merge being done.
+    pub commit_ns: AtomicU64,
+}
+
+impl PushTimings {
+    fn add(slot: &AtomicU64, since: std::time::Instant) {
+        let ns = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        slot.fetch_add(ns, Ordering::Relaxed);
+    }
+
+    /// `(lock, classify, merge, commit)` in seconds.
+    pub fn seconds(&self) -> (f64, f64, f64, f64) {
+        let s = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64 / 1e9;
+        (
+            s(&self.lock_ns),
+            s(&self.classify_ns),
+            s(&self.merge_ns),
+            s(&self.commit_ns),
+        )
+    }
 }
 
 impl<S: Storage> std::fmt::Debug for Hub<S> {
@@ -507,6 +540,7 @@ impl<S: Storage> Hub<S> {
             head: AtomicU64::new(head),
             hub_id,
             config,
+            timings: PushTimings::default(),
         })
     }
 
@@ -519,6 +553,11 @@ impl<S: Storage> Hub<S> {
     pub fn storage(&self) -> &S {
         &self.storage
     }
+    /// Where pushes spent their time so far.
+    pub fn push_timings(&self) -> &PushTimings {
+        &self.timings
+    }
+
     /// The highest sequence number committed.
     pub fn head(&self) -> u64 {
         self.head.load(Ordering::Acquire)
@@ -788,7 +827,10 @@ impl<S: Storage> Hub<S> {
         }
         let from_upstream = matches!(source, Source::Upstream);
 
+        let t_lock = std::time::Instant::now();
         let mut inner = self.lock().await?;
+        PushTimings::add(&self.timings.lock_ns, t_lock);
+        let t_classify = std::time::Instant::now();
         let head = self.head();
         let n = items.len();
         let mut results = Vec::with_capacity(n);
@@ -951,6 +993,7 @@ impl<S: Storage> Hub<S> {
         }
         let meta_after = commit.meta.clone();
         let n_new = commit.ops.len() as u64;
+        PushTimings::add(&self.timings.classify_ns, t_classify);
 
         if !nothing_new {
             // The write (the segment is compressed on a blocking thread) and the in-memory
@@ -958,11 +1001,14 @@ impl<S: Storage> Hub<S> {
             let t = std::time::Instant::now();
             let n_merged = merged.len();
             let storage = &self.storage;
+            let timings = &self.timings;
             let (r, merge_ms) = tokio::join!(storage.commit(commit), async {
                 let t = std::time::Instant::now();
                 inner.merge(merged);
+                PushTimings::add(&timings.merge_ns, t);
                 t.elapsed().as_millis() as u64
             });
+            PushTimings::add(&self.timings.commit_ns, t);
             tracing::debug!(
                 ops = n_merged,
                 merge_ms,

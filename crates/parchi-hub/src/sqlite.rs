@@ -12,8 +12,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::StorageError;
 use crate::storage::{
-    Commit, Counts, DeviceRow, Loaded, META_STATE_SEQ, NewOp, QuarantineRow, SiteRow, Storage,
-    StoredOp, decode_keys, encode_segment, from_i64, hash_bytes, hash_from, id16, read_segment,
+    Commit, Counts, DeviceRow, Loaded, META_STATE_SEQ, NewOp, QuarantineRow, SegmentBuf, SiteRow,
+    Storage, StoredOp, decode_keys, encode_segment, encode_segment_into, from_i64, hash_bytes, hash_from, id16, read_segment,
     role_from, to_i64,
 };
 
@@ -83,6 +83,8 @@ CREATE TABLE enroll_codes (
 #[derive(Clone)]
 pub struct SqliteStorage {
     conn: Arc<Mutex<Connection>>,
+    /// Segment buffers, reused by every commit.
+    buf: Arc<Mutex<SegmentBuf>>,
 }
 
 impl std::fmt::Debug for SqliteStorage {
@@ -216,6 +218,7 @@ impl SqliteStorage {
         migrate(&mut conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
+            buf: Arc::new(Mutex::new(SegmentBuf::default())),
         })
     }
 
@@ -292,9 +295,24 @@ fn put_device(conn: &Connection, d: &DeviceRow) -> Result<(), StorageError> {
     Ok(())
 }
 
-fn write_commit(conn: &mut Connection, c: &Commit) -> Result<(), StorageError> {
+fn write_commit(
+    conn: &mut Connection,
+    buf: &mut SegmentBuf,
+    c: &Commit,
+) -> Result<(), StorageError> {
     let tx = conn.transaction()?;
-    insert_segment(&tx, &c.ops)?;
+    if let Some(h) = encode_segment_into(&c.ops, buf)? {
+        tx.prepare_cached(
+            "INSERT INTO op_log (first_seq, n, received_ms, keys, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            to_i64(h.first_seq),
+            to_i64(h.n),
+            to_i64(h.received_ms),
+            &buf.keys[..],
+            &buf.body[..]
+        ])?;
+    }
     if !c.patients.is_empty() {
         let mut st = tx.prepare_cached(
             "INSERT OR REPLACE INTO patients (id, seq, temp_id, state) VALUES (?1, ?2, ?3, ?4)",
@@ -441,7 +459,14 @@ impl Storage for SqliteStorage {
     }
 
     async fn commit(&self, commit: Commit) -> Result<(), StorageError> {
-        self.run(move |conn| write_commit(conn, &commit)).await
+        let buf = self.buf.clone();
+        self.run(move |conn| {
+            let mut buf = buf
+                .lock()
+                .map_err(|_| StorageError::Task("segment buffer lock poisoned".into()))?;
+            write_commit(conn, &mut buf, &commit)
+        })
+        .await
     }
 
     async fn pull(&self, after: u64, limit: u32) -> Result<Vec<StoredOp>, StorageError> {

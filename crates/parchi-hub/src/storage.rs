@@ -269,15 +269,55 @@ pub struct Segment {
 }
 no_payload_debug!(Segment, first_seq, n, received_ms);
 
+/// Buffers for encoding segments, reused from one commit to the next (a segment is megabytes:
+/// fresh buffers each time cost page faults).
+#[derive(Default)]
+pub struct SegmentBuf {
+    raw: Vec<u8>,
+    pub keys: Vec<u8>,
+    pub body: Vec<u8>,
+}
+
+impl fmt::Debug for SegmentBuf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SegmentBuf").finish_non_exhaustive()
+    }
+}
+
+/// Where a segment encoded into a [`SegmentBuf`] sits in the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SegmentHead {
+    pub first_seq: u64,
+    pub n: u64,
+    pub received_ms: u64,
+}
+
 /// Encodes a commit's ops as one segment (None when there are none). Their seqs must be
 /// consecutive.
 pub fn encode_segment(ops: &[NewOp]) -> Result<Option<Segment>, StorageError> {
+    let mut buf = SegmentBuf::default();
+    Ok(encode_segment_into(ops, &mut buf)?.map(|h| Segment {
+        first_seq: h.first_seq,
+        n: h.n,
+        received_ms: h.received_ms,
+        keys: buf.keys,
+        body: buf.body,
+    }))
+}
+
+/// [`encode_segment`] into reused buffers: the keys and body are left in `buf`.
+pub fn encode_segment_into(
+    ops: &[NewOp],
+    buf: &mut SegmentBuf,
+) -> Result<Option<SegmentHead>, StorageError> {
     let Some(first) = ops.first() else {
         return Ok(None);
     };
-    let mut keys = Vec::with_capacity(ops.len() * KEY_BYTES);
-    let raw_len: usize = ops.iter().map(|o| o.payload.len() + 4).sum();
-    let mut raw = Vec::with_capacity(raw_len);
+    let SegmentBuf { raw, keys, body } = buf;
+    keys.clear();
+    raw.clear();
+    keys.reserve(ops.len() * KEY_BYTES);
+    raw.reserve(ops.iter().map(|o| o.payload.len() + 4).sum());
     for (i, o) in ops.iter().enumerate() {
         if o.seq != first.seq + i as u64 {
             return Err(StorageError::Corrupt(format!(
@@ -296,23 +336,24 @@ pub fn encode_segment(ops: &[NewOp]) -> Result<Option<Segment>, StorageError> {
     }
     let raw_len = u32::try_from(raw.len())
         .map_err(|_| StorageError::Corrupt("a commit of 4 GiB or more".into()))?;
-    let packed = lz4_flex::block::compress(&raw);
-    let mut body = Vec::with_capacity(packed.len().min(raw.len()) + 5);
-    if packed.len() < raw.len() {
-        body.push(BODY_LZ4);
-        body.extend_from_slice(&raw_len.to_le_bytes());
-        body.extend_from_slice(&packed);
-    } else {
-        body.push(BODY_RAW);
-        body.extend_from_slice(&raw_len.to_le_bytes());
-        body.extend_from_slice(&raw);
+    body.clear();
+    body.resize(5 + lz4_flex::block::get_maximum_output_size(raw.len()), 0);
+    body[1..5].copy_from_slice(&raw_len.to_le_bytes());
+    match lz4_flex::block::compress_into(raw, &mut body[5..]) {
+        Ok(n) if n < raw.len() => {
+            body[0] = BODY_LZ4;
+            body.truncate(5 + n);
+        }
+        _ => {
+            body[0] = BODY_RAW;
+            body.truncate(5);
+            body.extend_from_slice(raw);
+        }
     }
-    Ok(Some(Segment {
+    Ok(Some(SegmentHead {
         first_seq: first.seq,
         n: ops.len() as u64,
         received_ms: first.received_ms,
-        keys,
-        body,
     }))
 }
 
