@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use parchi_core::op::{Field, FieldValue, NewVisit, Op, OpBody, PairDecision, pair};
-use parchi_core::patient::{BirthDate, Name, PatientFields, Sex};
+use parchi_core::patient::PatientFields;
 use parchi_core::replica::{Origin, PatientView, VisitView, wins};
 use parchi_core::{CounterCode, Hlc, OpId, PatientId, SiteId, Stamp, TempId, Uhid, VisitId};
 use serde::{Deserialize, Serialize};
@@ -25,29 +25,6 @@ fn slot(f: Field) -> usize {
 
 /// "No value yet" in [`PatientState`]'s per-field stamp index.
 const UNSET: u8 = u8::MAX;
-
-/// The placeholder a field shows until a value arrives (what a `Replica` shows for a field it has
-/// no value for).
-fn placeholder_fields() -> PatientFields {
-    PatientFields {
-        name: Name::unknown(Sex::Other),
-        sex: Sex::Other,
-        birth: BirthDate {
-            date: chrono::NaiveDate::MIN,
-            approximate: true,
-        },
-        guardian: None,
-        mobile: None,
-        locality: None,
-        district: None,
-        state: None,
-        pincode: None,
-        abha_number: None,
-        abha_address: None,
-        aadhaar_last4: None,
-        category: Default::default(),
-    }
-}
 
 /// Moves a value into its field.
 fn put(fields: &mut PatientFields, v: FieldValue) {
@@ -145,7 +122,7 @@ impl Default for PatientState {
             origin: None,
             stamps: Vec::new(),
             at: [UNSET; 13],
-            values: placeholder_fields(),
+            values: PatientFields::blank(),
             extra: None,
         }
     }
