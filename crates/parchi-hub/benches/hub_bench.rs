@@ -185,6 +185,45 @@ async fn baseline_pg(url: &str, schema: &str, items: &[Item]) -> Duration {
     d
 }
 
+/// Resident memory of this process, in MB (Linux).
+fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// After the push and redelivery: reopen with the whole log to merge (no checkpoint yet), then
+/// checkpoint, then reopen from the checkpoint. Returns (replay start, checkpoint, start).
+async fn restart_costs<S: Storage, F, Fut>(hub: Hub<S>, open: F) -> (Duration, Duration, Duration)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = S>,
+{
+    drop(hub);
+    let t = Instant::now();
+    let hub = Hub::open(open().await, HubConfig::default())
+        .await
+        .expect("reopen");
+    let replay = t.elapsed();
+    let t = Instant::now();
+    hub.checkpoint().await.expect("checkpoint");
+    let ckpt = t.elapsed();
+    drop(hub);
+    let t = Instant::now();
+    let hub = Hub::open(open().await, HubConfig::default())
+        .await
+        .expect("reopen");
+    let start = t.elapsed();
+    drop(hub);
+    (replay, ckpt, start)
+}
+
 fn report(name: &str, n: usize, ours: Duration, base: Option<Duration>) {
     match base {
         Some(b) => println!(
@@ -229,24 +268,104 @@ fn main() {
         bytes as f64 / n as f64
     );
 
+    {
+        // The op log's segment encoding (what each commit compresses), on the first batch.
+        let ops: Vec<parchi_hub::storage::NewOp> = items
+            .iter()
+            .take(BATCH)
+            .flatten()
+            .enumerate()
+            .map(|(i, it)| parchi_hub::storage::NewOp {
+                seq: i as u64 + 1,
+                op_id: it.op.id,
+                site: it.op.site,
+                hlc: it.op.hlc,
+                eff_hlc: it.op.hlc,
+                flags: 0,
+                received_ms: 0,
+                hash: it.hash,
+                payload: it.canonical.clone(),
+            })
+            .collect();
+        let mut buf = parchi_hub::storage::SegmentBuf::default();
+        let t = Instant::now();
+        for _ in 0..20 {
+            parchi_hub::storage::encode_segment_into(&ops, &mut buf).expect("encode");
+        }
+        let per = t.elapsed() / 20;
+        let raw: usize = ops.iter().map(|o| o.payload.len() + 4).sum();
+        println!(
+            "segment of {} ops: {:.2} ms to encode, {} KB of JSON -> {} KB body + {} KB keys ({:.1}x)",
+            ops.len(),
+            per.as_secs_f64() * 1e3,
+            raw / 1024,
+            buf.body.len() / 1024,
+            buf.keys.len() / 1024,
+            raw as f64 / (buf.body.len() + buf.keys.len()) as f64
+        );
+    }
+
     if !skip("sqlite") {
         let mut apply = Vec::new();
         let mut redeliver = Vec::new();
         let mut base = Vec::new();
+        let mut restarts = Vec::new();
         for _ in 0..runs {
             base.push(baseline_sqlite(&items));
             let dir = tempfile::tempdir().expect("tempdir");
-            let storage = SqliteStorage::open(&dir.path().join("hub.sqlite3")).expect("open");
-            let (a, r) = rt.block_on(async {
+            let path = dir.path().join("hub.sqlite3");
+            let storage = SqliteStorage::open(&path).expect("open");
+            let rss0 = rss_mb();
+            let (a, r, rs) = rt.block_on(async {
                 let hub = Hub::open(storage, HubConfig::default()).await.expect("hub");
                 let a = apply_all(&hub, &items, |o| matches!(o, Outcome::Applied { .. })).await;
+                let (l, c, m, w) = hub.push_timings().seconds();
+                println!(
+                    "  sqlite run: push {:.3} s (lock {l:.3}, classify {c:.3}, merge {m:.3} inside commit {w:.3}); \
+                     hub memory after the push ~{:.0} MB (RSS growth)",
+                    a.as_secs_f64(),
+                    rss_mb() - rss0
+                );
                 let r = apply_all(&hub, &items, |o| *o == Outcome::Duplicate).await;
-                (a, r)
+                let p = path.clone();
+                let rs = if skip("restart") {
+                    None
+                } else {
+                    Some(
+                        restart_costs(hub, move || {
+                            let p = p.clone();
+                            async move { SqliteStorage::open(&p).expect("reopen") }
+                        })
+                        .await,
+                    )
+                };
+                (a, r, rs)
             });
             apply.push(a);
             redeliver.push(r);
+            restarts.extend(rs);
         }
         let b = median(base);
+        if !restarts.is_empty() {
+            report(
+                "sqlite: start merging the whole log",
+                n,
+                median(restarts.iter().map(|r| r.0).collect()),
+                None,
+            );
+            report(
+                "sqlite: checkpoint of all merged records",
+                n,
+                median(restarts.iter().map(|r| r.1).collect()),
+                None,
+            );
+            report(
+                "sqlite: start from the checkpoint",
+                n,
+                median(restarts.iter().map(|r| r.2).collect()),
+                None,
+            );
+        }
         report(
             "sqlite: push + merge (storage level)",
             n,
@@ -268,17 +387,26 @@ fn main() {
         let mut apply = Vec::new();
         let mut redeliver = Vec::new();
         let mut base = Vec::new();
+        let mut ckpts = Vec::new();
         for run in 0..runs {
             let b = rt.block_on(baseline_pg(&url, &format!("bench_plain_{run}"), &items));
             base.push(b);
             let schema = format!("bench_hub_{run}_{}", std::process::id());
-            let (a, r) = rt.block_on(async {
+            let (a, r, ck) = rt.block_on(async {
                 let storage = PgStorage::connect_in(&url, Some(&schema))
                     .await
                     .expect("pg");
                 let hub = Hub::open(storage, HubConfig::default()).await.expect("hub");
                 let a = apply_all(&hub, &items, |o| matches!(o, Outcome::Applied { .. })).await;
+                let (l, c, m, w) = hub.push_timings().seconds();
+                println!(
+                    "  postgres run: push {:.3} s (lock {l:.3}, classify {c:.3}, merge {m:.3} inside commit {w:.3})",
+                    a.as_secs_f64(),
+                );
                 let r = apply_all(&hub, &items, |o| *o == Outcome::Duplicate).await;
+                let t = Instant::now();
+                hub.checkpoint().await.expect("checkpoint");
+                let ck = t.elapsed();
                 drop(hub);
                 let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
                     .await
@@ -287,12 +415,19 @@ fn main() {
                 c.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
                     .await
                     .expect("drop");
-                (a, r)
+                (a, r, ck)
             });
             apply.push(a);
             redeliver.push(r);
+            ckpts.push(ck);
         }
         let b = median(base);
+        report(
+            "postgres: checkpoint of all merged records",
+            n,
+            median(ckpts),
+            None,
+        );
         report(
             "postgres: push + merge (storage level)",
             n,

@@ -5,6 +5,14 @@
 //! Writes are serialised by one async mutex: a push's classification, merge and commit happen
 //! under it, so sequence numbers are assigned in commit order with no gaps, and a pull never
 //! sees seq N+1 before seq N.
+//!
+//! The op log is the durable truth. The merged state of every record lives in memory (compact
+//! per-record structs, merged by the core's rules) and is checkpointed to the patients and visits
+//! tables in the background ([`Hub::checkpoint`]); each stored state carries the seq of the last
+//! op merged into it, and the meta key `state_seq` says up to where every stored state is
+//! complete. At start the hub loads the stored states and merges the log after `state_seq`. A push
+//! therefore writes only its ops (one segment of the log) and merges them in memory while that
+//! write is in flight.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
@@ -12,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parchi_core::hlc::DEFAULT_MAX_DRIFT_MS;
 use parchi_core::replica::{PatientView, VisitView};
-use parchi_core::{CounterCode, Hlc, Op, OpId, SiteId};
+use parchi_core::{CounterCode, Hlc, Op, OpId, PatientId, SiteId, VisitId};
 use parchi_sync::validate::validate_op;
 use parchi_sync::wire::{
     DeviceState, HubStats, OpResult, Outcome, PROTOCOL_VERSION, QuarantinedOp, RejectCode, Role,
@@ -26,8 +34,8 @@ use tokio::sync::Mutex;
 use crate::error::{HubError, StorageError};
 use crate::state::{Entity, PatientState, VisitState, entity_of, patient_views, visit_views};
 use crate::storage::{
-    Commit, Counts, DeviceRow, FLAG_CLOCK_AHEAD, FLAG_FROM_UPSTREAM, NewOp, QuarantineRow, SiteRow,
-    Storage, StoredOp,
+    Commit, Counts, DeviceRow, FLAG_CLOCK_AHEAD, FLAG_FROM_UPSTREAM, Loaded, META_STATE_SEQ, NewOp,
+    QuarantineRow, SiteRow, Storage, StoredOp,
 };
 
 /// Limits and policies of a hub.
@@ -208,17 +216,119 @@ pub enum Source<'a> {
     Upstream,
 }
 
+/// A fast hasher for keys that are (mostly random) 16-byte IDs: FxHash-style word mixing with a
+/// final avalanche. Not for keys an attacker picks freely; op IDs come from enrolled devices.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        x ^ (x >> 33)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(b))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
+}
+
+/// Builds [`IdHasher`]s.
+pub type IdHash = std::hash::BuildHasherDefault<IdHasher>;
+
+/// A record in memory: its merged state, the seq of the last op merged into it, and whether it
+/// changed since it was last checkpointed.
+#[derive(Default)]
+struct Rec<T> {
+    state: T,
+    seq: u64,
+    dirty: bool,
+}
+
 struct Inner {
-    index: HashMap<OpId, u128>,
+    index: HashMap<OpId, u128, IdHash>,
     quarantine_keys: HashSet<(OpId, u128)>,
-    patients: HashSet<[u8; 16]>,
-    visits: HashSet<[u8; 16]>,
+    patients: HashMap<[u8; 16], Rec<PatientState>, IdHash>,
+    visits: HashMap<[u8; 16], Rec<VisitState>, IdHash>,
+    /// Records changed since the last checkpoint (each listed once: see [`Rec::dirty`]).
+    dirty: Vec<Entity>,
+    /// Every stored state is complete up to this seq.
+    state_seq: u64,
     sites: HashMap<SiteId, SiteRow>,
     meta: HashMap<String, String>,
     /// A commit failed in a way that may or may not have reached the disk: reload before the
-    /// next write rather than trust the in-memory index.
+    /// next write or query rather than trust what is in memory.
     stale: bool,
+    /// Counts reloads (a checkpoint spanning one gives up).
+    generation: u64,
 }
+
+impl Inner {
+    /// Merges ops (carrying their effective HLC) in seq order; an op a record already holds
+    /// (seq not above the record's) is skipped, so replaying the log over a checkpoint is exact.
+    fn merge(&mut self, ops: impl IntoIterator<Item = (u64, Op)>) {
+        let Inner {
+            patients,
+            visits,
+            dirty,
+            ..
+        } = self;
+        for (seq, op) in ops {
+            let e = entity_of(&op);
+            let fresh = match e {
+                Entity::Patient(id) => {
+                    let r = patients.entry(id).or_default();
+                    if r.seq >= seq {
+                        continue;
+                    }
+                    r.state.apply_owned(op);
+                    r.seq = seq;
+                    !std::mem::replace(&mut r.dirty, true)
+                }
+                Entity::Visit(id) => {
+                    let r = visits.entry(id).or_default();
+                    if r.seq >= seq {
+                        continue;
+                    }
+                    r.state.apply_owned(op);
+                    r.seq = seq;
+                    !std::mem::replace(&mut r.dirty, true)
+                }
+            };
+            if fresh {
+                dirty.push(e);
+            }
+        }
+    }
+}
+
+/// What one [`Hub::checkpoint`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CheckpointReport {
+    /// Record states written.
+    pub records: usize,
+    /// Every stored state is now complete up to this seq.
+    pub state_seq: u64,
+}
+
+/// Records written per checkpoint transaction (pushes run between them).
+pub const CHECKPOINT_CHUNK: usize = 20_000;
+
+/// Ops read per page when merging the log at start.
+const REPLAY_PAGE: u32 = 10_000;
 
 #[derive(Default)]
 struct Devices {
@@ -233,6 +343,39 @@ pub struct Hub<S: Storage> {
     head: AtomicU64,
     hub_id: String,
     config: HubConfig,
+    timings: PushTimings,
+}
+
+/// Where pushes spent their time so far (nanoseconds, summed over every push): for benchmarks
+/// and profiling.
+#[derive(Debug, Default)]
+pub struct PushTimings {
+    /// Waiting for the write lock.
+    pub lock_ns: AtomicU64,
+    /// Dedupe, clock checks, building the commit.
+    pub classify_ns: AtomicU64,
+    /// Merging into the in-memory state (runs while the commit is in flight).
+    pub merge_ns: AtomicU64,
+    /// From starting the commit to both it and the merge being done.
+    pub commit_ns: AtomicU64,
+}
+
+impl PushTimings {
+    fn add(slot: &AtomicU64, since: std::time::Instant) {
+        let ns = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        slot.fetch_add(ns, Ordering::Relaxed);
+    }
+
+    /// `(lock, classify, merge, commit)` in seconds.
+    pub fn seconds(&self) -> (f64, f64, f64, f64) {
+        let s = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64 / 1e9;
+        (
+            s(&self.lock_ns),
+            s(&self.classify_ns),
+            s(&self.merge_ns),
+            s(&self.commit_ns),
+        )
+    }
 }
 
 impl<S: Storage> std::fmt::Debug for Hub<S> {
@@ -242,6 +385,86 @@ impl<S: Storage> std::fmt::Debug for Hub<S> {
             .field("hub_id", &self.hub_id)
             .finish_non_exhaustive()
     }
+}
+
+/// Builds the in-memory state from what storage loaded: the op index, the checkpointed record
+/// states, then the log after the checkpoint merged on top.
+async fn build_inner<S: Storage>(storage: &S, loaded: Loaded) -> Result<Inner, HubError> {
+    let meta: HashMap<String, String> = loaded.meta.into_iter().collect();
+    let state_seq: u64 = match meta.get(META_STATE_SEQ) {
+        None => 0,
+        Some(v) => v.parse().map_err(|_| {
+            StorageError::Corrupt(format!("{META_STATE_SEQ} is not a number"))
+        })?,
+    };
+    if state_seq > loaded.head {
+        return Err(StorageError::Corrupt(format!(
+            "stored states claim seq {state_seq}, past the log's head {}",
+            loaded.head
+        ))
+        .into());
+    }
+    let mut index: HashMap<OpId, u128, IdHash> =
+        HashMap::with_capacity_and_hasher(loaded.index.len(), IdHash::default());
+    index.extend(loaded.index);
+    let mut patients: HashMap<[u8; 16], Rec<PatientState>, IdHash> =
+        HashMap::with_capacity_and_hasher(loaded.patients.len(), IdHash::default());
+    for (id, seq, s) in loaded.patients {
+        patients.insert(
+            id,
+            Rec {
+                state: PatientState::decode(&s)?,
+                seq,
+                dirty: false,
+            },
+        );
+    }
+    let mut visits: HashMap<[u8; 16], Rec<VisitState>, IdHash> =
+        HashMap::with_capacity_and_hasher(loaded.visits.len(), IdHash::default());
+    for (id, seq, s) in loaded.visits {
+        visits.insert(
+            id,
+            Rec {
+                state: VisitState::decode(&s)?,
+                seq,
+                dirty: false,
+            },
+        );
+    }
+    let mut inner = Inner {
+        index,
+        quarantine_keys: loaded.quarantine_keys.into_iter().collect(),
+        patients,
+        visits,
+        dirty: Vec::new(),
+        state_seq,
+        sites: loaded.sites.into_iter().map(|s| (s.site, s)).collect(),
+        meta,
+        stale: false,
+        generation: 0,
+    };
+    // Merge the log after the checkpoint.
+    let mut after = state_seq;
+    while after < loaded.head {
+        let page = storage.pull(after, REPLAY_PAGE).await?;
+        let Some(last) = page.last().map(|o| o.seq) else {
+            return Err(StorageError::Corrupt(format!(
+                "the op log ends at seq {after}, before its head {}",
+                loaded.head
+            ))
+            .into());
+        };
+        let mut ops = Vec::with_capacity(page.len());
+        for o in page {
+            let mut op: Op = serde_json::from_str(&o.payload)
+                .map_err(|e| StorageError::Corrupt(format!("stored op {}: {e}", o.seq)))?;
+            op.hlc = o.eff_hlc;
+            ops.push((o.seq, op));
+        }
+        inner.merge(ops);
+        after = last;
+    }
+    Ok(inner)
 }
 
 /// SHA-256 of a secret (tokens, enrolment codes, the admin secret).
@@ -277,10 +500,15 @@ pub fn normalise_code(code: &str) -> String {
 }
 
 impl<S: Storage> Hub<S> {
-    /// Opens the hub on `storage`, loading its op index into memory.
+    /// Opens the hub on `storage`: loads its op index and the checkpointed record states into
+    /// memory, then merges the log after the checkpoint.
     pub async fn open(storage: S, config: HubConfig) -> Result<Self, HubError> {
         let loaded = storage.load().await?;
-        let mut meta: HashMap<String, String> = loaded.meta.into_iter().collect();
+        let mut meta: HashMap<String, String> = loaded
+            .meta
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         let hub_id = match meta.get("hub_id") {
             Some(id) => id.clone(),
             None => {
@@ -298,26 +526,21 @@ impl<S: Storage> Hub<S> {
         let devices = Devices {
             by_token: loaded
                 .devices
-                .into_iter()
-                .map(|d| (d.token_hash, d))
+                .iter()
+                .map(|d| (d.token_hash, d.clone()))
                 .collect(),
         };
-        let inner = Inner {
-            index: loaded.index.into_iter().collect(),
-            quarantine_keys: loaded.quarantine_keys.into_iter().collect(),
-            patients: loaded.patients.into_iter().collect(),
-            visits: loaded.visits.into_iter().collect(),
-            sites: loaded.sites.into_iter().map(|s| (s.site, s)).collect(),
-            meta,
-            stale: false,
-        };
+        let head = loaded.head;
+        let mut inner = build_inner(&storage, loaded).await?;
+        inner.meta = meta;
         Ok(Self {
             storage,
             inner: Mutex::new(inner),
             devices: RwLock::new(devices),
-            head: AtomicU64::new(loaded.head),
+            head: AtomicU64::new(head),
             hub_id,
             config,
+            timings: PushTimings::default(),
         })
     }
 
@@ -330,6 +553,11 @@ impl<S: Storage> Hub<S> {
     pub fn storage(&self) -> &S {
         &self.storage
     }
+    /// Where pushes spent their time so far.
+    pub fn push_timings(&self) -> &PushTimings {
+        &self.timings
+    }
+
     /// The highest sequence number committed.
     pub fn head(&self) -> u64 {
         self.head.load(Ordering::Acquire)
@@ -337,15 +565,126 @@ impl<S: Storage> Hub<S> {
 
     async fn reload(&self, inner: &mut Inner) -> Result<(), HubError> {
         let loaded = self.storage.load().await?;
-        inner.index = loaded.index.into_iter().collect();
-        inner.quarantine_keys = loaded.quarantine_keys.into_iter().collect();
-        inner.patients = loaded.patients.into_iter().collect();
-        inner.visits = loaded.visits.into_iter().collect();
-        inner.sites = loaded.sites.into_iter().map(|s| (s.site, s)).collect();
-        inner.meta = loaded.meta.into_iter().collect();
-        self.head.store(loaded.head, Ordering::Release);
-        inner.stale = false;
+        let head = loaded.head;
+        let generation = inner.generation + 1;
+        *inner = build_inner(&self.storage, loaded).await?;
+        inner.generation = generation;
+        self.head.store(head, Ordering::Release);
         Ok(())
+    }
+
+    /// The write lock, reloaded first if a failed commit left memory in doubt.
+    async fn lock(&self) -> Result<tokio::sync::MutexGuard<'_, Inner>, HubError> {
+        let mut inner = self.inner.lock().await;
+        if inner.stale {
+            self.reload(&mut inner).await?;
+        }
+        Ok(inner)
+    }
+
+    // ---- Checkpoints ---------------------------------------------------------------------------
+
+    /// Writes the states of the records changed since the last checkpoint, in transactions of
+    /// [`CHECKPOINT_CHUNK`] records (pushes go on between them), then records that every stored
+    /// state is complete up to the head as it was when this began. Bounds what the next start
+    /// has to merge from the log.
+    pub async fn checkpoint(&self) -> Result<CheckpointReport, HubError> {
+        let (todo, target, generation) = {
+            let mut inner = self.lock().await?;
+            let target = self.head();
+            if inner.dirty.is_empty() && inner.state_seq == target {
+                return Ok(CheckpointReport {
+                    records: 0,
+                    state_seq: target,
+                });
+            }
+            (std::mem::take(&mut inner.dirty), target, inner.generation)
+        };
+        let mut written = 0;
+        let mut chunks = todo.chunks(CHECKPOINT_CHUNK).peekable();
+        if chunks.peek().is_none() {
+            // Nothing to write, only the watermark to move.
+            let mut inner = self.lock().await?;
+            if inner.generation != generation {
+                return Err(HubError::Storage(StorageError::Task(
+                    "the hub reloaded during a checkpoint; retry".into(),
+                )));
+            }
+            return self
+                .finish_checkpoint(&mut inner, Commit::default(), target, 0)
+                .await;
+        }
+        while let Some(chunk) = chunks.next() {
+            let mut inner = self.lock().await?;
+            if inner.generation != generation {
+                // A failed commit made the hub reload: that lists every record that differs from
+                // its stored state again, and a later checkpoint takes over.
+                return Err(HubError::Storage(StorageError::Task(
+                    "the hub reloaded during a checkpoint; retry".into(),
+                )));
+            }
+            let mut commit = Commit::default();
+            for e in chunk {
+                match *e {
+                    Entity::Patient(id) => {
+                        if let Some(r) = inner.patients.get_mut(&id) {
+                            r.dirty = false;
+                            commit.patients.push(r.state.encode(id, r.seq));
+                        }
+                    }
+                    Entity::Visit(id) => {
+                        if let Some(r) = inner.visits.get_mut(&id) {
+                            r.dirty = false;
+                            commit.visits.push(r.state.encode(id, r.seq));
+                        }
+                    }
+                }
+            }
+            written += chunk.len();
+            if chunks.peek().is_none() {
+                return self
+                    .finish_checkpoint(&mut inner, commit, target, written)
+                    .await;
+            }
+            if let Err(e) = self.storage.commit(commit).await {
+                inner.stale = true;
+                return Err(e.into());
+            }
+        }
+        Ok(CheckpointReport {
+            records: written,
+            state_seq: target,
+        })
+    }
+
+    async fn finish_checkpoint(
+        &self,
+        inner: &mut Inner,
+        mut commit: Commit,
+        target: u64,
+        written: usize,
+    ) -> Result<CheckpointReport, HubError> {
+        commit
+            .meta
+            .push((META_STATE_SEQ.to_string(), target.to_string()));
+        if let Err(e) = self.storage.commit(commit).await {
+            inner.stale = true;
+            return Err(e.into());
+        }
+        inner.state_seq = target;
+        inner
+            .meta
+            .insert(META_STATE_SEQ.to_string(), target.to_string());
+        tracing::debug!(records = written, state_seq = target, "checkpoint");
+        Ok(CheckpointReport {
+            records: written,
+            state_seq: target,
+        })
+    }
+
+    /// Records changed since the last checkpoint.
+    pub async fn dirty_records(&self) -> usize {
+        self.inner.lock().await.dirty.len()
     }
 
     // ---- Auth ----------------------------------------------------------------------------------
@@ -488,23 +827,25 @@ impl<S: Storage> Hub<S> {
         }
         let from_upstream = matches!(source, Source::Upstream);
 
-        let mut inner = self.inner.lock().await;
-        if inner.stale {
-            self.reload(&mut inner).await?;
-        }
+        let t_lock = std::time::Instant::now();
+        let mut inner = self.lock().await?;
+        PushTimings::add(&self.timings.lock_ns, t_lock);
+        let t_classify = std::time::Instant::now();
         let head = self.head();
         let n = items.len();
         let mut results = Vec::with_capacity(n);
-        let mut batch: HashMap<OpId, u128> = HashMap::new();
         let mut batch_q: HashSet<(OpId, u128)> = HashSet::new();
         let mut commit = Commit {
             meta,
             ..Commit::default()
         };
-        let mut merged: Vec<Op> = Vec::new();
+        let mut merged: Vec<(u64, Op)> = Vec::new();
         let mut site_delta: HashMap<SiteId, (u64, u64, u64)> = HashMap::new();
         let drift_bound = now_ms.saturating_add(self.config.max_drift_ms);
 
+        // New op IDs go into the index as they are accepted (that also dedupes within the
+        // batch). If the commit then fails, the hub is marked stale and reloads everything from
+        // storage before the next write or query.
         for (i, item) in items.into_iter().enumerate() {
             let index = u32::try_from(i).unwrap_or(u32::MAX);
             let p = match item {
@@ -522,8 +863,7 @@ impl<S: Storage> Hub<S> {
                 }
             };
             let id = p.op.id;
-            let known = inner.index.get(&id).or_else(|| batch.get(&id)).copied();
-            let outcome = match known {
+            let outcome = match inner.index.get(&id).copied() {
                 Some(h) if h == p.hash => Outcome::Duplicate,
                 Some(_) => {
                     let key = (id, p.hash);
@@ -594,7 +934,7 @@ impl<S: Storage> Hub<S> {
                     let d = site_delta.entry(p.op.site).or_default();
                     d.0 += 1;
                     d.1 += u64::from(clock_ahead);
-                    batch.insert(id, p.hash);
+                    inner.index.insert(id, p.hash);
                     commit.ops.push(NewOp {
                         seq,
                         op_id: id,
@@ -608,7 +948,7 @@ impl<S: Storage> Hub<S> {
                     });
                     let mut op = p.op;
                     op.hlc = eff;
-                    merged.push(op);
+                    merged.push((seq, op));
                     Outcome::Applied {
                         seq,
                         effective_hlc: eff,
@@ -623,60 +963,7 @@ impl<S: Storage> Hub<S> {
             });
         }
 
-        // Merge into the touched records.
-        let mut patients: HashMap<[u8; 16], PatientState> = HashMap::new();
-        let mut visits: HashMap<[u8; 16], VisitState> = HashMap::new();
-        let mut load_p = Vec::new();
-        let mut load_v = Vec::new();
-        for op in &merged {
-            match entity_of(op) {
-                Entity::Patient(id) => {
-                    if let std::collections::hash_map::Entry::Vacant(e) = patients.entry(id) {
-                        e.insert(PatientState::default());
-                        if inner.patients.contains(&id) {
-                            load_p.push(id);
-                        }
-                    }
-                }
-                Entity::Visit(id) => {
-                    if let std::collections::hash_map::Entry::Vacant(e) = visits.entry(id) {
-                        e.insert(VisitState::default());
-                        if inner.visits.contains(&id) {
-                            load_v.push(id);
-                        }
-                    }
-                }
-            }
-        }
-        let t_load = std::time::Instant::now();
-        let n_load = load_p.len() + load_v.len();
-        if !load_p.is_empty() || !load_v.is_empty() {
-            let (ps, vs) = self.storage.load_states(load_p, load_v).await?;
-            for (id, s) in ps {
-                patients.insert(id, PatientState::decode(&s)?);
-            }
-            for (id, s) in vs {
-                visits.insert(id, VisitState::decode(&s)?);
-            }
-        }
-        for op in &merged {
-            match entity_of(op) {
-                Entity::Patient(id) => {
-                    if let Some(s) = patients.get_mut(&id) {
-                        s.apply(op);
-                    }
-                }
-                Entity::Visit(id) => {
-                    if let Some(s) = visits.get_mut(&id) {
-                        s.apply(op);
-                    }
-                }
-            }
-        }
-        commit.patients = patients.iter().map(|(id, s)| s.encode(*id)).collect();
-        commit.visits = visits.iter().map(|(id, s)| s.encode(*id)).collect();
-
-        let mut new_sites = Vec::new();
+        let mut new_sites = Vec::with_capacity(site_delta.len());
         for (site, (ops, ahead, quarantined)) in &site_delta {
             let mut row = inner.sites.get(site).cloned().unwrap_or(SiteRow {
                 site: *site,
@@ -706,32 +993,36 @@ impl<S: Storage> Hub<S> {
         }
         let meta_after = commit.meta.clone();
         let n_new = commit.ops.len() as u64;
+        PushTimings::add(&self.timings.classify_ns, t_classify);
 
-        let d_load = t_load.elapsed();
-        let t_commit = std::time::Instant::now();
-        let n_rows = commit.ops.len() + commit.patients.len() + commit.visits.len();
-        let r = if nothing_new {
-            Ok(())
-        } else {
-            self.storage.commit(commit).await
-        };
-        tracing::debug!(
-            loaded = n_load,
-            merge_ms = d_load.as_millis() as u64,
-            rows = n_rows,
-            commit_ms = t_commit.elapsed().as_millis() as u64,
-            "push committed"
-        );
-        if let Err(e) = r {
-            // Did it reach the disk? A database over a network cannot always say: reload.
-            inner.stale = true;
-            return Err(e.into());
+        if !nothing_new {
+            // The write (the segment is compressed on a blocking thread) and the in-memory
+            // merge of the same ops run at the same time.
+            let t = std::time::Instant::now();
+            let n_merged = merged.len();
+            let storage = &self.storage;
+            let timings = &self.timings;
+            let (r, merge_ms) = tokio::join!(storage.commit(commit), async {
+                let t = std::time::Instant::now();
+                inner.merge(merged);
+                PushTimings::add(&timings.merge_ns, t);
+                t.elapsed().as_millis() as u64
+            });
+            PushTimings::add(&self.timings.commit_ns, t);
+            tracing::debug!(
+                ops = n_merged,
+                merge_ms,
+                commit_ms = t.elapsed().as_millis() as u64,
+                "push committed"
+            );
+            if let Err(e) = r {
+                // Did it reach the disk? A database over a network cannot always say: reload.
+                inner.stale = true;
+                return Err(e.into());
+            }
         }
 
-        inner.index.extend(batch);
         inner.quarantine_keys.extend(batch_q);
-        inner.patients.extend(patients.into_keys());
-        inner.visits.extend(visits.into_keys());
         for s in new_sites {
             inner.sites.insert(s.site, s);
         }
@@ -760,7 +1051,12 @@ impl<S: Storage> Hub<S> {
             return Err(HubError::CursorAhead { after, head });
         }
         let limit = limit.clamp(1, parchi_sync::wire::MAX_PULL_LIMIT);
-        let mut ops = self.storage.pull(after, limit.saturating_add(1)).await?;
+        let mut ops = if after == head {
+            // Nothing after the head: no read (counters poll like this all day).
+            Vec::new()
+        } else {
+            self.storage.pull(after, limit.saturating_add(1)).await?
+        };
         let more = ops.len() > limit as usize;
         ops.truncate(limit as usize);
         let next = ops.last().map_or(after, |o| o.seq);
@@ -891,16 +1187,34 @@ impl<S: Storage> Hub<S> {
 
     /// Every patient as merged (sorted by ID, like `Replica::patients`).
     pub async fn patients(&self) -> Result<Vec<PatientView>, HubError> {
-        Ok(patient_views(&self.storage.patients().await?)?)
+        let inner = self.lock().await?;
+        Ok(patient_views(
+            inner
+                .patients
+                .iter()
+                .map(|(id, r)| (PatientId::from_bytes(*id), &r.state)),
+        ))
     }
 
     /// Every visit as merged (sorted by ID).
     pub async fn visits(&self) -> Result<Vec<VisitView>, HubError> {
-        Ok(visit_views(&self.storage.visits().await?)?)
+        let inner = self.lock().await?;
+        Ok(visit_views(
+            inner
+                .visits
+                .iter()
+                .map(|(id, r)| (VisitId::from_bytes(*id), &r.state)),
+        ))
     }
 
+    /// Row counts; patients and visits are the records held in memory (the tables hold them as
+    /// of the last checkpoint).
     pub async fn counts(&self) -> Result<Counts, HubError> {
-        Ok(self.storage.counts().await?)
+        let mut c = self.storage.counts().await?;
+        let inner = self.lock().await?;
+        c.patients = inner.patients.len() as u64;
+        c.visits = inner.visits.len() as u64;
+        Ok(c)
     }
 
     pub async fn stats(&self) -> Result<HubStats, HubError> {

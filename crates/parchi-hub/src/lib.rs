@@ -45,6 +45,9 @@ pub use storage::Storage;
 pub const SQLITE_FILE: &str = "hub.sqlite3";
 /// The admin secret file inside the data directory.
 pub const ADMIN_SECRET_FILE: &str = "admin.secret";
+/// How often a serving hub checkpoints the merged state of the records that changed (see
+/// [`Hub::checkpoint`]); it also checkpoints when it shuts down.
+pub const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 /// Environment variable that may carry the admin secret instead of the file.
 pub const ADMIN_SECRET_ENV: &str = "PARCHI_HUB_ADMIN_SECRET";
 
@@ -221,7 +224,25 @@ pub async fn serve_with<S: Storage>(
             }
         });
     }
-    let app = server::router(state);
+    {
+        let st = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(CHECKPOINT_INTERVAL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if st.hub.dirty_records().await == 0 {
+                    continue;
+                }
+                match st.hub.checkpoint().await {
+                    Ok(r) => tracing::debug!(records = r.records, state_seq = r.state_seq, "checkpoint"),
+                    Err(e) => tracing::warn!(error = %e, "checkpoint failed; retrying later"),
+                }
+            }
+        });
+    }
+    let app = server::router(state.clone());
     let listener = std::net::TcpListener::bind(&opts.listen)
         .map_err(|e| HubError::Config(format!("cannot listen on {}: {e}", opts.listen)))?;
     let addr = listener
@@ -234,7 +255,7 @@ pub async fn serve_with<S: Storage>(
         h2.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
     });
     let io = |e: std::io::Error| HubError::Config(format!("server: {e}"));
-    match (&opts.tls_cert, &opts.tls_key) {
+    let served = match (&opts.tls_cert, &opts.tls_key) {
         (Some(cert), Some(key)) => {
             let _ = rustls_provider();
             let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
@@ -254,7 +275,14 @@ pub async fn serve_with<S: Storage>(
         _ => Err(HubError::Config(
             "give both --tls-cert and --tls-key, or neither".into(),
         )),
+    };
+    // A clean stop leaves nothing for the next start to merge from the log.
+    if served.is_ok()
+        && let Err(e) = state.hub.checkpoint().await
+    {
+        tracing::warn!(error = %e, "checkpoint at shutdown failed; the next start merges the log");
     }
+    served
 }
 
 fn now_jitter() -> u64 {

@@ -17,8 +17,9 @@ use tokio_postgres::{Client, NoTls, Row};
 
 use crate::error::StorageError;
 use crate::storage::{
-    Commit, Counts, DeviceRow, Loaded, QuarantineRow, SiteRow, Storage, StoredOp, from_i64,
-    hash_bytes, hash_from, id16, role_from, to_i64,
+    Commit, Counts, DeviceRow, Loaded, META_STATE_SEQ, NewOp, QuarantineRow, SiteRow, Segment,
+    Storage, StoredOp, decode_keys, encode_segment, from_i64, hash_bytes, hash_from, id16,
+    read_segment, role_from, to_i64,
 };
 
 /// Append-only.
@@ -158,6 +159,13 @@ impl PgStorage {
     }
 }
 
+/// The schema version this code writes: the SQL migrations above, then version 2 (the op log as
+/// segments, record states with the seq they are current to), which needs code to convert rows.
+const SCHEMA_VERSION: i64 = 2;
+
+/// Ops per segment when converting a version-1 op table.
+const MIGRATION_SEGMENT_OPS: usize = 5_000;
+
 async fn migrate(client: &mut Client) -> Result<(), StorageError> {
     client
         .batch_execute("CREATE TABLE IF NOT EXISTS parchi_schema (version bigint NOT NULL)")
@@ -166,9 +174,11 @@ async fn migrate(client: &mut Client) -> Result<(), StorageError> {
         .query_one("SELECT coalesce(max(version), 0) FROM parchi_schema", &[])
         .await?
         .get(0);
-    let known = MIGRATIONS.len() as i64;
-    if found > known {
-        return Err(StorageError::SchemaTooNew { found, known });
+    if found > SCHEMA_VERSION {
+        return Err(StorageError::SchemaTooNew {
+            found,
+            known: SCHEMA_VERSION,
+        });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let tx = client.transaction().await?;
@@ -180,6 +190,102 @@ async fn migrate(client: &mut Client) -> Result<(), StorageError> {
         .await?;
         tx.commit().await?;
     }
+    if found < 2 {
+        let tx = client.transaction().await?;
+        migrate_to_segments(&tx).await?;
+        tx.execute("INSERT INTO parchi_schema (version) VALUES (2)", &[])
+            .await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+/// Version 2: moves the one-row-per-op table into segments (consecutive seqs received in the
+/// same push), and records that the stored states are current to the log's head.
+async fn migrate_to_segments(tx: &tokio_postgres::Transaction<'_>) -> Result<(), StorageError> {
+    // The segments are compressed by the hub: PostgreSQL should not try again.
+    tx.batch_execute(
+        "CREATE TABLE op_log (
+            first_seq bigint PRIMARY KEY,
+            n bigint NOT NULL,
+            received_ms bigint NOT NULL,
+            keys bytea NOT NULL,
+            body bytea NOT NULL
+        );
+        ALTER TABLE op_log ALTER COLUMN keys SET STORAGE EXTERNAL;
+        ALTER TABLE op_log ALTER COLUMN body SET STORAGE EXTERNAL;
+        ALTER TABLE patients ADD COLUMN seq bigint NOT NULL DEFAULT 0;
+        ALTER TABLE visits ADD COLUMN seq bigint NOT NULL DEFAULT 0;",
+    )
+    .await?;
+    let rows = tx
+        .query_raw(
+            "SELECT seq, op_id, site, hlc, eff_hlc, flags, received_ms, hash, payload FROM ops ORDER BY seq",
+            params_iter(&[]),
+        )
+        .await?;
+    futures_util::pin_mut!(rows);
+    let mut segments = Vec::new();
+    let mut pending: Vec<NewOp> = Vec::new();
+    let mut head = 0u64;
+    while let Some(r) = rows.try_next().await? {
+        let op_id: &[u8] = r.try_get(1)?;
+        let site: &[u8] = r.try_get(2)?;
+        let hash: &[u8] = r.try_get(7)?;
+        let op = NewOp {
+            seq: from_i64(r.try_get(0)?),
+            op_id: OpId::from_bytes(id16(op_id)?),
+            site: SiteId::from_bytes(id16(site)?),
+            hlc: Hlc(from_i64(r.try_get(3)?)),
+            eff_hlc: Hlc(from_i64(r.try_get(4)?)),
+            flags: r.try_get(5)?,
+            received_ms: from_i64(r.try_get(6)?),
+            hash: hash_from(hash)?,
+            payload: r.try_get(8)?,
+        };
+        if op.seq != head + 1 {
+            return Err(StorageError::Corrupt(format!(
+                "op log has a gap: seq {} after {head}",
+                op.seq
+            )));
+        }
+        head = op.seq;
+        if pending.len() >= MIGRATION_SEGMENT_OPS
+            || pending.last().is_some_and(|p| p.received_ms != op.received_ms)
+        {
+            segments.extend(encode_segment(&pending)?);
+            pending.clear();
+        }
+        pending.push(op);
+    }
+    segments.extend(encode_segment(&pending)?);
+    for s in &segments {
+        insert_segment(tx, s).await?;
+    }
+    tx.batch_execute("DROP TABLE ops").await?;
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+        &[&META_STATE_SEQ, &head.to_string()],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn insert_segment<C: tokio_postgres::GenericClient>(
+    c: &C,
+    s: &Segment,
+) -> Result<(), StorageError> {
+    c.execute(
+        "INSERT INTO op_log (first_seq, n, received_ms, keys, body) VALUES ($1, $2, $3, $4, $5)",
+        &[
+            &to_i64(s.first_seq),
+            &to_i64(s.n),
+            &to_i64(s.received_ms),
+            &s.keys,
+            &s.body,
+        ],
+    )
+    .await?;
     Ok(())
 }
 
@@ -238,24 +344,13 @@ async fn put_device<C: tokio_postgres::GenericClient>(
     Ok(())
 }
 
-async fn states(client: &Client, sql: &str) -> Result<Vec<([u8; 16], String)>, StorageError> {
+async fn states(client: &Client, sql: &str) -> Result<Vec<([u8; 16], u64, String)>, StorageError> {
     let rows = client.query_raw(sql, params_iter(&[])).await?;
     futures_util::pin_mut!(rows);
     let mut out = Vec::new();
     while let Some(r) = rows.try_next().await? {
         let id: &[u8] = r.try_get(0)?;
-        out.push((id16(id)?, r.try_get(1)?));
-    }
-    Ok(out)
-}
-
-async fn ids(client: &Client, sql: &str) -> Result<Vec<[u8; 16]>, StorageError> {
-    let rows = client.query_raw(sql, params_iter(&[])).await?;
-    futures_util::pin_mut!(rows);
-    let mut out = Vec::new();
-    while let Some(r) = rows.try_next().await? {
-        let id: &[u8] = r.try_get(0)?;
-        out.push(id16(id)?);
+        out.push((id16(id)?, from_i64(r.try_get(1)?), r.try_get(2)?));
     }
     Ok(out)
 }
@@ -270,13 +365,25 @@ impl Storage for PgStorage {
         let mut l = Loaded::default();
         {
             let rows = c
-                .query_raw("SELECT op_id, hash FROM ops", params_iter(&[]))
+                .query_raw(
+                    "SELECT first_seq, n, keys FROM op_log ORDER BY first_seq",
+                    params_iter(&[]),
+                )
                 .await?;
             futures_util::pin_mut!(rows);
             while let Some(r) = rows.try_next().await? {
-                let id: &[u8] = r.try_get(0)?;
-                let h: &[u8] = r.try_get(1)?;
-                l.index.push((OpId::from_bytes(id16(id)?), hash_from(h)?));
+                let first = from_i64(r.try_get(0)?);
+                let n = from_i64(r.try_get(1)?);
+                if first != l.head + 1 {
+                    return Err(StorageError::Corrupt(format!(
+                        "op log has a gap: segment at seq {first} after {}",
+                        l.head
+                    )));
+                }
+                let keys: &[u8] = r.try_get(2)?;
+                l.index
+                    .extend(decode_keys(keys, n)?.map(|k| (k.op_id, k.hash)));
+                l.head = first + n - 1;
             }
         }
         for r in c.query("SELECT op_id, hash FROM quarantine", &[]).await? {
@@ -285,13 +392,8 @@ impl Storage for PgStorage {
             l.quarantine_keys
                 .push((OpId::from_bytes(id16(id)?), hash_from(h)?));
         }
-        l.patients = ids(c, "SELECT id FROM patients").await?;
-        l.visits = ids(c, "SELECT id FROM visits").await?;
-        l.head = from_i64(
-            c.query_one("SELECT coalesce(max(seq), 0) FROM ops", &[])
-                .await?
-                .try_get(0)?,
-        );
+        l.patients = states(c, "SELECT id, seq, state FROM patients").await?;
+        l.visits = states(c, "SELECT id, seq, state FROM visits").await?;
         for r in c
             .query(&format!("SELECT {DEVICE_COLS} FROM devices"), &[])
             .await?
@@ -320,75 +422,35 @@ impl Storage for PgStorage {
         Ok(l)
     }
 
-    async fn load_states(
-        &self,
-        patients: Vec<[u8; 16]>,
-        visits: Vec<[u8; 16]>,
-    ) -> Result<(Vec<([u8; 16], String)>, Vec<([u8; 16], String)>), StorageError> {
-        let c = self.write.lock().await;
-        let mut out = (Vec::new(), Vec::new());
-        if !patients.is_empty() {
-            let keys: Vec<&[u8]> = patients.iter().map(|k| &k[..]).collect();
-            for r in c
-                .query(
-                    "SELECT id, state FROM patients WHERE id = ANY($1)",
-                    &[&keys],
-                )
-                .await?
-            {
-                let id: &[u8] = r.try_get(0)?;
-                out.0.push((id16(id)?, r.try_get(1)?));
-            }
-        }
-        if !visits.is_empty() {
-            let keys: Vec<&[u8]> = visits.iter().map(|k| &k[..]).collect();
-            for r in c
-                .query("SELECT id, state FROM visits WHERE id = ANY($1)", &[&keys])
-                .await?
-            {
-                let id: &[u8] = r.try_get(0)?;
-                out.1.push((id16(id)?, r.try_get(1)?));
-            }
-        }
-        Ok(out)
-    }
-
-    async fn commit(&self, c: Commit) -> Result<(), StorageError> {
+    async fn commit(&self, mut c: Commit) -> Result<(), StorageError> {
+        // Compress on a blocking thread: the engine merges the same ops meanwhile.
+        let ops = std::mem::take(&mut c.ops);
+        let segment = tokio::task::spawn_blocking(move || encode_segment(&ops))
+            .await
+            .map_err(|e| StorageError::Task(e.to_string()))??;
         let mut client = self.write.lock().await;
         let tx = client.transaction().await?;
-        if !c.ops.is_empty() {
-            let seq: Vec<i64> = c.ops.iter().map(|o| to_i64(o.seq)).collect();
-            let op_id: Vec<&[u8]> = c.ops.iter().map(|o| &o.op_id.as_bytes()[..]).collect();
-            let site: Vec<&[u8]> = c.ops.iter().map(|o| &o.site.as_bytes()[..]).collect();
-            let hlc: Vec<i64> = c.ops.iter().map(|o| to_i64(o.hlc.0)).collect();
-            let eff: Vec<i64> = c.ops.iter().map(|o| to_i64(o.eff_hlc.0)).collect();
-            let flags: Vec<i64> = c.ops.iter().map(|o| o.flags).collect();
-            let recv: Vec<i64> = c.ops.iter().map(|o| to_i64(o.received_ms)).collect();
-            let hash: Vec<Vec<u8>> = c.ops.iter().map(|o| hash_bytes(o.hash).to_vec()).collect();
-            let payload: Vec<&str> = c.ops.iter().map(|o| o.payload.as_str()).collect();
-            tx.execute(
-                "INSERT INTO ops (seq, op_id, site, hlc, eff_hlc, flags, received_ms, hash, payload) \
-                 SELECT * FROM UNNEST($1::int8[], $2::bytea[], $3::bytea[], $4::int8[], $5::int8[], \
-                 $6::int8[], $7::int8[], $8::bytea[], $9::text[])",
-                &[&seq, &op_id, &site, &hlc, &eff, &flags, &recv, &hash, &payload],
-            )
-            .await?;
+        if let Some(s) = &segment {
+            insert_segment(&tx, s).await?;
         }
         if !c.patients.is_empty() {
             let id: Vec<&[u8]> = c.patients.iter().map(|p| &p.id[..]).collect();
+            let seq: Vec<i64> = c.patients.iter().map(|p| to_i64(p.seq)).collect();
             let temp: Vec<Option<&str>> = c.patients.iter().map(|p| p.temp_id.as_deref()).collect();
             let state: Vec<&str> = c.patients.iter().map(|p| p.state.as_str()).collect();
             tx.execute(
-                "INSERT INTO patients (id, temp_id, state) \
-                 SELECT * FROM UNNEST($1::bytea[], $2::text[], $3::text[]) \
-                 ON CONFLICT (id) DO UPDATE SET temp_id = EXCLUDED.temp_id, state = EXCLUDED.state",
-                &[&id, &temp, &state],
+                "INSERT INTO patients (id, seq, temp_id, state) \
+                 SELECT * FROM UNNEST($1::bytea[], $2::int8[], $3::text[], $4::text[]) \
+                 ON CONFLICT (id) DO UPDATE SET seq = EXCLUDED.seq, temp_id = EXCLUDED.temp_id, \
+                 state = EXCLUDED.state",
+                &[&id, &seq, &temp, &state],
             )
             .await?;
         }
         if !c.visits.is_empty() {
             let v = &c.visits;
             let id: Vec<&[u8]> = v.iter().map(|x| &x.id[..]).collect();
+            let seq: Vec<i64> = v.iter().map(|x| to_i64(x.seq)).collect();
             let patient: Vec<Option<&[u8]>> = v
                 .iter()
                 .map(|x| x.patient.as_ref().map(|p| &p[..]))
@@ -400,13 +462,13 @@ impl Storage for PgStorage {
             let reprints: Vec<i64> = v.iter().map(|x| x.reprints).collect();
             let state: Vec<&str> = v.iter().map(|x| x.state.as_str()).collect();
             tx.execute(
-                "INSERT INTO visits (id, patient, department, day, token, cancelled, reprints, state) \
-                 SELECT * FROM UNNEST($1::bytea[], $2::bytea[], $3::text[], $4::text[], $5::text[], \
-                 $6::bool[], $7::int8[], $8::text[]) \
-                 ON CONFLICT (id) DO UPDATE SET patient = EXCLUDED.patient, department = EXCLUDED.department, \
-                 day = EXCLUDED.day, token = EXCLUDED.token, cancelled = EXCLUDED.cancelled, \
-                 reprints = EXCLUDED.reprints, state = EXCLUDED.state",
-                &[&id, &patient, &dept, &day, &token, &cancelled, &reprints, &state],
+                "INSERT INTO visits (id, seq, patient, department, day, token, cancelled, reprints, state) \
+                 SELECT * FROM UNNEST($1::bytea[], $2::int8[], $3::bytea[], $4::text[], $5::text[], \
+                 $6::text[], $7::bool[], $8::int8[], $9::text[]) \
+                 ON CONFLICT (id) DO UPDATE SET seq = EXCLUDED.seq, patient = EXCLUDED.patient, \
+                 department = EXCLUDED.department, day = EXCLUDED.day, token = EXCLUDED.token, \
+                 cancelled = EXCLUDED.cancelled, reprints = EXCLUDED.reprints, state = EXCLUDED.state",
+                &[&id, &seq, &patient, &dept, &day, &token, &cancelled, &reprints, &state],
             )
             .await?;
         }
@@ -445,23 +507,43 @@ impl Storage for PgStorage {
     }
 
     async fn pull(&self, after: u64, limit: u32) -> Result<Vec<StoredOp>, StorageError> {
-        let rows = self
+        // The segment holding `after` (segments are contiguous), then those after it, a few at
+        // a time.
+        let limit = limit as usize;
+        let mut out = Vec::with_capacity(limit.min(10_000));
+        let mut from: i64 = self
             .read
-            .query(
-                "SELECT seq, eff_hlc, flags, payload FROM ops WHERE seq > $1 ORDER BY seq LIMIT $2",
-                &[&to_i64(after), &i64::from(limit)],
+            .query_one(
+                "SELECT coalesce(max(first_seq), 0) FROM op_log WHERE first_seq <= $1",
+                &[&to_i64(after)],
             )
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(StoredOp {
-                    seq: from_i64(r.try_get(0)?),
-                    eff_hlc: Hlc(from_i64(r.try_get(1)?)),
-                    flags: r.try_get(2)?,
-                    payload: r.try_get(3)?,
-                })
-            })
-            .collect()
+            .await?
+            .try_get(0)?;
+        loop {
+            let rows = self
+                .read
+                .query(
+                    "SELECT first_seq, n, keys, body FROM op_log WHERE first_seq >= $1 \
+                     ORDER BY first_seq LIMIT 8",
+                    &[&from],
+                )
+                .await?;
+            let last_page = rows.len() < 8;
+            for r in &rows {
+                let first = from_i64(r.try_get(0)?);
+                let n = from_i64(r.try_get(1)?);
+                let keys: &[u8] = r.try_get(2)?;
+                let body: &[u8] = r.try_get(3)?;
+                read_segment(first, n, keys, body, after, limit, &mut out)?;
+                from = to_i64(first + n);
+                if out.len() >= limit {
+                    return Ok(out);
+                }
+            }
+            if last_page {
+                return Ok(out);
+            }
+        }
     }
 
     async fn quarantined(&self, limit: u32) -> Result<Vec<(u64, QuarantineRow)>, StorageError> {
@@ -492,19 +574,11 @@ impl Storage for PgStorage {
             .collect()
     }
 
-    async fn patients(&self) -> Result<Vec<([u8; 16], String)>, StorageError> {
-        states(&self.read, "SELECT id, state FROM patients").await
-    }
-
-    async fn visits(&self) -> Result<Vec<([u8; 16], String)>, StorageError> {
-        states(&self.read, "SELECT id, state FROM visits").await
-    }
-
     async fn counts(&self) -> Result<Counts, StorageError> {
         let r = self
             .read
             .query_one(
-                "SELECT (SELECT count(*) FROM ops), (SELECT count(*) FROM quarantine), \
+                "SELECT (SELECT coalesce(sum(n), 0)::bigint FROM op_log), (SELECT count(*) FROM quarantine), \
                  (SELECT count(*) FROM patients), (SELECT count(*) FROM visits), (SELECT count(*) FROM devices)",
                 &[],
             )

@@ -12,11 +12,13 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::StorageError;
 use crate::storage::{
-    Commit, Counts, DeviceRow, Loaded, QuarantineRow, SiteRow, Storage, StoredOp, from_i64,
-    hash_bytes, hash_from, id16, role_from, to_i64,
+    Commit, Counts, DeviceRow, Loaded, META_STATE_SEQ, NewOp, QuarantineRow, SegmentBuf, SiteRow,
+    Storage, StoredOp, decode_keys, encode_segment, encode_segment_into, from_i64, hash_bytes, hash_from, id16, read_segment,
+    role_from, to_i64,
 };
 
-/// Append-only: never edit a migration that has shipped; add the next one.
+/// Append-only: never edit a migration that has shipped; add the next one. Version 1 is SQL
+/// alone; later versions are in [`migrate`].
 const MIGRATIONS: &[&str] = &[r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE ops (
@@ -81,6 +83,8 @@ CREATE TABLE enroll_codes (
 #[derive(Clone)]
 pub struct SqliteStorage {
     conn: Arc<Mutex<Connection>>,
+    /// Segment buffers, reused by every commit.
+    buf: Arc<Mutex<SegmentBuf>>,
 }
 
 impl std::fmt::Debug for SqliteStorage {
@@ -89,17 +93,106 @@ impl std::fmt::Debug for SqliteStorage {
     }
 }
 
+/// The schema version this code writes: the SQL migrations above, then version 2 (the op log as
+/// segments, record states with the seq they are current to), which needs code to convert rows.
+const SCHEMA_VERSION: i64 = 2;
+
+/// Ops per segment when converting a version-1 op table.
+const MIGRATION_SEGMENT_OPS: usize = 5_000;
+
 fn migrate(conn: &mut Connection) -> Result<(), StorageError> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let known = MIGRATIONS.len() as i64;
-    if found > known {
-        return Err(StorageError::SchemaTooNew { found, known });
+    if found > SCHEMA_VERSION {
+        return Err(StorageError::SchemaTooNew {
+            found,
+            known: SCHEMA_VERSION,
+        });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
+    }
+    if found < 2 {
+        let tx = conn.transaction()?;
+        migrate_to_segments(&tx)?;
+        tx.pragma_update(None, "user_version", 2i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Version 2: moves the one-row-per-op table into segments (consecutive seqs received in the
+/// same push), and records that the stored states are current to the log's head.
+fn migrate_to_segments(tx: &rusqlite::Transaction<'_>) -> Result<(), StorageError> {
+    tx.execute_batch(
+        "CREATE TABLE op_log (
+            first_seq INTEGER PRIMARY KEY,
+            n INTEGER NOT NULL,
+            received_ms INTEGER NOT NULL,
+            keys BLOB NOT NULL,
+            body BLOB NOT NULL
+        );
+        ALTER TABLE patients ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE visits ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;",
+    )?;
+    let mut pending: Vec<NewOp> = Vec::new();
+    let mut head = 0u64;
+    {
+        let mut st = tx.prepare(
+            "SELECT seq, op_id, site, hlc, eff_hlc, flags, received_ms, hash, payload FROM ops ORDER BY seq",
+        )?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let op = NewOp {
+                seq: from_i64(r.get(0)?),
+                op_id: OpId::from_bytes(id16(r.get_ref(1)?.as_blob()?)?),
+                site: SiteId::from_bytes(id16(r.get_ref(2)?.as_blob()?)?),
+                hlc: Hlc(from_i64(r.get(3)?)),
+                eff_hlc: Hlc(from_i64(r.get(4)?)),
+                flags: r.get(5)?,
+                received_ms: from_i64(r.get(6)?),
+                hash: hash_from(r.get_ref(7)?.as_blob()?)?,
+                payload: r.get(8)?,
+            };
+            if op.seq != head + 1 {
+                return Err(StorageError::Corrupt(format!(
+                    "op log has a gap: seq {} after {head}",
+                    op.seq
+                )));
+            }
+            head = op.seq;
+            if pending.len() >= MIGRATION_SEGMENT_OPS
+                || pending.last().is_some_and(|p| p.received_ms != op.received_ms)
+            {
+                insert_segment(tx, &pending)?;
+                pending.clear();
+            }
+            pending.push(op);
+        }
+    }
+    insert_segment(tx, &pending)?;
+    tx.execute_batch("DROP TABLE ops;")?;
+    tx.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+        params![META_STATE_SEQ, head.to_string()],
+    )?;
+    Ok(())
+}
+
+fn insert_segment(conn: &Connection, ops: &[NewOp]) -> Result<(), StorageError> {
+    if let Some(s) = encode_segment(ops)? {
+        conn.prepare_cached(
+            "INSERT INTO op_log (first_seq, n, received_ms, keys, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            to_i64(s.first_seq),
+            to_i64(s.n),
+            to_i64(s.received_ms),
+            s.keys,
+            s.body
+        ])?;
     }
     Ok(())
 }
@@ -125,6 +218,7 @@ impl SqliteStorage {
         migrate(&mut conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
+            buf: Arc::new(Mutex::new(SegmentBuf::default())),
         })
     }
 
@@ -201,43 +295,41 @@ fn put_device(conn: &Connection, d: &DeviceRow) -> Result<(), StorageError> {
     Ok(())
 }
 
-fn write_commit(conn: &mut Connection, c: &Commit) -> Result<(), StorageError> {
+fn write_commit(
+    conn: &mut Connection,
+    buf: &mut SegmentBuf,
+    c: &Commit,
+) -> Result<(), StorageError> {
     let tx = conn.transaction()?;
-    {
-        let mut st = tx.prepare_cached(
-            "INSERT INTO ops (seq, op_id, site, hlc, eff_hlc, flags, received_ms, hash, payload) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )?;
-        for o in &c.ops {
-            st.execute(params![
-                to_i64(o.seq),
-                &o.op_id.as_bytes()[..],
-                &o.site.as_bytes()[..],
-                to_i64(o.hlc.0),
-                to_i64(o.eff_hlc.0),
-                o.flags,
-                to_i64(o.received_ms),
-                &hash_bytes(o.hash)[..],
-                o.payload,
-            ])?;
-        }
+    if let Some(h) = encode_segment_into(&c.ops, buf)? {
+        tx.prepare_cached(
+            "INSERT INTO op_log (first_seq, n, received_ms, keys, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            to_i64(h.first_seq),
+            to_i64(h.n),
+            to_i64(h.received_ms),
+            &buf.keys[..],
+            &buf.body[..]
+        ])?;
     }
     if !c.patients.is_empty() {
         let mut st = tx.prepare_cached(
-            "INSERT OR REPLACE INTO patients (id, temp_id, state) VALUES (?1, ?2, ?3)",
+            "INSERT OR REPLACE INTO patients (id, seq, temp_id, state) VALUES (?1, ?2, ?3, ?4)",
         )?;
         for p in &c.patients {
-            st.execute(params![&p.id[..], p.temp_id, p.state])?;
+            st.execute(params![&p.id[..], to_i64(p.seq), p.temp_id, p.state])?;
         }
     }
     if !c.visits.is_empty() {
         let mut st = tx.prepare_cached(
-            "INSERT OR REPLACE INTO visits (id, patient, department, day, token, cancelled, reprints, state) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT OR REPLACE INTO visits (id, seq, patient, department, day, token, cancelled, reprints, state) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
         for v in &c.visits {
             st.execute(params![
                 &v.id[..],
+                to_i64(v.seq),
                 v.patient.as_ref().map(|p| &p[..]),
                 v.department,
                 v.day,
@@ -284,22 +376,12 @@ fn write_commit(conn: &mut Connection, c: &Commit) -> Result<(), StorageError> {
     Ok(())
 }
 
-fn ids(conn: &Connection, sql: &str) -> Result<Vec<[u8; 16]>, StorageError> {
+fn states(conn: &Connection, sql: &str) -> Result<Vec<([u8; 16], u64, String)>, StorageError> {
     let mut st = conn.prepare(sql)?;
     let mut rows = st.query([])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
-        out.push(id16(r.get_ref(0)?.as_blob()?)?);
-    }
-    Ok(out)
-}
-
-fn states(conn: &Connection, sql: &str) -> Result<Vec<([u8; 16], String)>, StorageError> {
-    let mut st = conn.prepare(sql)?;
-    let mut rows = st.query([])?;
-    let mut out = Vec::new();
-    while let Some(r) = rows.next()? {
-        out.push((id16(r.get_ref(0)?.as_blob()?)?, r.get(1)?));
+        out.push((id16(r.get_ref(0)?.as_blob()?)?, from_i64(r.get(1)?), r.get(2)?));
     }
     Ok(out)
 }
@@ -313,13 +395,21 @@ impl Storage for SqliteStorage {
         self.run(|conn| {
             let mut l = Loaded::default();
             {
-                let mut st = conn.prepare("SELECT op_id, hash FROM ops")?;
+                let mut st =
+                    conn.prepare("SELECT first_seq, n, keys FROM op_log ORDER BY first_seq")?;
                 let mut rows = st.query([])?;
                 while let Some(r) = rows.next()? {
-                    l.index.push((
-                        OpId::from_bytes(id16(r.get_ref(0)?.as_blob()?)?),
-                        hash_from(r.get_ref(1)?.as_blob()?)?,
-                    ));
+                    let first = from_i64(r.get(0)?);
+                    let n = from_i64(r.get(1)?);
+                    if first != l.head + 1 {
+                        return Err(StorageError::Corrupt(format!(
+                            "op log has a gap: segment at seq {first} after {}",
+                            l.head
+                        )));
+                    }
+                    l.index
+                        .extend(decode_keys(r.get_ref(2)?.as_blob()?, n)?.map(|k| (k.op_id, k.hash)));
+                    l.head = first + n - 1;
                 }
             }
             {
@@ -332,12 +422,8 @@ impl Storage for SqliteStorage {
                     ));
                 }
             }
-            l.patients = ids(conn, "SELECT id FROM patients")?;
-            l.visits = ids(conn, "SELECT id FROM visits")?;
-            l.head =
-                from_i64(
-                    conn.query_row("SELECT coalesce(max(seq), 0) FROM ops", [], |r| r.get(0))?,
-                );
+            l.patients = states(conn, "SELECT id, seq, state FROM patients")?;
+            l.visits = states(conn, "SELECT id, seq, state FROM visits")?;
             {
                 let mut st = conn.prepare(&format!("SELECT {DEVICE_COLS} FROM devices"))?;
                 let mut rows = st.query([])?;
@@ -372,60 +458,40 @@ impl Storage for SqliteStorage {
         .await
     }
 
-    async fn load_states(
-        &self,
-        patients: Vec<[u8; 16]>,
-        visits: Vec<[u8; 16]>,
-    ) -> Result<(Vec<([u8; 16], String)>, Vec<([u8; 16], String)>), StorageError> {
+    async fn commit(&self, commit: Commit) -> Result<(), StorageError> {
+        let buf = self.buf.clone();
         self.run(move |conn| {
-            // In key order, so consecutive lookups share B-tree pages.
-            let mut patients = patients;
-            let mut visits = visits;
-            patients.sort_unstable();
-            visits.sort_unstable();
-            let mut p = Vec::with_capacity(patients.len());
-            let mut st = conn.prepare_cached("SELECT state FROM patients WHERE id = ?1")?;
-            for id in patients {
-                if let Some(s) = st
-                    .query_row([&id[..]], |r| r.get::<_, String>(0))
-                    .optional()?
-                {
-                    p.push((id, s));
-                }
-            }
-            let mut v = Vec::with_capacity(visits.len());
-            let mut st = conn.prepare_cached("SELECT state FROM visits WHERE id = ?1")?;
-            for id in visits {
-                if let Some(s) = st
-                    .query_row([&id[..]], |r| r.get::<_, String>(0))
-                    .optional()?
-                {
-                    v.push((id, s));
-                }
-            }
-            Ok((p, v))
+            let mut buf = buf
+                .lock()
+                .map_err(|_| StorageError::Task("segment buffer lock poisoned".into()))?;
+            write_commit(conn, &mut buf, &commit)
         })
         .await
     }
 
-    async fn commit(&self, commit: Commit) -> Result<(), StorageError> {
-        self.run(move |conn| write_commit(conn, &commit)).await
-    }
-
     async fn pull(&self, after: u64, limit: u32) -> Result<Vec<StoredOp>, StorageError> {
         self.run(move |conn| {
+            // The segment holding `after` (segments are contiguous), then those after it.
             let mut st = conn.prepare_cached(
-                "SELECT seq, eff_hlc, flags, payload FROM ops WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                "SELECT first_seq, n, keys, body FROM op_log WHERE first_seq >= \
+                 coalesce((SELECT max(first_seq) FROM op_log WHERE first_seq <= ?1), 0) \
+                 ORDER BY first_seq",
             )?;
-            let mut rows = st.query(params![to_i64(after), i64::from(limit)])?;
-            let mut out = Vec::new();
-            while let Some(r) = rows.next()? {
-                out.push(StoredOp {
-                    seq: from_i64(r.get(0)?),
-                    eff_hlc: Hlc(from_i64(r.get(1)?)),
-                    flags: r.get(2)?,
-                    payload: r.get(3)?,
-                });
+            let mut rows = st.query(params![to_i64(after)])?;
+            let limit = limit as usize;
+            let mut out = Vec::with_capacity(limit.min(10_000));
+            while out.len() < limit
+                && let Some(r) = rows.next()?
+            {
+                read_segment(
+                    from_i64(r.get(0)?),
+                    from_i64(r.get(1)?),
+                    r.get_ref(2)?.as_blob()?,
+                    r.get_ref(3)?.as_blob()?,
+                    after,
+                    limit,
+                    &mut out,
+                )?;
             }
             Ok(out)
         })
@@ -457,23 +523,13 @@ impl Storage for SqliteStorage {
         .await
     }
 
-    async fn patients(&self) -> Result<Vec<([u8; 16], String)>, StorageError> {
-        self.run(|conn| states(conn, "SELECT id, state FROM patients"))
-            .await
-    }
-
-    async fn visits(&self) -> Result<Vec<([u8; 16], String)>, StorageError> {
-        self.run(|conn| states(conn, "SELECT id, state FROM visits"))
-            .await
-    }
-
     async fn counts(&self) -> Result<Counts, StorageError> {
         self.run(|conn| {
             let n = |sql: &str| -> Result<u64, StorageError> {
                 Ok(from_i64(conn.query_row(sql, [], |r| r.get(0))?))
             };
             Ok(Counts {
-                ops: n("SELECT count(*) FROM ops")?,
+                ops: n("SELECT coalesce(sum(n), 0) FROM op_log")?,
                 quarantined: n("SELECT count(*) FROM quarantine")?,
                 patients: n("SELECT count(*) FROM patients")?,
                 visits: n("SELECT count(*) FROM visits")?,

@@ -18,39 +18,193 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::StorageError;
 
-/// A patient as merged so far (possibly fields without a creation yet).
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct PatientState {
-    pub origin: Option<Origin>,
-    pub fields: BTreeMap<Field, (Stamp, FieldValue)>,
+/// A field's slot in [`PatientState`]: its position in [`Field::ALL`].
+fn slot(f: Field) -> usize {
+    f as usize
+}
+
+/// "No value yet" in [`PatientState`]'s per-field stamp index.
+const UNSET: u8 = u8::MAX;
+
+/// Moves a value into its field.
+fn put(fields: &mut PatientFields, v: FieldValue) {
+    match v {
+        FieldValue::Name(v) => fields.name = v,
+        FieldValue::Sex(v) => fields.sex = v,
+        FieldValue::Birth(v) => fields.birth = v,
+        FieldValue::Guardian(v) => fields.guardian = v,
+        FieldValue::Mobile(v) => fields.mobile = v,
+        FieldValue::Locality(v) => fields.locality = v,
+        FieldValue::District(v) => fields.district = v,
+        FieldValue::State(v) => fields.state = v,
+        FieldValue::Pincode(v) => fields.pincode = v,
+        FieldValue::AbhaNumber(v) => fields.abha_number = v,
+        FieldValue::AbhaAddress(v) => fields.abha_address = v,
+        FieldValue::AadhaarLast4(v) => fields.aadhaar_last4 = v,
+        FieldValue::Category(v) => fields.category = v,
+    }
+}
+
+/// Every field of `f` as a value, moved out (in [`Field::ALL`] order).
+fn take_all(f: PatientFields) -> [FieldValue; 13] {
+    [
+        FieldValue::Name(f.name),
+        FieldValue::Sex(f.sex),
+        FieldValue::Birth(f.birth),
+        FieldValue::Guardian(f.guardian),
+        FieldValue::Mobile(f.mobile),
+        FieldValue::Locality(f.locality),
+        FieldValue::District(f.district),
+        FieldValue::State(f.state),
+        FieldValue::Pincode(f.pincode),
+        FieldValue::AbhaNumber(f.abha_number),
+        FieldValue::AbhaAddress(f.abha_address),
+        FieldValue::AadhaarLast4(f.aadhaar_last4),
+        FieldValue::Category(f.category),
+    ]
+}
+
+/// One field of `f` as a value (cloning only that field).
+fn read_one(f: &PatientFields, field: Field) -> FieldValue {
+    match field {
+        Field::Name => FieldValue::Name(f.name.clone()),
+        Field::Sex => FieldValue::Sex(f.sex),
+        Field::Birth => FieldValue::Birth(f.birth),
+        Field::Guardian => FieldValue::Guardian(f.guardian.clone()),
+        Field::Mobile => FieldValue::Mobile(f.mobile.clone()),
+        Field::Locality => FieldValue::Locality(f.locality.clone()),
+        Field::District => FieldValue::District(f.district.clone()),
+        Field::State => FieldValue::State(f.state.clone()),
+        Field::Pincode => FieldValue::Pincode(f.pincode.clone()),
+        Field::AbhaNumber => FieldValue::AbhaNumber(f.abha_number.clone()),
+        Field::AbhaAddress => FieldValue::AbhaAddress(f.abha_address.clone()),
+        Field::AadhaarLast4 => FieldValue::AadhaarLast4(f.aadhaar_last4.clone()),
+        Field::Category => FieldValue::Category(f.category),
+    }
+}
+
+/// What a patient record holds besides its fields, rarely present: kept behind one pointer.
+#[derive(Clone, Default)]
+pub struct PatientExtra {
     /// The permanent UHID, last writer wins.
     pub uhid: Option<(Stamp, Uhid)>,
     /// Decisions about pairs whose smaller ID is this patient, last writer wins per pair.
     pub decisions: BTreeMap<PatientId, (Stamp, PairDecision)>,
 }
 
-/// A visit as merged so far.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct VisitState {
-    pub created: Option<(Stamp, NewVisit)>,
-    pub cancelled: Option<(Stamp, CounterCode, String)>,
-    pub reprints: u64,
+impl std::fmt::Debug for PatientExtra {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PatientExtra")
+            .field("uhid", &self.uhid.as_ref().map(|u| u.0))
+            .field("decisions", &self.decisions.len())
+            .finish()
+    }
 }
 
-fn offer(fields: &mut BTreeMap<Field, (Stamp, FieldValue)>, stamp: Stamp, value: FieldValue) {
-    match fields.get(&value.field()) {
-        Some((current, _)) if !wins(&stamp, current) => {}
-        _ => {
-            fields.insert(value.field(), (stamp, value));
+/// A patient as merged so far (possibly fields without a creation yet).
+///
+/// Compact for a hub that keeps every record in memory: the field values live in one
+/// [`PatientFields`] (fields not yet written hold the placeholder a replica shows), and each field
+/// points into a short list of distinct stamps (usually one: the creation's).
+#[derive(Clone)]
+pub struct PatientState {
+    pub origin: Option<Origin>,
+    stamps: Vec<Stamp>,
+    /// Per field (in [`Field::ALL`] order): index into `stamps`, or [`UNSET`].
+    at: [u8; 13],
+    values: PatientFields,
+    pub extra: Option<Box<PatientExtra>>,
+}
+
+impl Default for PatientState {
+    fn default() -> Self {
+        Self {
+            origin: None,
+            stamps: Vec::new(),
+            at: [UNSET; 13],
+            values: PatientFields::blank(),
+            extra: None,
         }
     }
 }
 
+/// Stamps only: the values are patient data.
+impl std::fmt::Debug for PatientState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PatientState")
+            .field("origin", &self.origin.as_ref().map(|o| o.stamp))
+            .field("stamps", &self.stamps)
+            .field("at", &self.at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A visit as merged so far.
+#[derive(Clone, Default)]
+pub struct VisitState {
+    pub created: Option<(Stamp, NewVisit)>,
+    pub cancelled: Option<Box<(Stamp, CounterCode, String)>>,
+    pub reprints: u64,
+}
+
+impl std::fmt::Debug for VisitState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VisitState")
+            .field("created", &self.created.as_ref().map(|c| c.0))
+            .field("cancelled", &self.cancelled.as_ref().map(|c| c.0))
+            .field("reprints", &self.reprints)
+            .finish()
+    }
+}
+
 impl PatientState {
+    /// The stamp of a field's current value, if it has one.
+    pub fn stamp_of(&self, f: Field) -> Option<&Stamp> {
+        match self.at[slot(f)] {
+            UNSET => None,
+            k => self.stamps.get(usize::from(k)),
+        }
+    }
+
+    /// The index of `stamp` in `stamps`, adding it (in a slot no field uses any more, if any).
+    fn intern(&mut self, stamp: Stamp) -> u8 {
+        if let Some(k) = self.stamps.iter().position(|s| *s == stamp) {
+            return k as u8;
+        }
+        if let Some(k) = (0..self.stamps.len()).find(|k| !self.at.contains(&(*k as u8))) {
+            self.stamps[k] = stamp;
+            return k as u8;
+        }
+        self.stamps.push(stamp);
+        (self.stamps.len() - 1) as u8
+    }
+
+    /// Last writer wins for one field.
+    fn offer(&mut self, stamp: Stamp, value: FieldValue) {
+        let i = slot(value.field());
+        if let Some(current) = self.stamps.get(usize::from(self.at[i]))
+            && !wins(&stamp, current)
+        {
+            return;
+        }
+        let k = self.intern(stamp);
+        self.at[i] = k;
+        put(&mut self.values, value);
+    }
+
+    fn extra_mut(&mut self) -> &mut PatientExtra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+
     /// Merges a patient op (already carrying its effective HLC). Other ops are ignored.
     pub fn apply(&mut self, op: &Op) {
+        self.apply_owned(op.clone());
+    }
+
+    /// [`PatientState::apply`] taking the op by value: values move in, nothing is cloned.
+    pub fn apply_owned(&mut self, op: Op) {
         let stamp = op.stamp();
-        match &op.body {
+        match op.body {
             OpBody::CreatePatient {
                 temp_id,
                 counter,
@@ -61,47 +215,65 @@ impl PatientState {
                 if self.origin.as_ref().is_none_or(|o| stamp < o.stamp) {
                     self.origin = Some(Origin {
                         stamp,
-                        temp_id: temp_id.clone(),
-                        counter: counter.clone(),
-                        quick: *quick,
+                        temp_id,
+                        counter,
+                        quick,
                     });
                 }
-                for f in Field::ALL {
-                    offer(&mut self.fields, stamp, FieldValue::read(fields, f));
+                if self.at.iter().all(|k| *k == UNSET) {
+                    // The common case: a new record takes every field at once.
+                    self.stamps.clear();
+                    self.stamps.push(stamp);
+                    self.at = [0; 13];
+                    self.values = fields;
+                } else {
+                    for v in take_all(fields) {
+                        self.offer(stamp, v);
+                    }
                 }
             }
-            OpBody::SetField { value, .. } => offer(&mut self.fields, stamp, value.clone()),
-            OpBody::AssignUhid { uhid, .. }
-                if self.uhid.as_ref().is_none_or(|(s, _)| wins(&stamp, s)) =>
-            {
-                self.uhid = Some((stamp, uhid.clone()));
+            OpBody::SetField { value, .. } => self.offer(stamp, value),
+            OpBody::AssignUhid { uhid, .. } => {
+                let x = self.extra_mut();
+                if x.uhid.as_ref().is_none_or(|(s, _)| wins(&stamp, s)) {
+                    x.uhid = Some((stamp, uhid));
+                }
             }
             OpBody::Decide { a, b, decision, .. } => {
-                let (_, other) = pair(*a, *b);
-                if self
-                    .decisions
-                    .get(&other)
-                    .is_none_or(|(s, _)| wins(&stamp, s))
-                {
-                    self.decisions.insert(other, (stamp, *decision));
+                let (_, other) = pair(a, b);
+                let x = self.extra_mut();
+                if x.decisions.get(&other).is_none_or(|(s, _)| wins(&stamp, s)) {
+                    x.decisions.insert(other, (stamp, decision));
                 }
             }
             _ => {}
         }
     }
 
+    pub fn uhid(&self) -> Option<&(Stamp, Uhid)> {
+        self.extra.as_ref().and_then(|x| x.uhid.as_ref())
+    }
+
+    /// Decisions about pairs whose smaller ID is this patient.
+    pub fn decisions(&self) -> impl Iterator<Item = (&PatientId, &(Stamp, PairDecision))> {
+        self.extra.iter().flat_map(|x| x.decisions.iter())
+    }
+
+    /// The fields that have a value, with their stamps, in [`Field::ALL`] order.
+    pub fn fields(&self) -> impl Iterator<Item = (Field, &Stamp)> {
+        Field::ALL
+            .into_iter()
+            .filter_map(|f| self.stamp_of(f).map(|s| (f, s)))
+    }
+
     /// The patient as a replica shows it, once its creation has been seen.
     pub fn view(&self, id: PatientId) -> Option<PatientView> {
         let origin = self.origin.clone()?;
-        let mut fields = PatientFields::blank();
-        for (_, v) in self.fields.values() {
-            v.apply_to(&mut fields);
-        }
         Some(PatientView {
             id,
             origin,
-            fields,
-            uhid: self.uhid.as_ref().map(|(_, u)| u.clone()),
+            fields: self.values.clone(),
+            uhid: self.uhid().map(|(_, u)| u.clone()),
             merged_into: None,
         })
     }
@@ -110,15 +282,20 @@ impl PatientState {
 impl VisitState {
     /// Merges a visit op (already carrying its effective HLC). Other ops are ignored.
     pub fn apply(&mut self, op: &Op) {
+        self.apply_owned(op.clone());
+    }
+
+    /// [`VisitState::apply`] taking the op by value.
+    pub fn apply_owned(&mut self, op: Op) {
         let stamp = op.stamp();
-        match &op.body {
+        match op.body {
             OpBody::CreateVisit(v) if self.created.as_ref().is_none_or(|(s, _)| stamp < *s) => {
-                self.created = Some((stamp, v.clone()));
+                self.created = Some((stamp, v));
             }
             OpBody::CancelVisit {
                 counter, reason, ..
-            } if self.cancelled.as_ref().is_none_or(|(s, _, _)| stamp < *s) => {
-                self.cancelled = Some((stamp, counter.clone(), reason.clone()));
+            } if self.cancelled.as_ref().is_none_or(|c| stamp < c.0) => {
+                self.cancelled = Some(Box::new((stamp, counter, reason)));
             }
             OpBody::RecordReprint { .. } => self.reprints += 1,
             _ => {}
@@ -240,10 +417,11 @@ struct StoredVisit {
     n: u64,
 }
 
-/// A patient row as stored.
+/// A patient row as stored: the record's state as of the op `seq` (the last op merged into it).
 #[derive(Clone, PartialEq, Eq)]
 pub struct PatientRow {
     pub id: [u8; 16],
+    pub seq: u64,
     pub temp_id: Option<String>,
     pub state: String,
 }
@@ -252,6 +430,7 @@ pub struct PatientRow {
 #[derive(Clone, PartialEq, Eq)]
 pub struct VisitRow {
     pub id: [u8; 16],
+    pub seq: u64,
     pub patient: Option<[u8; 16]>,
     pub department: Option<String>,
     pub day: Option<String>,
@@ -267,6 +446,7 @@ macro_rules! redacted_debug {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.debug_struct(stringify!($t))
                     .field("id", &uuid_hex(&self.id))
+                    .field("seq", &self.seq)
                     .finish_non_exhaustive()
             }
         }
@@ -285,7 +465,7 @@ fn to_json<T: Serialize>(v: &T) -> String {
 }
 
 impl PatientState {
-    pub fn encode(&self, id: [u8; 16]) -> PatientRow {
+    pub fn encode(&self, id: [u8; 16], seq: u64) -> PatientRow {
         let base = self.origin.as_ref().map(|o| o.stamp);
         let stored = StoredPatient {
             o: self.origin.as_ref().map(|o| StoredOrigin {
@@ -295,22 +475,21 @@ impl PatientState {
                 q: o.quick,
             }),
             f: self
-                .fields
-                .values()
-                .map(|(s, v)| StoredField {
+                .fields()
+                .map(|(f, s)| StoredField {
                     s: (Some(*s) != base).then(|| stamp_hex(s)),
-                    v: v.clone(),
+                    v: read_one(&self.values, f),
                 })
                 .collect(),
-            u: self.uhid.as_ref().map(|(s, u)| (stamp_hex(s), u.clone())),
+            u: self.uhid().map(|(s, u)| (stamp_hex(s), u.clone())),
             d: self
-                .decisions
-                .iter()
+                .decisions()
                 .map(|(o, (s, d))| (*o, stamp_hex(s), *d))
                 .collect(),
         };
         PatientRow {
             id,
+            seq,
             temp_id: self.origin.as_ref().map(|o| o.temp_id.as_str().to_string()),
             state: to_json(&stored),
         }
@@ -319,17 +498,16 @@ impl PatientState {
     pub fn decode(state: &str) -> Result<Self, StorageError> {
         let stored: StoredPatient = serde_json::from_str(state)
             .map_err(|e| StorageError::Corrupt(format!("patient state: {e}")))?;
-        let origin = match stored.o {
-            Some(o) => Some(Origin {
+        let mut out = PatientState::default();
+        if let Some(o) = stored.o {
+            out.origin = Some(Origin {
                 stamp: parse_stamp(&o.s)?,
                 temp_id: o.t,
                 counter: o.c,
                 quick: o.q,
-            }),
-            None => None,
-        };
-        let base = origin.as_ref().map(|o| o.stamp);
-        let mut fields = BTreeMap::new();
+            });
+        }
+        let base = out.origin.as_ref().map(|o| o.stamp);
         for f in stored.f {
             let stamp = match (f.s, base) {
                 (Some(s), _) => parse_stamp(&s)?,
@@ -340,42 +518,37 @@ impl PatientState {
                     ));
                 }
             };
-            fields.insert(f.v.field(), (stamp, f.v));
+            out.offer(stamp, f.v);
         }
-        let uhid = match stored.u {
-            Some((s, u)) => Some((parse_stamp(&s)?, u)),
-            None => None,
-        };
-        let mut decisions = BTreeMap::new();
+        if let Some((s, u)) = stored.u {
+            out.extra_mut().uhid = Some((parse_stamp(&s)?, u));
+        }
         for (other, s, d) in stored.d {
-            decisions.insert(other, (parse_stamp(&s)?, d));
+            let stamp = parse_stamp(&s)?;
+            out.extra_mut().decisions.insert(other, (stamp, d));
         }
-        Ok(Self {
-            origin,
-            fields,
-            uhid,
-            decisions,
-        })
+        Ok(out)
     }
 }
 
 impl VisitState {
-    pub fn encode(&self, id: [u8; 16]) -> VisitRow {
+    pub fn encode(&self, id: [u8; 16], seq: u64) -> VisitRow {
         let stored = StoredVisit {
             c: self.created.as_ref().map(|(s, v)| StoredCreated {
                 s: stamp_hex(s),
                 v: v.clone(),
             }),
-            x: self.cancelled.as_ref().map(|(s, c, r)| StoredCancel {
-                s: stamp_hex(s),
-                c: c.clone(),
-                r: r.clone(),
+            x: self.cancelled.as_ref().map(|c| StoredCancel {
+                s: stamp_hex(&c.0),
+                c: c.1.clone(),
+                r: c.2.clone(),
             }),
             n: self.reprints,
         };
         let v = self.created.as_ref().map(|(_, v)| v);
         VisitRow {
             id,
+            seq,
             patient: v.map(|v| *v.patient.as_bytes()),
             department: v.map(|v| v.department.as_str().to_string()),
             day: v.map(|v| v.day.to_string()),
@@ -395,7 +568,7 @@ impl VisitState {
                 None => None,
             },
             cancelled: match stored.x {
-                Some(x) => Some((parse_stamp(&x.s)?, x.c, x.r)),
+                Some(x) => Some(Box::new((parse_stamp(&x.s)?, x.c, x.r))),
                 None => None,
             },
             reprints: stored.n,
@@ -403,14 +576,21 @@ impl VisitState {
     }
 }
 
-/// Views of stored rows, sorted by ID (as a `Replica` lists them).
-pub fn patient_views(rows: &[([u8; 16], String)]) -> Result<Vec<PatientView>, StorageError> {
-    let mut states = BTreeMap::new();
-    for (id, state) in rows {
-        states.insert(PatientId::from_bytes(*id), PatientState::decode(state)?);
-    }
-    // Records joined by `same` decisions are one person, shown as the earliest-registered record
-    // (the core's `Replica::survivor`).
+/// Views of merged patients, sorted by ID (as a `Replica` lists them). Records joined by `same`
+/// decisions are one person, shown as the earliest-registered record (the core's
+/// `Replica::survivor`).
+pub fn patient_views<'a>(
+    states: impl IntoIterator<Item = (PatientId, &'a PatientState)>,
+) -> Vec<PatientView> {
+    let mut states: Vec<(PatientId, &PatientState)> = states.into_iter().collect();
+    states.sort_unstable_by_key(|(id, _)| *id);
+    let created = |p: &PatientId| -> Option<Stamp> {
+        states
+            .binary_search_by_key(p, |(id, _)| *id)
+            .ok()
+            .and_then(|i| states[i].1.origin.as_ref())
+            .map(|o| o.stamp)
+    };
     let mut parent: BTreeMap<PatientId, PatientId> = BTreeMap::new();
     fn find(parent: &mut BTreeMap<PatientId, PatientId>, x: PatientId) -> PatientId {
         let mut root = x;
@@ -424,7 +604,7 @@ pub fn patient_views(rows: &[([u8; 16], String)]) -> Result<Vec<PatientView>, St
         root
     }
     for (a, st) in &states {
-        for (b, (_, d)) in &st.decisions {
+        for (b, (_, d)) in st.decisions() {
             if *d == PairDecision::Same {
                 let (ra, rb) = (find(&mut parent, *a), find(&mut parent, *b));
                 if ra != rb {
@@ -444,11 +624,8 @@ pub fn patient_views(rows: &[([u8; 16], String)]) -> Result<Vec<PatientView>, St
         let survivor = members
             .iter()
             .min_by_key(|p| {
-                let created = states
-                    .get(p)
-                    .and_then(|s| s.origin.as_ref())
-                    .map(|o| o.stamp);
-                (created.is_none(), created, **p)
+                let c = created(p);
+                (c.is_none(), c, **p)
             })
             .copied();
         if let Some(s) = survivor {
@@ -464,18 +641,37 @@ pub fn patient_views(rows: &[([u8; 16], String)]) -> Result<Vec<PatientView>, St
             out.push(v);
         }
     }
-    Ok(out)
+    out
 }
 
-pub fn visit_views(rows: &[([u8; 16], String)]) -> Result<Vec<VisitView>, StorageError> {
-    let mut out = Vec::with_capacity(rows.len());
-    for (id, state) in rows {
-        if let Some(v) = VisitState::decode(state)?.view() {
-            out.push((VisitId::from_bytes(*id), v));
-        }
-    }
-    out.sort_by_key(|(id, _)| *id);
-    Ok(out.into_iter().map(|(_, v)| v).collect())
+/// Views of merged visits, sorted by visit ID.
+pub fn visit_views<'a>(
+    states: impl IntoIterator<Item = (VisitId, &'a VisitState)>,
+) -> Vec<VisitView> {
+    let mut out: Vec<(VisitId, VisitView)> = states
+        .into_iter()
+        .filter_map(|(id, s)| s.view().map(|v| (id, v)))
+        .collect();
+    out.sort_unstable_by_key(|(id, _)| *id);
+    out.into_iter().map(|(_, v)| v).collect()
+}
+
+/// Views of stored patient rows (decoding each state).
+pub fn patient_views_of_rows(rows: &[([u8; 16], String)]) -> Result<Vec<PatientView>, StorageError> {
+    let states = rows
+        .iter()
+        .map(|(id, s)| Ok((PatientId::from_bytes(*id), PatientState::decode(s)?)))
+        .collect::<Result<Vec<_>, StorageError>>()?;
+    Ok(patient_views(states.iter().map(|(id, s)| (*id, s))))
+}
+
+/// Views of stored visit rows (decoding each state).
+pub fn visit_views_of_rows(rows: &[([u8; 16], String)]) -> Result<Vec<VisitView>, StorageError> {
+    let states = rows
+        .iter()
+        .map(|(id, s)| Ok((VisitId::from_bytes(*id), VisitState::decode(s)?)))
+        .collect::<Result<Vec<_>, StorageError>>()?;
+    Ok(visit_views(states.iter().map(|(id, s)| (*id, s))))
 }
 
 #[cfg(test)]
@@ -503,12 +699,12 @@ mod tests {
                     Entity::Patient(id) => {
                         let mut s = rows.get(&e).map(|r| PatientState::decode(r).expect("decode")).unwrap_or_default();
                         s.apply(op);
-                        rows.insert(e, s.encode(id).state);
+                        rows.insert(e, s.encode(id, 0).state);
                     }
                     Entity::Visit(id) => {
                         let mut s = rows.get(&e).map(|r| VisitState::decode(r).expect("decode")).unwrap_or_default();
                         s.apply(op);
-                        rows.insert(e, s.encode(id).state);
+                        rows.insert(e, s.encode(id, 0).state);
                     }
                 }
             }
@@ -520,8 +716,50 @@ mod tests {
                     Entity::Visit(id) => v.push((id, state)),
                 }
             }
-            prop_assert_eq!(patient_views(&p).expect("views"), replica.patients().collect::<Vec<_>>());
-            prop_assert_eq!(visit_views(&v).expect("views"), replica.visits().collect::<Vec<_>>());
+            prop_assert_eq!(patient_views_of_rows(&p).expect("views"), replica.patients().collect::<Vec<_>>());
+            prop_assert_eq!(visit_views_of_rows(&v).expect("views"), replica.visits().collect::<Vec<_>>());
+        }
+    }
+
+    proptest! {
+        /// The in-memory merge the hub runs on its hot path (ops taken by value, never encoded)
+        /// equals the core's replica; and a state encoded and decoded at any point (a checkpoint
+        /// and a restart) merges on to the same result.
+        #[test]
+        fn in_memory_merge_equals_replica((ops, order, cut) in arb_ops(60).prop_flat_map(|ops| {
+            let n = ops.len();
+            (Just(ops), shuffled(n), 0..=n)
+        })) {
+            let mut replica = Replica::new();
+            for op in &ops { replica.apply(op); }
+            let mut ps: HashMap<[u8; 16], PatientState> = HashMap::new();
+            let mut vs: HashMap<[u8; 16], VisitState> = HashMap::new();
+            for (k, &i) in order.iter().enumerate() {
+                if k == cut {
+                    ps = ps.into_iter().map(|(id, s)| (id, PatientState::decode(&s.encode(id, 1).state).expect("decode"))).collect();
+                    vs = vs.into_iter().map(|(id, s)| (id, VisitState::decode(&s.encode(id, 1).state).expect("decode"))).collect();
+                }
+                let op = ops[i].clone();
+                match entity_of(&op) {
+                    Entity::Patient(id) => ps.entry(id).or_default().apply_owned(op),
+                    Entity::Visit(id) => vs.entry(id).or_default().apply_owned(op),
+                }
+            }
+            prop_assert_eq!(
+                patient_views(ps.iter().map(|(id, s)| (PatientId::from_bytes(*id), s))),
+                replica.patients().collect::<Vec<_>>()
+            );
+            prop_assert_eq!(
+                visit_views(vs.iter().map(|(id, s)| (VisitId::from_bytes(*id), s))),
+                replica.visits().collect::<Vec<_>>()
+            );
+        }
+    }
+
+    #[test]
+    fn field_slots_follow_field_all() {
+        for (i, f) in Field::ALL.into_iter().enumerate() {
+            assert_eq!(slot(f), i);
         }
     }
 

@@ -23,6 +23,10 @@ pub const FLAG_CLOCK_AHEAD: i64 = 1;
 /// Flag bit: the op came from the upstream hub (a relay does not push it back).
 pub const FLAG_FROM_UPSTREAM: i64 = 2;
 
+/// Meta key: the seq up to which every record's stored state is current (the last complete
+/// checkpoint). At start the engine loads the stored states and merges the log after it.
+pub const META_STATE_SEQ: &str = "state_seq";
+
 /// A newly accepted op.
 #[derive(Clone)]
 pub struct NewOp {
@@ -97,12 +101,15 @@ pub struct SiteRow {
     pub last_push_ms: Option<u64>,
 }
 
-/// Everything one push (or relay page) writes, in one transaction.
+/// Everything one push (or relay page, or checkpoint step) writes, in one transaction.
+///
+/// `ops` are stored as one segment of the op log: their seqs must follow on from the log's head
+/// with no gap. `patients` and `visits` are checkpointed record states.
 #[derive(Default, Debug)]
 pub struct Commit {
     pub ops: Vec<NewOp>,
     pub quarantine: Vec<QuarantineRow>,
-    /// Full rows, inserted or replacing the stored ones.
+    /// Full rows, inserted or replacing the stored ones (checkpoints only).
     pub patients: Vec<PatientRow>,
     pub visits: Vec<VisitRow>,
     pub sites: Vec<SiteRow>,
@@ -129,8 +136,10 @@ pub struct Loaded {
     pub index: Vec<(OpId, u128)>,
     /// Every quarantined (ID, hash), so a redelivered diverging op is not stored twice.
     pub quarantine_keys: Vec<(OpId, u128)>,
-    pub patients: Vec<[u8; 16]>,
-    pub visits: Vec<[u8; 16]>,
+    /// The stored patient states (the last checkpoint): `(id, seq of the last op merged, state)`.
+    pub patients: Vec<([u8; 16], u64, String)>,
+    /// The stored visit states, likewise.
+    pub visits: Vec<([u8; 16], u64, String)>,
     /// The highest sequence number.
     pub head: u64,
     pub devices: Vec<DeviceRow>,
@@ -156,16 +165,6 @@ pub trait Storage: Send + Sync + 'static {
     /// Everything the engine keeps in memory.
     fn load(&self) -> impl Future<Output = Result<Loaded, StorageError>> + Send;
 
-    /// The stored states of these records (those that exist), as `(id, state)`.
-    #[allow(clippy::type_complexity)]
-    fn load_states(
-        &self,
-        patients: Vec<[u8; 16]>,
-        visits: Vec<[u8; 16]>,
-    ) -> impl Future<
-        Output = Result<(Vec<([u8; 16], String)>, Vec<([u8; 16], String)>), StorageError>,
-    > + Send;
-
     /// Writes a commit atomically and durably.
     fn commit(&self, commit: Commit) -> impl Future<Output = Result<(), StorageError>> + Send;
 
@@ -181,14 +180,6 @@ pub trait Storage: Send + Sync + 'static {
         &self,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<(u64, QuarantineRow)>, StorageError>> + Send;
-
-    /// Every patient row as `(id, state)`.
-    fn patients(
-        &self,
-    ) -> impl Future<Output = Result<Vec<([u8; 16], String)>, StorageError>> + Send;
-
-    /// Every visit row as `(id, state)`.
-    fn visits(&self) -> impl Future<Output = Result<Vec<([u8; 16], String)>, StorageError>> + Send;
 
     fn counts(&self) -> impl Future<Output = Result<Counts, StorageError>> + Send;
 
@@ -236,4 +227,247 @@ pub fn id16(b: &[u8]) -> Result<[u8; 16], StorageError> {
 }
 pub fn role_from(s: &str) -> Result<Role, StorageError> {
     Role::parse(s).ok_or_else(|| StorageError::Corrupt(format!("unknown role {s:?}")))
+}
+
+// ---- The op log's segments ---------------------------------------------------------------------
+//
+// The op log is stored as segments: one row per commit, holding that commit's ops (consecutive
+// seqs). Each segment has
+// - `keys`: per op, 41 bytes: op ID (16), payload hash (16), effective HLC (8, big-endian), flags
+//   (1); enough to rebuild the dedupe index at start without touching the payloads;
+// - `body`: the ops' canonical JSON, each prefixed by its length (u32, little-endian), as one
+//   LZ4 block behind a 5-byte header: format (1 = LZ4, 0 = stored as is) and the uncompressed
+//   length (u32, little-endian).
+// One row per commit instead of one per op: the per-row cost of the database is paid once per
+// push, and JSON this repetitive compresses about 4x.
+
+/// Bytes of one op's entry in a segment's `keys`.
+pub const KEY_BYTES: usize = 41;
+/// Largest uncompressed segment body accepted when reading (a corrupt header must not make the
+/// hub allocate gigabytes).
+pub const MAX_SEGMENT_BODY: usize = 1 << 30;
+
+const BODY_RAW: u8 = 0;
+const BODY_LZ4: u8 = 1;
+
+/// One op's keys, as a segment stores them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpKey {
+    pub op_id: OpId,
+    pub hash: u128,
+    pub eff_hlc: Hlc,
+    pub flags: i64,
+}
+
+/// A segment ready to store: consecutive ops from `first_seq`.
+pub struct Segment {
+    pub first_seq: u64,
+    pub n: u64,
+    pub received_ms: u64,
+    pub keys: Vec<u8>,
+    pub body: Vec<u8>,
+}
+no_payload_debug!(Segment, first_seq, n, received_ms);
+
+/// Buffers for encoding segments, reused from one commit to the next (a segment is megabytes:
+/// fresh buffers each time cost page faults).
+#[derive(Default)]
+pub struct SegmentBuf {
+    raw: Vec<u8>,
+    pub keys: Vec<u8>,
+    pub body: Vec<u8>,
+}
+
+impl fmt::Debug for SegmentBuf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SegmentBuf").finish_non_exhaustive()
+    }
+}
+
+/// Where a segment encoded into a [`SegmentBuf`] sits in the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SegmentHead {
+    pub first_seq: u64,
+    pub n: u64,
+    pub received_ms: u64,
+}
+
+/// Encodes a commit's ops as one segment (None when there are none). Their seqs must be
+/// consecutive.
+pub fn encode_segment(ops: &[NewOp]) -> Result<Option<Segment>, StorageError> {
+    let mut buf = SegmentBuf::default();
+    Ok(encode_segment_into(ops, &mut buf)?.map(|h| Segment {
+        first_seq: h.first_seq,
+        n: h.n,
+        received_ms: h.received_ms,
+        keys: buf.keys,
+        body: buf.body,
+    }))
+}
+
+/// [`encode_segment`] into reused buffers: the keys and body are left in `buf`.
+pub fn encode_segment_into(
+    ops: &[NewOp],
+    buf: &mut SegmentBuf,
+) -> Result<Option<SegmentHead>, StorageError> {
+    let Some(first) = ops.first() else {
+        return Ok(None);
+    };
+    let SegmentBuf { raw, keys, body } = buf;
+    keys.clear();
+    raw.clear();
+    keys.reserve(ops.len() * KEY_BYTES);
+    raw.reserve(ops.iter().map(|o| o.payload.len() + 4).sum());
+    for (i, o) in ops.iter().enumerate() {
+        if o.seq != first.seq + i as u64 {
+            return Err(StorageError::Corrupt(format!(
+                "ops of one commit must have consecutive seqs (got {} after {})",
+                o.seq, first.seq
+            )));
+        }
+        let len = u32::try_from(o.payload.len())
+            .map_err(|_| StorageError::Corrupt("an op of 4 GiB or more".into()))?;
+        keys.extend_from_slice(o.op_id.as_bytes());
+        keys.extend_from_slice(&o.hash.to_be_bytes());
+        keys.extend_from_slice(&o.eff_hlc.0.to_be_bytes());
+        keys.push(u8::try_from(o.flags).unwrap_or(u8::MAX));
+        raw.extend_from_slice(&len.to_le_bytes());
+        raw.extend_from_slice(o.payload.as_bytes());
+    }
+    let raw_len = u32::try_from(raw.len())
+        .map_err(|_| StorageError::Corrupt("a commit of 4 GiB or more".into()))?;
+    body.clear();
+    body.resize(5 + lz4_flex::block::get_maximum_output_size(raw.len()), 0);
+    body[1..5].copy_from_slice(&raw_len.to_le_bytes());
+    match lz4_flex::block::compress_into(raw, &mut body[5..]) {
+        Ok(n) if n < raw.len() => {
+            body[0] = BODY_LZ4;
+            body.truncate(5 + n);
+        }
+        _ => {
+            body[0] = BODY_RAW;
+            body.truncate(5);
+            body.extend_from_slice(raw);
+        }
+    }
+    Ok(Some(SegmentHead {
+        first_seq: first.seq,
+        n: ops.len() as u64,
+        received_ms: first.received_ms,
+    }))
+}
+
+/// The keys of a segment of `n` ops.
+pub fn decode_keys(keys: &[u8], n: u64) -> Result<impl Iterator<Item = OpKey> + '_, StorageError> {
+    if Some(keys.len()) != usize::try_from(n).ok().and_then(|n| n.checked_mul(KEY_BYTES)) {
+        return Err(StorageError::Corrupt(format!(
+            "segment keys of {} bytes for {n} ops",
+            keys.len()
+        )));
+    }
+    Ok(keys.chunks_exact(KEY_BYTES).map(|k| {
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&k[..16]);
+        let mut h = [0u8; 16];
+        h.copy_from_slice(&k[16..32]);
+        let mut e = [0u8; 8];
+        e.copy_from_slice(&k[32..40]);
+        OpKey {
+            op_id: OpId::from_bytes(id),
+            hash: u128::from_be_bytes(h),
+            eff_hlc: Hlc(u64::from_be_bytes(e)),
+            flags: i64::from(k[40]),
+        }
+    }))
+}
+
+/// The uncompressed body of a segment: length-prefixed payloads.
+pub fn unpack_body(body: &[u8]) -> Result<Vec<u8>, StorageError> {
+    let bad = |what: &str| StorageError::Corrupt(format!("segment body: {what}"));
+    if body.len() < 5 {
+        return Err(bad("too short"));
+    }
+    let mut l = [0u8; 4];
+    l.copy_from_slice(&body[1..5]);
+    let len = u32::from_le_bytes(l) as usize;
+    if len > MAX_SEGMENT_BODY {
+        return Err(bad("length out of range"));
+    }
+    match body[0] {
+        BODY_RAW if body.len() == len + 5 => Ok(body[5..].to_vec()),
+        BODY_LZ4 => {
+            let mut out = vec![0u8; len];
+            let got = lz4_flex::block::decompress_into(&body[5..], &mut out)
+                .map_err(|e| bad(&e.to_string()))?;
+            if got != len {
+                return Err(bad("length mismatch"));
+            }
+            Ok(out)
+        }
+        _ => Err(bad("unknown format")),
+    }
+}
+
+/// Splits an unpacked body into its payloads.
+pub fn payloads(raw: &[u8]) -> impl Iterator<Item = Result<&str, StorageError>> + '_ {
+    let mut at = 0usize;
+    std::iter::from_fn(move || {
+        if at >= raw.len() {
+            return None;
+        }
+        let bad = || StorageError::Corrupt("segment body: truncated op".into());
+        let Some(l) = raw.get(at..at + 4) else {
+            at = raw.len();
+            return Some(Err(bad()));
+        };
+        let len = u32::from_le_bytes([l[0], l[1], l[2], l[3]]) as usize;
+        let Some(p) = raw.get(at + 4..at + 4 + len) else {
+            at = raw.len();
+            return Some(Err(bad()));
+        };
+        at += 4 + len;
+        Some(
+            std::str::from_utf8(p)
+                .map_err(|_| StorageError::Corrupt("segment body: op is not UTF-8".into())),
+        )
+    })
+}
+
+/// Appends to `out` the ops of a segment with seq greater than `after`, at most `limit` in all.
+pub fn read_segment(
+    first_seq: u64,
+    n: u64,
+    keys: &[u8],
+    body: &[u8],
+    after: u64,
+    limit: usize,
+    out: &mut Vec<StoredOp>,
+) -> Result<(), StorageError> {
+    if first_seq + n <= after + 1 || out.len() >= limit {
+        return Ok(());
+    }
+    let raw = unpack_body(body)?;
+    let mut count = 0u64;
+    for (i, (k, p)) in decode_keys(keys, n)?.zip(payloads(&raw)).enumerate() {
+        count += 1;
+        let seq = first_seq + i as u64;
+        if seq <= after {
+            continue;
+        }
+        if out.len() >= limit {
+            return Ok(());
+        }
+        out.push(StoredOp {
+            seq,
+            eff_hlc: k.eff_hlc,
+            flags: k.flags,
+            payload: p?.to_string(),
+        });
+    }
+    if count != n {
+        return Err(StorageError::Corrupt(format!(
+            "segment at seq {first_seq}: {count} ops for {n} keys"
+        )));
+    }
+    Ok(())
 }

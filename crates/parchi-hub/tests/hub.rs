@@ -6,6 +6,8 @@ mod boundaries;
 mod common;
 #[path = "hub/convergence.rs"]
 mod convergence;
+#[path = "hub/durability.rs"]
+mod durability;
 #[path = "hub/e2e.rs"]
 mod e2e;
 #[path = "hub/faults.rs"]

@@ -220,9 +220,9 @@ where
         hlc: Hlc::new(now + 14 * 24 * 3_600_000, 0),
         site: gens[2].site,
         body: OpBody::SetField {
-            prev: None,
             patient,
             value: name("Future Name"),
+            prev: None,
         },
     };
     let r = hub
@@ -245,9 +245,9 @@ where
         hlc: Hlc::new(now + 1_000, 0),
         site: gens[0].site,
         body: OpBody::SetField {
-            prev: None,
             patient,
             value: name("Honest Name"),
+            prev: None,
         },
     };
     hub.push(Source::Device(&devices[0].0), items(&[honest]), now + 1_000)
