@@ -10,6 +10,10 @@
 //!
 //! Each figure is the median of `BENCH_RUNS` runs (default 3) on a fresh database.
 
+// The allocator `parchi serve` runs with (see parchi-cli's main.rs).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::{Duration, Instant};
 
 use parchi_core::SiteId;
