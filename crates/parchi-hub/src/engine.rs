@@ -393,9 +393,9 @@ async fn build_inner<S: Storage>(storage: &S, loaded: Loaded) -> Result<Inner, H
     let meta: HashMap<String, String> = loaded.meta.into_iter().collect();
     let state_seq: u64 = match meta.get(META_STATE_SEQ) {
         None => 0,
-        Some(v) => v.parse().map_err(|_| {
-            StorageError::Corrupt(format!("{META_STATE_SEQ} is not a number"))
-        })?,
+        Some(v) => v
+            .parse()
+            .map_err(|_| StorageError::Corrupt(format!("{META_STATE_SEQ} is not a number")))?,
     };
     if state_seq > loaded.head {
         return Err(StorageError::Corrupt(format!(

@@ -236,7 +236,9 @@ pub async fn serve_with<S: Storage>(
                     continue;
                 }
                 match st.hub.checkpoint().await {
-                    Ok(r) => tracing::debug!(records = r.records, state_seq = r.state_seq, "checkpoint"),
+                    Ok(r) => {
+                        tracing::debug!(records = r.records, state_seq = r.state_seq, "checkpoint")
+                    }
                     Err(e) => tracing::warn!(error = %e, "checkpoint failed; retrying later"),
                 }
             }

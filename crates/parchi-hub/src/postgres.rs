@@ -17,7 +17,7 @@ use tokio_postgres::{Client, NoTls, Row};
 
 use crate::error::StorageError;
 use crate::storage::{
-    Commit, Counts, DeviceRow, Loaded, META_STATE_SEQ, NewOp, QuarantineRow, SiteRow, Segment,
+    Commit, Counts, DeviceRow, Loaded, META_STATE_SEQ, NewOp, QuarantineRow, Segment, SiteRow,
     Storage, StoredOp, decode_keys, encode_segment, from_i64, hash_bytes, hash_from, id16,
     read_segment, role_from, to_i64,
 };
@@ -251,7 +251,9 @@ async fn migrate_to_segments(tx: &tokio_postgres::Transaction<'_>) -> Result<(),
         }
         head = op.seq;
         if pending.len() >= MIGRATION_SEGMENT_OPS
-            || pending.last().is_some_and(|p| p.received_ms != op.received_ms)
+            || pending
+                .last()
+                .is_some_and(|p| p.received_ms != op.received_ms)
         {
             segments.extend(encode_segment(&pending)?);
             pending.clear();

@@ -13,8 +13,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::error::StorageError;
 use crate::storage::{
     Commit, Counts, DeviceRow, Loaded, META_STATE_SEQ, NewOp, QuarantineRow, SegmentBuf, SiteRow,
-    Storage, StoredOp, decode_keys, encode_segment, encode_segment_into, from_i64, hash_bytes, hash_from, id16, read_segment,
-    role_from, to_i64,
+    Storage, StoredOp, decode_keys, encode_segment, encode_segment_into, from_i64, hash_bytes,
+    hash_from, id16, read_segment, role_from, to_i64,
 };
 
 /// Append-only: never edit a migration that has shipped; add the next one. Version 1 is SQL
@@ -164,7 +164,9 @@ fn migrate_to_segments(tx: &rusqlite::Transaction<'_>) -> Result<(), StorageErro
             }
             head = op.seq;
             if pending.len() >= MIGRATION_SEGMENT_OPS
-                || pending.last().is_some_and(|p| p.received_ms != op.received_ms)
+                || pending
+                    .last()
+                    .is_some_and(|p| p.received_ms != op.received_ms)
             {
                 insert_segment(tx, &pending)?;
                 pending.clear();
@@ -381,7 +383,11 @@ fn states(conn: &Connection, sql: &str) -> Result<Vec<([u8; 16], u64, String)>, 
     let mut rows = st.query([])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
-        out.push((id16(r.get_ref(0)?.as_blob()?)?, from_i64(r.get(1)?), r.get(2)?));
+        out.push((
+            id16(r.get_ref(0)?.as_blob()?)?,
+            from_i64(r.get(1)?),
+            r.get(2)?,
+        ));
     }
     Ok(out)
 }
@@ -407,8 +413,9 @@ impl Storage for SqliteStorage {
                             l.head
                         )));
                     }
-                    l.index
-                        .extend(decode_keys(r.get_ref(2)?.as_blob()?, n)?.map(|k| (k.op_id, k.hash)));
+                    l.index.extend(
+                        decode_keys(r.get_ref(2)?.as_blob()?, n)?.map(|k| (k.op_id, k.hash)),
+                    );
                     l.head = first + n - 1;
                 }
             }

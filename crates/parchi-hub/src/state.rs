@@ -657,7 +657,9 @@ pub fn visit_views<'a>(
 }
 
 /// Views of stored patient rows (decoding each state).
-pub fn patient_views_of_rows(rows: &[([u8; 16], String)]) -> Result<Vec<PatientView>, StorageError> {
+pub fn patient_views_of_rows(
+    rows: &[([u8; 16], String)],
+) -> Result<Vec<PatientView>, StorageError> {
     let states = rows
         .iter()
         .map(|(id, s)| Ok((PatientId::from_bytes(*id), PatientState::decode(s)?)))

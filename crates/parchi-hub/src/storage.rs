@@ -359,7 +359,11 @@ pub fn encode_segment_into(
 
 /// The keys of a segment of `n` ops.
 pub fn decode_keys(keys: &[u8], n: u64) -> Result<impl Iterator<Item = OpKey> + '_, StorageError> {
-    if Some(keys.len()) != usize::try_from(n).ok().and_then(|n| n.checked_mul(KEY_BYTES)) {
+    if Some(keys.len())
+        != usize::try_from(n)
+            .ok()
+            .and_then(|n| n.checked_mul(KEY_BYTES))
+    {
         return Err(StorageError::Corrupt(format!(
             "segment keys of {} bytes for {n} ops",
             keys.len()

@@ -120,7 +120,11 @@ where
     let hub = Hub::open(open().await, HubConfig::default())
         .await
         .expect("reopen");
-    assert_eq!(hub.dirty_records().await, 0, "nothing left to merge from the log");
+    assert_eq!(
+        hub.dirty_records().await,
+        0,
+        "nothing left to merge from the log"
+    );
     assert_state(&hub, &replica(&ops)).await;
 }
 
@@ -372,7 +376,8 @@ fn a_version_1_sqlite_database_is_converted() {
     {
         let mut c = rusqlite::Connection::open(&path).expect("open");
         c.execute_batch(V1_SQLITE).expect("v1 schema");
-        c.pragma_update(None, "user_version", 1i64).expect("version");
+        c.pragma_update(None, "user_version", 1i64)
+            .expect("version");
         let tx = c.transaction().expect("tx");
         for o in &v1.ops {
             tx.execute(
@@ -402,9 +407,12 @@ fn a_version_1_sqlite_database_is_converted() {
     });
     // Opened again: already version 2, nothing converted twice.
     rt().block_on(async {
-        let hub = Hub::open(SqliteStorage::open(&path).expect("open"), HubConfig::default())
-            .await
-            .expect("open");
+        let hub = Hub::open(
+            SqliteStorage::open(&path).expect("open"),
+            HubConfig::default(),
+        )
+        .await
+        .expect("open");
         assert_eq!(hub.head(), ops.len() as u64);
         assert_state(&hub, &replica(&ops)).await;
     });
