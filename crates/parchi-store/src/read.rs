@@ -599,10 +599,15 @@ impl Store {
 
     /// How many local operations wait to be pushed, and how many the hub refused.
     pub fn outbox_counts(&self) -> Result<(u64, u64)> {
-        Ok(self.conn.prepare_cached(
-            "SELECT coalesce(sum(sync_state = 0), 0), coalesce(sum(sync_state = 2), 0) FROM ops WHERE origin = 0",
-        )?
-        .query_row([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)))?)
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT (SELECT count(*) FROM ops WHERE origin = 0 AND sync_state = 0), \
+                    (SELECT count(*) FROM ops WHERE origin = 0 AND sync_state = 2)",
+            )?
+            .query_row([], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+            })?)
     }
 
     /// Marks local operations as accepted by the hub.

@@ -184,6 +184,10 @@ CREATE TABLE field_edits (
     PRIMARY KEY (patient, field, op)
 ) WITHOUT ROWID;
 "#,
+    // 4: the sync state's counts read two partial indexes instead of scanning every op.
+    r#"
+CREATE INDEX ops_rejected ON ops (seq) WHERE origin = 0 AND sync_state = 2;
+"#,
 ];
 
 /// The schema version this binary writes.

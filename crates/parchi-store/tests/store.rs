@@ -501,3 +501,46 @@ fn a_read_only_database_is_reported_not_a_panic() {
     assert_eq!(e.code(), "read_only", "{e}");
     assert_eq!(s.counts().expect("counts"), (0, 0));
 }
+
+#[test]
+fn the_sync_counts_follow_each_op_and_read_indexes_not_every_op() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut rng = Rng(11);
+    let mut s = new_store(dir.path(), "A", 1);
+    for (i, m) in ["9876543210", "9876543211", "9876543212"]
+        .iter()
+        .enumerate()
+    {
+        with_stamping(&mut rng, NOW_MS + 1000 * (i as u64 + 1), |st| {
+            s.register(&reg("Sunita Devi", m), st)
+        })
+        .expect("register");
+    }
+    assert_eq!(s.outbox_counts().expect("counts"), (6, 0));
+    let ops = s.pending_ops(10).expect("outbox");
+    s.mark_pushed(&[ops[0].id, ops[1].id]).expect("pushed");
+    s.mark_rejected(ops[2].id, "refused").expect("rejected");
+    assert_eq!(s.outbox_counts().expect("counts"), (3, 1));
+    assert_eq!(s.retry_rejected().expect("retry"), 1);
+    assert_eq!(s.outbox_counts().expect("counts"), (4, 0));
+
+    // The status bar asks for these counts every few seconds on a store of millions of ops:
+    // both must come from the partial indexes, never a scan of the op log.
+    for state in [0, 2] {
+        let plan: Vec<String> = s
+            .connection()
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN SELECT count(*) FROM ops WHERE origin = 0 AND sync_state = {state}"
+            ))
+            .expect("plan")
+            .query_map([], |r| r.get::<_, String>(3))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("plan rows");
+        assert!(
+            plan.iter()
+                .any(|l| l.contains("USING") && l.contains("INDEX")),
+            "sync_state {state}: {plan:?}"
+        );
+    }
+}
