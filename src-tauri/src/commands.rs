@@ -248,7 +248,8 @@ pub struct SyncStatus {
 
 #[tauri::command]
 pub async fn sync_status(state: State<'_, AppState>) -> Res<SyncStatus> {
-    let (hub, outbox) = clerk(&state, |c| Ok((c.desktop_settings()?.hub, c.outbox()?)))?;
+    // Shown before login too: it holds counts, never patient data.
+    let (hub, outbox) = with_counter(&state, |c| Ok((c.desktop_settings()?.hub, c.outbox()?)))?;
     let probe = hub.clone();
     let online = !hub.is_empty()
         && tauri::async_runtime::spawn_blocking(move || {

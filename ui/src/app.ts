@@ -191,7 +191,7 @@ export function refreshSync(): void {
 }
 
 async function pollSync(): Promise<void> {
-  if (!ctx?.session) return;
+  if (!ctx) return;
   try {
     ctx.sync = await api.syncStatus();
     refreshSync();
@@ -230,7 +230,7 @@ async function logout(): Promise<void> {
 
 export function setSession(s: Session): void {
   context().session = s;
-  startSyncPolling();
+  void pollSync();
 }
 
 export async function loadDepartments(): Promise<void> {
@@ -326,6 +326,7 @@ export async function start(): Promise<void> {
     h("main", { id: "screen" }),
   );
   document.addEventListener("keydown", onGlobalKey);
+  startSyncPolling();
   if (st.session) {
     setSession(st.session);
     await loadDepartments();

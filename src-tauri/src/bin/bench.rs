@@ -1,1 +1,89 @@
-fn main() {}
+//! `parchi-desktop-bench DIR`: times what the desktop app's commands cost on a counter's store,
+//! without the window: opening the store (part of launch to ready) and search as the clerk types
+//! (every prefix of realistic queries, from the second character on), as `search` runs it.
+//!
+//! A benchmark binary, not a test: it prints figures and asserts nothing. See BENCH_NOTES.md.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use parchi_app::{Counter, SystemEnv};
+
+/// What clerks type: correct and misspelt names, a mobile number, an ID prefix.
+const QUERIES: &[(&str, &str)] = &[
+    ("name", "Sunita Devi"),
+    ("name", "Suneeta Devee"),
+    ("name", "Ramesh Kumar"),
+    ("name", "Rmesh Kumr"),
+    ("name", "Mohd Irfan"),
+    ("name", "Priya Sharma"),
+    ("name", "Anil Yadav"),
+    ("name", "Lakshmi Narayan"),
+    ("mobile", "9876543210"),
+    ("mobile", "7004512345"),
+];
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn main() -> ExitCode {
+    let Some(dir) = std::env::args_os().nth(1).map(PathBuf::from) else {
+        eprintln!("usage: parchi-desktop-bench DATA_DIR");
+        return ExitCode::from(2);
+    };
+    let t = Instant::now();
+    let counter = match Counter::open(&dir, Box::new(SystemEnv)) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("cannot open {}: {e}", dir.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let open_ms = t.elapsed().as_secs_f64() * 1e3;
+    let patients = counter.store().counts().map(|(p, _)| p).unwrap_or(0);
+    println!("store: {} patients; open {open_ms:.1} ms", patients);
+
+    for kind in ["name", "mobile"] {
+        let mut times = Vec::new();
+        let mut hits = 0usize;
+        // Twice: the first pass warms the page cache, as a counter that has been running has.
+        for pass in 0..2 {
+            for (_, q) in QUERIES.iter().filter(|(k, _)| *k == kind) {
+                let chars: Vec<char> = q.chars().collect();
+                for n in 2..=chars.len() {
+                    let prefix: String = chars[..n].iter().collect();
+                    let t = Instant::now();
+                    match counter.search(&prefix, 8) {
+                        Ok(r) => {
+                            if pass == 1 {
+                                times.push(t.elapsed().as_secs_f64() * 1e3);
+                                hits += usize::from(!r.is_empty());
+                            }
+                        }
+                        Err(e) => {
+                            eprintln!("search failed ({})", e.code());
+                            return ExitCode::FAILURE;
+                        }
+                    }
+                }
+            }
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "search by {kind} (every keystroke, {} searches, {} with results): p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            times.len(),
+            hits,
+            percentile(&times, 0.5),
+            percentile(&times, 0.95),
+            percentile(&times, 0.99),
+            times.last().copied().unwrap_or(0.0),
+        );
+    }
+    ExitCode::SUCCESS
+}

@@ -18,14 +18,12 @@ const TABS: [Tab, Key][] = [
   ["conflicts", "admin.conflicts"],
 ];
 
-let lastTab: Tab = "counters";
-
 class AdminScreen {
   private tab: Tab;
   private root: HTMLElement | null = null;
 
   constructor(params: Record<string, unknown>) {
-    this.tab = (params.tab as Tab | undefined) ?? lastTab;
+    this.tab = (params.tab as Tab | undefined) ?? "counters";
   }
 
   render(root: HTMLElement): void {
@@ -74,7 +72,6 @@ class AdminScreen {
 
   private select(tab: Tab): void {
     this.tab = tab;
-    lastTab = tab;
     if (this.root) this.render(this.root);
   }
 

@@ -41,20 +41,20 @@ const RELATIONS: [string, string][] = [
 function fields(): FieldDef[] {
   const cats = context().info.categories.map((c): [string, string] => [c, t(`cat.${c}` as Key)]);
   return [
-    { key: "name", label: "reg.name", kind: "text", span: 4, quick: true, shows: ["name", "patient"], maxlength: 80 },
-    { key: "sex", label: "reg.sex", kind: "sex", span: 2, quick: true, shows: ["sex"] },
+    { key: "name", label: "reg.name", kind: "text", span: 5, quick: true, shows: ["name", "patient"], maxlength: 80 },
+    { key: "sex", label: "reg.sex", kind: "sex", span: 3, quick: true, shows: ["sex"] },
     { key: "age", label: "reg.age", kind: "text", span: 2, quick: true, shows: ["age"], hint: "reg.age_hint", maxlength: 12 },
     { key: "dob", label: "reg.dob", kind: "text", span: 2, quick: false, shows: ["dob"], hint: "reg.dob_hint", maxlength: 10 },
-    { key: "category", label: "reg.category", kind: "select", span: 2, quick: true, shows: ["category"], options: cats },
     { key: "guardian_relation", label: "reg.guardian", kind: "select", span: 2, quick: false, shows: ["guardian_relation"], options: RELATIONS },
-    { key: "guardian_name", label: "reg.guardian_name", kind: "text", span: 4, quick: false, shows: ["guardian_name"], maxlength: 80 },
-    { key: "mobile", label: "reg.mobile", kind: "text", span: 2, quick: true, shows: ["mobile"], inputmode: "tel", maxlength: 16 },
-    { key: "address", label: "reg.address", kind: "text", span: 4, quick: false, shows: ["address"], maxlength: 120 },
-    { key: "district", label: "reg.district", kind: "text", span: 2, quick: false, shows: ["district"], maxlength: 120 },
+    { key: "guardian_name", label: "reg.guardian_name", kind: "text", span: 6, quick: false, shows: ["guardian_name"], maxlength: 80 },
+    { key: "mobile", label: "reg.mobile", kind: "text", span: 4, quick: true, shows: ["mobile"], inputmode: "tel", maxlength: 16 },
+    { key: "address", label: "reg.address", kind: "text", span: 5, quick: false, shows: ["address"], maxlength: 120 },
+    { key: "district", label: "reg.district", kind: "text", span: 3, quick: false, shows: ["district"], maxlength: 120 },
     { key: "state", label: "reg.state", kind: "text", span: 2, quick: false, shows: ["state"], maxlength: 120 },
     { key: "pincode", label: "reg.pincode", kind: "text", span: 2, quick: false, shows: ["pincode"], inputmode: "numeric", maxlength: 7 },
-    { key: "abha", label: "reg.abha", kind: "text", span: 4, quick: false, shows: ["abha_number", "abha_address"], maxlength: 40 },
-    { key: "aadhaar", label: "reg.aadhaar", kind: "text", span: 2, quick: false, shows: ["aadhaar"], inputmode: "numeric", maxlength: 14 },
+    { key: "abha", label: "reg.abha", kind: "text", span: 5, quick: false, shows: ["abha_number", "abha_address"], maxlength: 40 },
+    { key: "aadhaar", label: "reg.aadhaar", kind: "text", span: 3, quick: false, shows: ["aadhaar"], inputmode: "numeric", maxlength: 14 },
+    { key: "category", label: "reg.category", kind: "select", span: 4, quick: true, shows: ["category"], options: cats },
   ];
 }
 
@@ -218,8 +218,8 @@ class RegisterScreen {
               this.q<HTMLElement>(`#${id}`)?.focus();
             },
           },
-          h("kbd", {}, code),
-          t(label),
+          h("span", { class: "seg-key" }, code),
+          h("span", { class: "seg-label" }, t(label)),
         );
       control = h(
         "div",
@@ -588,7 +588,8 @@ class RegisterScreen {
         this.selected = hits.length ? 0 : -1;
         this.paintResults();
         if (status) status.textContent = query.trim() && !hits.length ? t("reg.no_results") : "";
-        if (query.trim()) metrics().search.push(performance.now() - t0);
+        // Keystroke to the frame that shows the results.
+        if (query.trim()) requestAnimationFrame(() => metrics().search.push(performance.now() - t0));
       }
     } catch (e) {
       if (status) status.textContent = e instanceof ApiError ? fieldMessage("search", e.code, e.message) : "";

@@ -146,29 +146,27 @@ class TokenScreen {
     const d = this.detail;
     if (!d || this.busy || d.visit.cancelled) return;
     this.busy = true;
+    const said: string[] = [];
+    let kind: "ok" | "info" = "ok";
     try {
-      let reprints = d.visit.reprints;
       if (reprint) {
         this.detail = await api.reprint(this.visit);
-        reprints = this.detail.visit.reprints;
-        notify(t("token.reprinted", { n: reprints }), "ok");
+        said.push(t("token.reprinted", { n: this.detail.visit.reprints }));
       }
       try {
         const job = await api.printSlip(this.visit);
-        notify(
-          reprint
-            ? `${t("token.reprinted", { n: reprints })} ${t("token.printed", { printer: job.printer })}`
-            : t("token.printed", { printer: job.printer }),
-          "ok",
-        );
+        said.push(t("token.printed", { printer: job.printer }));
       } catch (e) {
-        if (e instanceof ApiError && e.code === "unavailable") notify(t("token.print_unavailable"), "info");
-        else throw e;
+        if (!(e instanceof ApiError && e.code === "unavailable")) throw e;
+        said.push(t("token.print_unavailable"));
+        kind = "info";
       }
       this.printed = true;
       await this.loadPreview();
       this.paint();
+      notify(said.join(" "), kind);
     } catch (e) {
+      if (said.length) this.paint();
       showError(e);
     } finally {
       this.busy = false;

@@ -1,0 +1,303 @@
+"""The counter clerk's day, driven through the real window with the keyboard.
+
+The tests run in order on one app session (a fresh data directory): the first admin is created,
+a clerk is added, the clerk logs in, registers a patient with the keyboard alone, finds them again
+by a misspelt name, starts a revisit, prints a slip to the CUPS PDF printer, reprints and cancels;
+the admin screens are opened; the sync state shows offline, then online once a hub starts.
+Each screen is saved as a screenshot.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+from selenium.webdriver.common.keys import Keys
+
+ENTER = Keys.ENTER
+ADMIN = ("admin", "correct horse 7")
+CLERK = ("asha", "4321")
+PDF_OUT = Path(os.environ.get("PARCHI_PDF_OUT", "/var/spool/cups-pdf/out"))
+
+
+def login(c, user: str, secret: str) -> None:
+    c.wait_el("#login-user")
+    c.wait_focus("login-user")
+    c.keys(user, ENTER)
+    c.wait_focus("login-secret")
+    c.keys(secret, ENTER)
+
+
+def logout(c) -> None:
+    c.click("#logout")
+    c.wait_el("#login-user")
+
+
+def test_a_fresh_counter_offers_to_create_the_first_admin(counter):
+    c = counter
+    c.wait_el("#login-form", timeout=30)
+    assert "first admin" in c.text("h1").lower()
+    c.shot("01-first-admin")
+    login(c, *ADMIN)
+    c.wait_el("#register-form")
+    c.wait_focus("f-name")
+    assert "admin" in c.text("#user-name")
+
+
+def test_the_admin_adds_a_clerk(counter):
+    c = counter
+    c.keys(Keys.F9)
+    c.click("#admin-tab-users")
+    c.wait_el("#user-name-new").send_keys(CLERK[0])
+    c.el("#user-secret-new").send_keys(CLERK[1], ENTER)
+    c.wait(lambda: CLERK[0] in c.text("#users-table"), what="clerk not listed")
+    c.shot("10-admin-users")
+    logout(c)
+
+
+def test_a_wrong_pin_is_refused_and_the_clerk_logs_in(counter):
+    c = counter
+    login(c, CLERK[0], "9999")
+    c.wait(lambda: c.text("#login-error") != "", what="no login error")
+    assert "wrong" in c.text("#login-error").lower()
+    assert c.active_id() == "login-secret"
+    c.shot("02-login")
+    c.keys(CLERK[1], ENTER)
+    c.wait_el("#register-form")
+    c.wait_focus("f-name")
+    assert "asha" in c.text("#user-name")
+
+
+def test_register_a_patient_with_the_keyboard_alone(counter):
+    c = counter
+    c.wait_focus("f-name")
+    c.keys("Sunita Devi", ENTER)
+    c.wait_focus("f-sex")
+    c.keys("f")  # M/F/O picks and moves on
+    c.wait_focus("f-age")
+    c.keys("34", ENTER)
+    c.wait_focus("f-dob")
+    c.keys(ENTER)  # no date of birth: the age is enough
+    c.wait_focus("f-guardian_relation")
+    c.keys("w", ENTER)
+    c.wait_focus("f-guardian_name")
+    c.keys("Ramesh Kumar", ENTER)
+    c.wait_focus("f-mobile")
+    # The message next to the field appears as the clerk types, and goes when it is right.
+    c.keys("98765")
+    c.wait(lambda: "10 digits" in c.text("#msg-mobile"), what="no mobile message while typing")
+    c.shot("04-register-validation")
+    c.keys("43210")
+    c.wait(lambda: c.text("#msg-mobile") == "", what="mobile message stayed")
+    c.keys(ENTER)
+    c.wait_focus("f-address")
+    c.keys("Ward 12, Kankarbagh", ENTER, "Patna", ENTER, "Bihar", ENTER, "800020", ENTER)
+    c.wait_focus("f-abha")
+    c.keys(ENTER)
+    c.wait_focus("f-aadhaar")
+    c.keys(ENTER)
+    c.wait_focus("f-category")
+    c.keys(ENTER)  # general, the default
+    c.wait_focus("department")
+    c.keys("1")
+    assert c.el("#department").get_attribute("data-value") == "MED"
+    c.shot("03-register-filled")
+    c.keys(ENTER)
+    c.wait_focus("register-submit")
+    c.keys(ENTER)
+    c.wait_el("#token-number")
+    token = c.text("#token-number")
+    assert re.fullmatch(r"A-\d+", token), token
+    assert "General Medicine" in c.text("#token-dept")
+    assert c.text("#token-patient") == "Sunita Devi"
+    assert c.text("#token-fee").startswith("Rs 10")
+    c.wait_focus("print")
+    c.shot("05-token")
+    c.first_token = token
+
+
+def test_print_the_slip_to_the_cups_pdf_printer(counter):
+    c = counter
+    before = set(PDF_OUT.glob("*.pdf")) if PDF_OUT.exists() else set()
+    c.wait_focus("print")
+    c.keys(ENTER)
+    c.wait(lambda: c.text("#notice") != "", what="no print notice")
+    assert "sent to the printer" in c.text("#notice"), c.text("#notice")
+
+    def arrived():
+        now = set(PDF_OUT.glob("*.pdf")) if PDF_OUT.exists() else set()
+        new = [p for p in now - before if p.stat().st_size > 0]
+        return new or None
+
+    new = c.wait(arrived, timeout=30, what=f"no PDF arrived in {PDF_OUT}")
+    assert new[0].read_bytes().startswith(b"%PDF")
+    c.wait_el("#slip-preview")
+    c.shot("06-slip-printed")
+
+
+def test_find_them_again_by_a_misspelt_name_and_start_a_revisit(counter):
+    c = counter
+    c.keys(Keys.F3)
+    c.wait_focus("search")
+    c.keys("Suneeta Devi")
+    c.wait(lambda: any("Sunita Devi" in e.text for e in c.els("#results .hit")), what="not found by a misspelt name")
+    first = c.el("#results .hit.selected").text
+    assert "Sunita Devi" in first and "34Y / F" in first and "W/o Ramesh Kumar" in first
+    c.shot("07-search-misspelt")
+    c.keys(ENTER)
+    c.wait_el("#visit-start")
+    c.wait_focus("visit-department")
+    c.shot("08-revisit-department")
+    c.keys("2", ENTER)
+    # Tokens run per department, so the revisit's token is told apart by its department.
+    c.wait(lambda: c.els("#token-dept") and "General Surgery" in c.text("#token-dept"), what="no new token")
+    assert re.fullmatch(r"A-\d+", c.text("#token-number"))
+    assert c.text("#token-patient") == "Sunita Devi"
+    c.second_token = c.text("#token-number")
+
+
+def test_reprint_is_recorded_and_cancel_needs_a_reason(counter):
+    c = counter
+    c.wait_el("#token-number")
+    c.keys("r")
+    c.wait(lambda: "Reprint 1 recorded" in c.text("#notice"), what="reprint not recorded")
+    c.keys("c")
+    c.wait_focus("cancel-reason")
+    c.keys("Wrong department", ENTER)
+    c.wait_el("#cancelled-stamp")
+    c.shot("09-cancelled")
+
+
+def test_todays_list_shows_both_visits(counter):
+    c = counter
+    c.keys(Keys.F4)
+    c.wait_el("#today-table")
+    rows = c.els("#today-table tbody tr")
+    assert len(rows) == 2
+    text = c.text("#today-table")
+    assert c.first_token in text and c.second_token in text
+    assert "General Medicine" in text and "General Surgery" in text
+    assert "CANCELLED" in text and "1 reprints" in text
+    c.shot("11-today")
+    c.keys(ENTER)  # opens the newest visit
+    c.wait_el("#token-number")
+    assert c.text("#token-number") == c.second_token
+    assert "General Surgery" in c.text("#token-dept")
+
+
+def test_quick_registration_needs_only_sex_age_and_department(counter):
+    c = counter
+    c.keys(Keys.F2)
+    c.wait_focus("f-name")
+    c.keys(Keys.F8)
+    c.wait(lambda: "quick" in (c.el("#register-form").get_attribute("class") or ""), what="quick mode off")
+    c.wait_el("#quick-help")
+    assert not c.el("#f-address").is_displayed()
+    c.keys(ENTER)  # no name: an unknown patient
+    c.wait_focus("f-sex")
+    c.keys("m")
+    c.keys("40", ENTER)
+    c.shot("12-quick-registration")
+    c.chord(Keys.CONTROL, ENTER)
+    c.wait_el("#token-number")
+    assert c.text("#token-patient") == "Unknown Male"
+    c.keys(Keys.F2)
+    c.wait_focus("f-name")
+    c.keys(Keys.F8)  # back to the full form
+    c.wait(lambda: "quick" not in (c.el("#register-form").get_attribute("class") or ""), what="quick mode stuck")
+
+
+def test_server_validation_names_the_field(counter):
+    c = counter
+    c.wait_focus("f-name")
+    c.keys("Ram 2", ENTER, "m", "300", ENTER)
+    c.chord(Keys.CONTROL, ENTER)
+    c.wait(lambda: c.text("#msg-name") != "" and c.text("#msg-age") != "", what="no field messages")
+    assert "digits" in c.text("#msg-name")
+    assert "120" in c.text("#msg-age")
+    assert c.active_id() == "f-name"
+    c.click("#register-clear")
+    c.wait_focus("f-name")
+
+
+def test_labels_switch_to_hindi_and_back(counter):
+    c = counter
+    c.click("#lang-switch")
+    c.wait(lambda: "पंजीकरण" in c.text("#tab-register"), what="no Hindi labels")
+    assert "मरीज़ का नाम" in c.text("#register-form")
+    c.shot("13-hindi")
+    c.click("#lang-switch")
+    c.wait(lambda: "Register" in c.text("#tab-register"), what="no English labels")
+
+
+def test_admin_screens(counter):
+    c = counter
+    logout(c)
+    login(c, *ADMIN)
+    c.wait_el("#register-form")
+    # The same person registered twice (another counter, while offline): a likely duplicate.
+    c.wait_focus("f-name")
+    c.keys("Sunita Devee", ENTER, "f", "35", ENTER, ENTER, ENTER, ENTER, "9876543210", ENTER)
+    c.chord(Keys.CONTROL, ENTER)
+    c.wait_el("#token-number")
+    c.keys(Keys.F9)
+    c.wait_el("#counters-table")
+    c.shot("14-admin-counters")
+    c.chord(Keys.ALT, "2")
+    c.wait_el("#report table")
+    assert "General Medicine" in c.text("#report")
+    c.shot("15-admin-report")
+    c.chord(Keys.ALT, "3")
+    c.wait_el("#settings-form")
+    c.shot("16-admin-settings")
+    c.chord(Keys.ALT, "5")
+    c.wait_el("#dup-a")
+    assert "Sunita" in c.text("#dup-a") and "Sunita" in c.text("#dup-b")
+    c.shot("17-admin-duplicates")
+    c.click("#dup-merge")
+    c.wait(lambda: "Merged" in c.text("#notice"), what="merge not confirmed")
+    c.chord(Keys.ALT, "6")
+    c.wait_el("#admin-body h1")
+    c.shot("18-admin-conflicts")
+
+
+def test_sync_state_shows_offline_then_online_when_a_hub_starts(counter):
+    c = counter
+    from conftest import free_port, wait_port
+
+    port = free_port()
+    c.chord(Keys.ALT, "3")
+    hub = c.wait_el("#set-hub")
+    hub.clear()
+    hub.send_keys(f"http://127.0.0.1:{port}")
+    c.click("#settings-save")
+    c.wait(lambda: "saved" in c.text("#notice").lower(), what="settings not saved")
+    c.wait(lambda: c.el("#sync-state").get_attribute("data-online") == "false", what="not offline")
+    assert c.text("#sync-label") == "Offline"
+    assert "waiting" in c.text("#sync-detail")
+    c.shot("19-sync-offline")
+    hub_dir = c.tmp / "hub"
+    hub_dir.mkdir()
+    if not Path(c.cli).exists():
+        raise AssertionError(f"the hub binary {c.cli} is missing: build parchi-cli (parchi serve)")
+    proc = subprocess.Popen(
+        [str(c.cli), "serve", "--data", str(hub_dir), "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=open(c.tmp / "hub.log", "wb"),
+    )
+    try:
+        time.sleep(0.5)
+        if proc.poll() is not None:
+            raise AssertionError(
+                "`parchi serve` exited at once: " + (c.tmp / "hub.log").read_text()[-500:]
+            )
+        wait_port(port)
+        c.wait(lambda: c.el("#sync-state").get_attribute("data-online") == "true", timeout=20, what="never online")
+        assert c.text("#sync-label") == "Online"
+        c.shot("20-sync-online")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)
