@@ -4,4 +4,6 @@
 mod cli;
 mod crash;
 mod fhir;
+mod slips;
+mod sync;
 mod util;

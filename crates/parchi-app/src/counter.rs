@@ -202,6 +202,15 @@ impl Counter {
         &self.store
     }
 
+    /// The data directory this counter lives in.
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self.store
+            .path()
+            .parent()
+            .map(|p| p.to_owned())
+            .unwrap_or_default()
+    }
+
     pub fn store_mut(&mut self) -> &mut Store {
         &mut self.store
     }

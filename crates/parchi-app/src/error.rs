@@ -16,6 +16,12 @@ pub enum AppError {
     Invalid(String),
     #[error("{0}")]
     Denied(String),
+    /// The slip could not be printed (the PDF is kept; the message says where).
+    #[error("printing: {0}")]
+    Print(String),
+    /// The hub could not be reached or refused the round (nothing is lost: it is retried).
+    #[error("sync: {0}")]
+    Sync(String),
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]
@@ -30,6 +36,8 @@ impl AppError {
             AppError::UnknownCounter { .. } => "unknown_counter",
             AppError::Invalid(_) => "invalid",
             AppError::Denied(_) => "denied",
+            AppError::Sync(_) => "sync",
+            AppError::Print(_) => "print",
             AppError::Config(_) => "config",
             AppError::Store(e) => e.code(),
         }
@@ -44,6 +52,7 @@ impl AppError {
             | AppError::Invalid(_)
             | AppError::Denied(_)
             | AppError::Config(_) => true,
+            AppError::Sync(_) | AppError::Print(_) => false,
             AppError::Store(e) => matches!(
                 e,
                 StoreError::NotFound { .. }

@@ -15,6 +15,8 @@ pub mod env;
 pub mod error;
 pub mod fhir;
 pub mod reconcile;
+pub mod slips;
+pub mod sync;
 pub mod users;
 
 pub use config::{ConfigError, HospitalConfig};

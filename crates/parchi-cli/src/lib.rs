@@ -50,6 +50,27 @@ enum Command {
         patient: String,
         #[arg(long, value_name = "CODE")]
         department: String,
+        #[command(flatten)]
+        slip: SlipOut,
+    },
+    /// Write a visit's OPD slip as a PDF.
+    Slip {
+        visit: String,
+        #[arg(long, value_name = "FILE.pdf")]
+        out: PathBuf,
+        /// thermal80, a6 or a5 (default: the configuration's).
+        #[arg(long)]
+        layout: Option<String>,
+        /// Mark it DUPLICATE (use `reprint` to record a reprint and print it).
+        #[arg(long)]
+        duplicate: bool,
+    },
+    /// Print a visit's OPD slip through CUPS (the PDF is kept if the printer fails).
+    Print {
+        visit: String,
+        /// CUPS queue (default: the configuration's printer, else the system default).
+        #[arg(long)]
+        printer: Option<String>,
     },
     /// Find patients by mobile, temporary ID, UHID, ABHA, or a (misspelt) name.
     Search {
@@ -74,8 +95,12 @@ enum Command {
         #[arg(long, default_value = "")]
         reason: String,
     },
-    /// Record a reprint of a visit's slip (marked DUPLICATE).
-    Reprint { visit: String },
+    /// Record a reprint of a visit's slip (marked DUPLICATE), and print or write it.
+    Reprint {
+        visit: String,
+        #[command(flatten)]
+        slip: SlipOut,
+    },
     /// Every change to a patient or visit, oldest first.
     History {
         /// Patient ID, temporary ID, UHID or visit ID.
@@ -95,7 +120,34 @@ enum Command {
         /// YYYY-MM-DD (default: today).
         #[arg(long)]
         date: Option<String>,
+        /// Also write the report as a PDF.
+        #[arg(long, value_name = "FILE.pdf")]
+        pdf: Option<PathBuf>,
     },
+    /// Enrol this counter at a hub with a one-time code from the hub's admin.
+    Enroll {
+        #[arg(long, value_name = "URL")]
+        hub: String,
+        #[arg(long)]
+        code: String,
+    },
+    /// Sync with the hub once: push what waits, pull what is new.
+    Sync {
+        /// Only show the state: online or offline, pending changes, last success and error.
+        #[arg(long)]
+        status: bool,
+        /// List the changes the hub refused.
+        #[arg(long)]
+        errors: bool,
+        /// Put the refused changes back in the queue, then sync.
+        #[arg(long)]
+        retry: bool,
+    },
+    /// Run the sync hub (embedded SQLite by default; PostgreSQL with --database).
+    Serve(parchi_hub::cli::ServeArgs),
+    /// Hub administration (run against a hub).
+    #[command(subcommand)]
+    Hub(HubCommand),
     /// Today's visits at this counter.
     Today,
     /// This counter's identity and the changes waiting to be synced.
@@ -245,6 +297,125 @@ struct RegisterArgs {
     /// Quick registration: only sex and approximate age are required.
     #[arg(long)]
     quick: bool,
+    #[command(flatten)]
+    slip: SlipOut,
+}
+
+/// What to do with the slip after a registration, visit or reprint.
+#[derive(Args, Debug, Default)]
+struct SlipOut {
+    /// Print the slip (CUPS; the configured printer unless --printer).
+    #[arg(long)]
+    print: bool,
+    #[arg(long, requires = "print")]
+    printer: Option<String>,
+    /// Write the slip PDF here.
+    #[arg(long, value_name = "FILE.pdf")]
+    slip: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum HubCommand {
+    /// Create a one-time enrolment code for a counter (or, with --role hub, a LAN hub).
+    EnrollCode {
+        #[arg(long, value_name = "URL")]
+        hub: String,
+        /// counter or hub.
+        #[arg(long, default_value = "counter")]
+        role: String,
+        /// Minutes the code stays valid.
+        #[arg(long, default_value_t = 60)]
+        ttl_minutes: u64,
+        /// The hub's data directory (to read its admin secret), unless $PARCHI_HUB_ADMIN_SECRET.
+        #[arg(long, value_name = "DIR")]
+        hub_data: Option<PathBuf>,
+    },
+    /// Every enrolled device with its sync state.
+    Sites {
+        #[arg(long, value_name = "URL")]
+        hub: String,
+        #[arg(long, value_name = "DIR")]
+        hub_data: Option<PathBuf>,
+    },
+    /// Operations the hub stored aside (two payloads under one ID).
+    Quarantine {
+        #[arg(long, value_name = "URL")]
+        hub: String,
+        #[arg(long, value_name = "DIR")]
+        hub_data: Option<PathBuf>,
+    },
+    /// At the central hub: give every person with only temporary IDs a permanent UHID.
+    AssignUhids {
+        /// Letters the UHIDs start with, e.g. DHP.
+        #[arg(long)]
+        prefix: String,
+        #[arg(long, value_name = "URL")]
+        hub: String,
+        #[arg(long, value_name = "DIR")]
+        hub_data: Option<PathBuf>,
+    },
+    /// Revoke a device: it can no longer push or pull.
+    Revoke {
+        device: String,
+        #[arg(long, value_name = "URL")]
+        hub: String,
+        #[arg(long, value_name = "DIR")]
+        hub_data: Option<PathBuf>,
+    },
+}
+
+fn hub_secret(hub_data: &Option<PathBuf>) -> Result<String, CliError> {
+    if let Ok(s) = std::env::var("PARCHI_HUB_ADMIN_SECRET") {
+        return Ok(s);
+    }
+    match hub_data {
+        Some(d) => std::fs::read_to_string(d.join("admin.secret"))
+            .map(|s| s.trim().to_owned())
+            .map_err(|e| {
+                CliError::BadInput(format!(
+                    "cannot read the hub's admin secret in {}: {e}",
+                    d.display()
+                ))
+            }),
+        None => Err(CliError::BadInput(
+            "give --hub-data DIR (the hub's data directory) or set PARCHI_HUB_ADMIN_SECRET".into(),
+        )),
+    }
+}
+
+fn hub_client(url: &str) -> Result<parchi_sync::HubClient, CliError> {
+    parchi_sync::HubClient::new(url, parchi_sync::ClientConfig::default())
+        .map_err(|e| CliError::BadInput(format!("--hub: {e}")))
+}
+
+/// After a registration, visit or reprint: write and/or print the slip as asked.
+fn handle_slip(
+    c: &Counter,
+    visit: &str,
+    duplicate: bool,
+    s: &SlipOut,
+) -> Result<serde_json::Value, CliError> {
+    let mut out = serde_json::Map::new();
+    if let Some(path) = &s.slip {
+        c.write_slip(visit, None, duplicate, path)?;
+        out.insert("slip".into(), serde_json::json!(path));
+    }
+    if s.print {
+        let p = c.print_slip(visit, s.printer.as_deref(), duplicate)?;
+        out.insert(
+            "printed".into(),
+            serde_json::to_value(&p).unwrap_or_default(),
+        );
+    }
+    Ok(serde_json::Value::Object(out))
+}
+
+fn with_slip<T: serde::Serialize>(v: &T, extra: serde_json::Value) -> serde_json::Value {
+    let mut j = serde_json::to_value(v).unwrap_or_default();
+    if let (Some(o), serde_json::Value::Object(e)) = (j.as_object_mut(), extra) {
+        o.extend(e);
+    }
+    j
 }
 
 /// Runs the CLI with the process arguments.
@@ -314,6 +485,70 @@ impl From<anyhow::Error> for CliError {
     }
 }
 
+fn hub_command(h: &HubCommand, out: &Out) -> Result<(), CliError> {
+    let fail = |e: parchi_sync::ClientError| CliError::Other(anyhow::anyhow!("{e}"));
+    match h {
+        HubCommand::EnrollCode {
+            hub,
+            role,
+            ttl_minutes,
+            hub_data,
+        } => {
+            let role = match role.as_str() {
+                "counter" => parchi_sync::wire::Role::Counter,
+                "hub" => parchi_sync::wire::Role::Hub,
+                other => {
+                    return Err(CliError::BadInput(format!(
+                        "--role: {other:?} is not counter or hub"
+                    )));
+                }
+            };
+            let code = hub_client(hub)?
+                .admin_enroll_code(&hub_secret(hub_data)?, role, Some(ttl_minutes * 60))
+                .map_err(fail)?;
+            out.value(&code, || format!("Enrolment code: {}", code.code));
+        }
+        HubCommand::Sites { hub, hub_data } => {
+            let sites = hub_client(hub)?
+                .admin_sites(&hub_secret(hub_data)?)
+                .map_err(fail)?;
+            out.value(&sites, || {
+                serde_json::to_string_pretty(&sites).unwrap_or_default()
+            });
+        }
+        HubCommand::Quarantine { hub, hub_data } => {
+            let q = hub_client(hub)?
+                .admin_quarantine(&hub_secret(hub_data)?)
+                .map_err(fail)?;
+            out.value(&q, || serde_json::to_string_pretty(&q).unwrap_or_default());
+        }
+        HubCommand::AssignUhids {
+            prefix,
+            hub,
+            hub_data,
+        } => {
+            let r = hub_client(hub)?
+                .admin_assign_uhids(&hub_secret(hub_data)?, prefix)
+                .map_err(fail)?;
+            let n = r["assigned"].as_array().map(|a| a.len()).unwrap_or(0);
+            out.value(&r, || {
+                format!("Assigned {n} UHIDs; counters learn them at their next sync.")
+            });
+        }
+        HubCommand::Revoke {
+            device,
+            hub,
+            hub_data,
+        } => {
+            let r = hub_client(hub)?
+                .admin_revoke(&hub_secret(hub_data)?, device)
+                .map_err(fail)?;
+            out.value(&r, || format!("Device {device} revoked."));
+        }
+    }
+    Ok(())
+}
+
 fn run(cli: &Cli, out: &Out) -> Result<(), CliError> {
     let dir = cli.data.clone().unwrap_or_else(default_data_dir);
     match &cli.command {
@@ -342,7 +577,8 @@ fn run(cli: &Cli, out: &Out) -> Result<(), CliError> {
                 patient: a.patient.input(a.quick),
                 department: a.department.clone(),
             })?;
-            out.value(&r, || {
+            let extra = handle_slip(&c, &r.visit_id.to_string(), false, &a.slip)?;
+            out.value(&with_slip(&r, extra), || {
                 output::registration_text(
                     &r.token,
                     &r.temp_id,
@@ -356,10 +592,12 @@ fn run(cli: &Cli, out: &Out) -> Result<(), CliError> {
         Command::Visit {
             patient,
             department,
+            slip,
         } => {
             let mut c = open(&dir)?;
             let v = c.new_visit(patient, department)?;
-            out.value(&v, || {
+            let extra = handle_slip(&c, &v.visit_id.to_string(), false, slip)?;
+            out.value(&with_slip(&v, extra), || {
                 output::registration_text(
                     &v.token,
                     &v.temp_id,
@@ -367,6 +605,34 @@ fn run(cli: &Cli, out: &Out) -> Result<(), CliError> {
                     &v.room,
                     v.fee,
                     &v.warnings,
+                )
+            });
+        }
+        Command::Slip {
+            visit,
+            out: file,
+            layout,
+            duplicate,
+        } => {
+            let c = open(&dir)?;
+            let pdf = c.slip_pdf(visit, layout.as_deref(), *duplicate)?;
+            std::fs::write(file, &pdf).map_err(|e| {
+                CliError::Other(anyhow::anyhow!("cannot write {}: {e}", file.display()))
+            })?;
+            out.value(
+                &serde_json::json!({ "slip": file, "bytes": pdf.len() }),
+                || format!("Slip written to {}.", file.display()),
+            );
+        }
+        Command::Print { visit, printer } => {
+            let c = open(&dir)?;
+            let p = c.print_slip(visit, printer.as_deref(), false)?;
+            out.value(&p, || {
+                format!(
+                    "Sent to printer {} (job {}); PDF kept at {}.",
+                    p.printer,
+                    p.job_id,
+                    p.pdf.display()
                 )
             });
         }
@@ -403,10 +669,11 @@ fn run(cli: &Cli, out: &Out) -> Result<(), CliError> {
                 format!("Visit {} (token {}) cancelled.", v.id, v.token)
             });
         }
-        Command::Reprint { visit } => {
+        Command::Reprint { visit, slip } => {
             let mut c = open(&dir)?;
             let v = c.record_reprint(visit)?;
-            out.value(&v, || {
+            let extra = handle_slip(&c, visit, true, slip)?;
+            out.value(&with_slip(&v, extra), || {
                 format!(
                     "Reprint {} of token {} recorded (slip marked DUPLICATE).",
                     v.reprints, v.token
@@ -426,7 +693,7 @@ fn run(cli: &Cli, out: &Out) -> Result<(), CliError> {
             let mut c = open(&dir)?;
             return import::run(&mut c, file, department, (*batch).max(1), out);
         }
-        Command::Report { date } => {
+        Command::Report { date, pdf } => {
             let c = open(&dir)?;
             let day = match date {
                 Some(d) => Some(d.parse().map_err(|_| {
@@ -435,6 +702,12 @@ fn run(cli: &Cli, out: &Out) -> Result<(), CliError> {
                 None => None,
             };
             let r = c.day_report(day)?;
+            if let Some(path) = pdf {
+                let bytes = c.report_pdf(day)?;
+                std::fs::write(path, bytes).map_err(|e| {
+                    CliError::Other(anyhow::anyhow!("cannot write {}: {e}", path.display()))
+                })?;
+            }
             out.value(&r, || output::report_text(&r));
         }
         Command::Today => {
@@ -520,6 +793,73 @@ fn run(cli: &Cli, out: &Out) -> Result<(), CliError> {
             let list = c.conflicts()?;
             out.value(&list, || output::conflicts_text(&list));
         }
+        Command::Enroll { hub, code } => {
+            let mut c = open(&dir)?;
+            let device = c.enroll(hub, code)?;
+            out.value(
+                &serde_json::json!({ "hub": hub, "device_id": device }),
+                || format!("Enrolled at {hub} as device {device}."),
+            );
+        }
+        Command::Sync {
+            status,
+            errors,
+            retry,
+        } => {
+            let mut c = open(&dir)?;
+            if *errors {
+                let list: Vec<serde_json::Value> = c
+                    .store()
+                    .rejected_ops()?
+                    .into_iter()
+                    .map(|(op, e)| serde_json::json!({ "op_id": op.id, "kind": op.body.kind(), "error": e }))
+                    .collect();
+                out.value(&list, || {
+                    if list.is_empty() {
+                        "No refused changes.".into()
+                    } else {
+                        list.iter()
+                            .map(|l| format!("{} {} {}", l["op_id"], l["kind"], l["error"]))
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    }
+                });
+                return Ok(());
+            }
+            if !*status {
+                if *retry {
+                    c.retry_rejected()?;
+                }
+                let bar = indicatif::ProgressBar::new_spinner();
+                let report = c.sync_once(&mut |p| match p {
+                    parchi_sync::Progress::Pushing { done } => {
+                        bar.set_message(format!("pushed {done}"))
+                    }
+                    parchi_sync::Progress::Pulling { done, remaining } => {
+                        bar.set_message(format!("pulled {done}, {remaining} to go"))
+                    }
+                });
+                bar.finish_and_clear();
+                let report = report?;
+                if !out.json {
+                    println!(
+                        "Pushed {} new ({} already there, {} refused); pulled {}.",
+                        report.applied, report.duplicates, report.rejected, report.pulled
+                    );
+                }
+            }
+            let s = c.sync_status()?;
+            out.value(&s, || output::sync_text(&s));
+        }
+        Command::Serve(args) => {
+            return match parchi_hub::cli::serve_main(dir, args.clone()) {
+                c if c == ExitCode::SUCCESS => Ok(()),
+                _ => Err(CliError::Other(anyhow::anyhow!(
+                    "the hub stopped with an error"
+                ))),
+            };
+        }
+        Command::Hub(h) => return hub_command(h, out),
         Command::User(u) => {
             let mut c = open(&dir)?;
             match u {

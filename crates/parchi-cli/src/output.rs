@@ -269,3 +269,26 @@ pub fn conflicts_text(list: &[parchi_app::reconcile::ConflictView]) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+pub fn sync_text(s: &parchi_app::sync::SyncStatus) -> String {
+    let state = match (s.enrolled, s.online) {
+        (false, _) => "not enrolled at a hub".to_string(),
+        (true, Some(true)) => "online".to_string(),
+        (true, Some(false)) => "offline".to_string(),
+        (true, None) => "not synced yet".to_string(),
+    };
+    format!(
+        "{state}{}; {} changes waiting, {} refused; last success {}{}",
+        s.hub
+            .as_ref()
+            .map(|h| format!(" ({h})"))
+            .unwrap_or_default(),
+        s.pending,
+        s.rejected,
+        s.last_success.clone().unwrap_or_else(|| "never".into()),
+        s.last_error
+            .as_ref()
+            .map(|e| format!("; last error: {e}"))
+            .unwrap_or_default()
+    )
+}

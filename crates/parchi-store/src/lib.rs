@@ -250,6 +250,11 @@ impl Store {
         set_meta(&self.conn, "config", json)
     }
 
+    /// A raw `meta` value (sync cursors and the like).
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        get_meta(&self.conn, key)
+    }
+
     /// A free-form setting (sync hub address, credentials, cursor…).
     pub fn setting(&self, key: &str) -> Result<Option<String>> {
         get_meta(&self.conn, &format!("setting:{key}"))

@@ -324,9 +324,23 @@ impl Store {
     /// Applies operations pulled from a hub, each with the HLC the hub merges it with. Already
     /// known operations are skipped. All or nothing: on error nothing is applied.
     pub fn apply_remote(&mut self, ops: &[(Op, Option<Hlc>)], now_ms: u64) -> Result<usize> {
+        self.apply_remote_at(ops, now_ms, None)
+    }
+
+    /// [`Store::apply_remote`], also moving a sync cursor (a `meta` key) to `cursor` in the same
+    /// transaction: the cursor never runs ahead of what is applied.
+    pub fn apply_remote_at(
+        &mut self,
+        ops: &[(Op, Option<Hlc>)],
+        now_ms: u64,
+        cursor: Option<(&str, u64)>,
+    ) -> Result<usize> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some((key, value)) = cursor {
+            set_meta(&tx, key, &value.to_string())?;
+        }
         let mut clock = self.clock;
         let mut new = 0;
         for (op, effective) in ops {
@@ -426,9 +440,73 @@ pub(crate) fn apply_in(
             effective.map(|h| h.0 as i64),
         ])?;
     if inserted == 0 {
+        if origin == Origin::Remote {
+            changed_effective_time(tx, op, effective)?;
+        }
         return Ok(Applied::Duplicate);
     }
-    let stamp = stamp_of(op, effective);
+    materialise(tx, op, stamp_of(op, effective))?;
+    Ok(Applied::New)
+}
+
+/// An op we hold came back from the hub with another effective time (our clock ran ahead and the
+/// hub clamped it): record it and rebuild the record from its ops, so we merge as everyone does.
+fn changed_effective_time(tx: &Transaction<'_>, op: &Op, effective: Option<Hlc>) -> Result<()> {
+    let stored: Option<Option<i64>> = tx
+        .prepare_cached("SELECT effective_hlc FROM ops WHERE id = ?1")?
+        .query_row([op.id.as_bytes()], |r| r.get(0))
+        .optional()?;
+    let stored = stored.flatten().map(|h| Hlc(h as u64));
+    if stored == effective {
+        return Ok(());
+    }
+    tx.prepare_cached("UPDATE ops SET effective_hlc = ?2 WHERE id = ?1")?
+        .execute(params![op.id.as_bytes(), effective.map(|h| h.0 as i64)])?;
+    rematerialise(tx, op.entity())
+}
+
+/// Rebuilds one record's materialised rows from every op about it.
+pub(crate) fn rematerialise(tx: &Transaction<'_>, entity: [u8; 16]) -> Result<()> {
+    let e = &entity[..];
+    tx.execute(
+        "DELETE FROM patient_fts WHERE rowid = (SELECT rowid FROM patients WHERE id = ?1)",
+        [e],
+    )?;
+    for sql in [
+        "DELETE FROM patients WHERE id = ?1",
+        "DELETE FROM field_stamps WHERE patient = ?1",
+        "DELETE FROM field_edits WHERE patient = ?1",
+        "DELETE FROM uhid_stamps WHERE patient = ?1",
+        "DELETE FROM pair_decisions WHERE a = ?1",
+        "DELETE FROM visits WHERE id = ?1",
+        "DELETE FROM cancellations WHERE visit = ?1",
+        "DELETE FROM reprints WHERE visit = ?1",
+    ] {
+        tx.execute(sql, [e])?;
+    }
+    let ops: Vec<(String, Option<i64>)> = tx
+        .prepare("SELECT body, effective_hlc FROM ops WHERE entity = ?1 ORDER BY seq")?
+        .query_map([e], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (body, eff) in ops {
+        let op: Op = serde_json::from_str(&body)?;
+        materialise(tx, &op, stamp_of(&op, eff.map(|h| Hlc(h as u64))))?;
+    }
+    let mut q = tx.prepare("SELECT DISTINCT patient FROM visits WHERE id = ?1")?;
+    let patients: Vec<Vec<u8>> = q
+        .query_map([e], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for p in patients {
+        tx.execute(
+            "UPDATE patients SET last_visit = (SELECT max(day) FROM visits WHERE patient = ?1) WHERE id = ?1",
+            [p],
+        )?;
+    }
+    Ok(())
+}
+
+/// Folds one op into the materialised tables at `stamp` (the op is already in the log).
+fn materialise(tx: &Transaction<'_>, op: &Op, stamp: Stamp) -> Result<()> {
     match &op.body {
         OpBody::CreatePatient {
             patient,
@@ -552,7 +630,7 @@ pub(crate) fn apply_in(
             ])?;
         }
     }
-    Ok(Applied::New)
+    Ok(())
 }
 
 fn sex_code(fields: &PatientFields) -> &'static str {

@@ -1,0 +1,224 @@
+//! OPD slips and the day-end report as PDFs, and printing them through CUPS.
+//!
+//! The slip's content comes from the visit, its patient and the configuration; `parchi-slip`
+//! lays it out. A printed slip is also kept as a file under the data directory (`slips/`), so a
+//! slip whose printer was down can be printed later.
+
+use std::path::{Path, PathBuf};
+
+use chrono::Days;
+use parchi_core::patient::Age;
+use parchi_slip::{IdKind, Language, Layout, Report as SlipReport, ReportRow as SlipRow, Slip};
+use serde::Serialize;
+
+use crate::counter::{Counter, Result};
+use crate::error::AppError;
+
+/// Where a printed slip went.
+#[derive(Clone, Debug, Serialize)]
+pub struct Printed {
+    /// The PDF that was sent to the printer (kept).
+    pub pdf: PathBuf,
+    pub printer: String,
+    pub job_id: String,
+}
+
+fn slip_err(e: parchi_slip::SlipError) -> AppError {
+    AppError::Invalid(format!("slip: {e}"))
+}
+
+fn language(code: &str) -> Language {
+    match code {
+        "bn" => Language::Bengali,
+        _ => Language::Hindi,
+    }
+}
+
+fn instructions(lang: Language, room: &str) -> (String, String) {
+    let en = format!("Take this slip to {room} and wait until your token is called.");
+    let local = match lang {
+        Language::Hindi => format!("यह पर्ची {room} में ले जाएँ और टोकन बुलाए जाने तक प्रतीक्षा करें।"),
+        Language::Bengali => format!("এই স্লিপটি {room}-এ নিয়ে যান এবং টোকেন ডাকা পর্যন্ত অপেক্ষা করুন।"),
+    };
+    (en, local)
+}
+
+impl Counter {
+    /// The layout named, or the configured one.
+    pub fn layout(&self, name: Option<&str>) -> Result<Layout> {
+        let name = name.unwrap_or(&self.config().hospital.slip_layout);
+        name.parse::<Layout>().map_err(|_| {
+            AppError::Invalid(format!("layout: {name:?} is not one of thermal80, a6, a5"))
+        })
+    }
+
+    /// What a visit's slip shows.
+    pub fn slip_content(&self, visit: &str, duplicate: bool) -> Result<Slip> {
+        let v = self.visit(visit)?;
+        if v.cancelled {
+            return Err(AppError::Invalid(format!(
+                "visit {} is cancelled: no slip is printed for it",
+                v.id
+            )));
+        }
+        let p = self
+            .store()
+            .patient(v.patient)?
+            .ok_or_else(|| AppError::Invalid("the visit's patient is missing".into()))?;
+        let p = self.store().survivor_of(p)?;
+        let cfg = self.config();
+        let dept = cfg.department(v.department.as_str());
+        let lang = language(&cfg.hospital.local_language);
+        let room = dept.map(|d| d.room.clone()).unwrap_or_default();
+        let (instruction_en, instruction_local) = instructions(lang, &room);
+        let issued = self.local_time_of(v.created_hlc);
+        let valid_till = v
+            .day
+            .checked_add_days(Days::new(u64::from(
+                cfg.hospital.slip_valid_days.max(1) - 1,
+            )))
+            .unwrap_or(v.day);
+        let (id_kind, id_display, id_code) = match &p.uhid {
+            Some(u) => (
+                IdKind::Uhid,
+                u.to_string(),
+                u.as_str()
+                    .chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .collect(),
+            ),
+            None => (
+                IdKind::TemporaryId,
+                p.temp_id.to_string(),
+                p.temp_id.as_str().to_owned(),
+            ),
+        };
+        let f = &p.fields;
+        Ok(Slip {
+            hospital_name: cfg.hospital.name.clone(),
+            hospital_name_local: cfg.hospital.name_local.clone(),
+            language: lang,
+            patient_name: f.name.to_string(),
+            age_sex: format!("{} / {}", Age::on(f.birth.date, v.day), f.sex.code()),
+            guardian_line: f
+                .guardian
+                .as_ref()
+                .map(|g| format!("{} {}", g.relation.code(), g.name)),
+            id_kind,
+            id_display,
+            id_code,
+            visit_id: v.id.to_string(),
+            department_en: dept
+                .map(|d| d.name.clone())
+                .unwrap_or_else(|| v.department.to_string()),
+            department_local: dept.map(|d| d.name_local.clone()).unwrap_or_default(),
+            room,
+            days: dept.map(|d| d.days_text()).unwrap_or_default(),
+            token: v.token.to_string(),
+            issued_at: issued.format("%d-%m-%Y %H:%M").to_string(),
+            counter: v.token.counter.to_string(),
+            fee_line: if v.fee > 0 {
+                format!("Rs {} paid", v.fee)
+            } else if v.category == "general" {
+                "No fee".into()
+            } else {
+                format!("Fee waived ({})", v.category.to_uppercase())
+            },
+            valid_till: valid_till.format("%d-%m-%Y").to_string(),
+            instruction_en,
+            instruction_local,
+            duplicate,
+        })
+    }
+
+    /// A visit's slip as PDF bytes.
+    pub fn slip_pdf(&self, visit: &str, layout: Option<&str>, duplicate: bool) -> Result<Vec<u8>> {
+        let slip = self.slip_content(visit, duplicate)?;
+        parchi_slip::render(&slip, self.layout(layout)?).map_err(slip_err)
+    }
+
+    /// Writes a visit's slip to `path`.
+    pub fn write_slip(
+        &self,
+        visit: &str,
+        layout: Option<&str>,
+        duplicate: bool,
+        path: &Path,
+    ) -> Result<PathBuf> {
+        let pdf = self.slip_pdf(visit, layout, duplicate)?;
+        std::fs::write(path, pdf)
+            .map_err(|e| AppError::Invalid(format!("cannot write {}: {e}", path.display())))?;
+        Ok(path.to_owned())
+    }
+
+    /// Prints a visit's slip on the given printer, or the configured one, or the system default.
+    /// The PDF is kept under `slips/` in the data directory whatever happens.
+    pub fn print_slip(
+        &self,
+        visit: &str,
+        printer: Option<&str>,
+        duplicate: bool,
+    ) -> Result<Printed> {
+        let v = self.visit(visit)?;
+        let dir = self.data_dir().join("slips");
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| AppError::Invalid(format!("cannot create {}: {e}", dir.display())))?;
+        let name = format!(
+            "{}-{}{}.pdf",
+            v.day,
+            v.token,
+            if duplicate {
+                format!("-dup{}", v.reprints)
+            } else {
+                String::new()
+            }
+        );
+        let path = self.write_slip(visit, None, duplicate, &dir.join(name))?;
+        let printer = printer
+            .map(str::to_owned)
+            .or_else(|| self.config().hospital.printer.clone());
+        let job = parchi_slip::print(&path, printer.as_deref())
+            .map_err(|e| AppError::Print(e.to_string()))?;
+        Ok(Printed {
+            pdf: path,
+            printer: job.printer,
+            job_id: job.job_id,
+        })
+    }
+
+    /// The day report as an A4 PDF.
+    pub fn report_pdf(&self, day: Option<chrono::NaiveDate>) -> Result<Vec<u8>> {
+        let r = self.day_report(day)?;
+        let rows = |rows: &[parchi_store::ReportRow], names: bool| -> Vec<SlipRow> {
+            rows.iter()
+                .map(|row| SlipRow {
+                    name: if names {
+                        format!(
+                            "{} {}",
+                            row.key,
+                            r.department_names
+                                .get(&row.key)
+                                .cloned()
+                                .unwrap_or_default()
+                        )
+                    } else {
+                        format!("Counter {}", row.key)
+                    },
+                    registrations: u64::from(row.registrations),
+                    cancellations: u64::from(row.cancellations),
+                    fees_paise: row.fees * 100,
+                })
+                .collect()
+        };
+        let report = SlipReport {
+            hospital_name: self.config().hospital.name.clone(),
+            hospital_name_local: self.config().hospital.name_local.clone(),
+            language: language(&self.config().hospital.local_language),
+            date: r.report.day.format("%d-%m-%Y").to_string(),
+            generated_at: self.now_local().format("%d-%m-%Y %H:%M").to_string(),
+            counters: rows(&r.report.by_counter, false),
+            departments: rows(&r.report.by_department, true),
+        };
+        parchi_slip::render_report(&report).map_err(slip_err)
+    }
+}

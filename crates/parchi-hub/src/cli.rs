@@ -1,0 +1,90 @@
+//! The hub's command-line flags, shared by `parchi serve` and the stand-alone `parchi-hub`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::{HubConfig, ServeOptions};
+
+/// The flags of `parchi serve` (and of the stand-alone `parchi-hub` binary).
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on, e.g. 0.0.0.0:7878; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:7878")]
+    pub listen: String,
+    /// PostgreSQL URL (postgres://user@host:port/db) instead of the embedded SQLite.
+    #[arg(long)]
+    pub database: Option<String>,
+    /// PostgreSQL schema for the hub's tables (created if missing).
+    #[arg(long, requires = "database")]
+    pub database_schema: Option<String>,
+    /// TLS certificate chain (PEM).
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Admin secret (else $PARCHI_HUB_ADMIN_SECRET, else DATA/admin.secret).
+    #[arg(long, env = "PARCHI_HUB_ADMIN_SECRET", hide_env_values = true)]
+    pub admin_secret: Option<String>,
+    /// Upstream hub URL to relay to (LAN mode).
+    #[arg(long, requires = "upstream_token")]
+    pub upstream: Option<String>,
+    /// This hub's credential at the upstream (enrolled there with role `hub`).
+    #[arg(long, env = "PARCHI_HUB_UPSTREAM_TOKEN", hide_env_values = true)]
+    pub upstream_token: Option<String>,
+    /// Seconds between relay rounds (0: only on `POST /v1/admin/relay`).
+    #[arg(long, default_value_t = 30)]
+    pub upstream_interval: u64,
+    /// Most ops accepted in one push.
+    #[arg(long, default_value_t = parchi_sync::wire::DEFAULT_MAX_BATCH_OPS)]
+    pub max_batch_ops: usize,
+    /// Most bytes accepted in one request body.
+    #[arg(long, default_value_t = parchi_sync::wire::DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: usize,
+    /// How far ahead of the hub's clock an op's HLC may be before it is clamped (ms).
+    #[arg(long, default_value_t = parchi_core::hlc::DEFAULT_MAX_DRIFT_MS)]
+    pub max_drift_ms: u64,
+}
+
+/// Runs the hub with these flags until Ctrl-C or SIGTERM; logs go to stderr (`PARCHI_LOG`).
+pub fn serve_main(data: PathBuf, args: ServeArgs) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PARCHI_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let opts = ServeOptions {
+        data_dir: data,
+        listen: args.listen,
+        database: args.database,
+        database_schema: args.database_schema,
+        tls_cert: args.tls_cert,
+        tls_key: args.tls_key,
+        admin_secret: args.admin_secret,
+        upstream: match (args.upstream, args.upstream_token) {
+            (Some(url), Some(token)) => Some(crate::Upstream {
+                url,
+                token,
+                interval: std::time::Duration::from_secs(args.upstream_interval),
+                client: parchi_sync::ClientConfig::default(),
+            }),
+            _ => None,
+        },
+        config: HubConfig {
+            max_batch_ops: args.max_batch_ops,
+            max_body_bytes: args.max_body_bytes,
+            max_drift_ms: args.max_drift_ms,
+        },
+    };
+    match crate::run(opts) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("parchi serve: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

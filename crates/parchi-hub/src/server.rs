@@ -1,0 +1,443 @@
+//! The HTTP API (axum): routes, auth, body limits, errors as `{code, message}` JSON.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use http_body_util::BodyExt;
+use parchi_core::{CounterCode, SiteId};
+use parchi_sync::wire::{
+    CreateEnrollCode, EnrollCode, EnrollResponse, ErrorBody, ErrorCode, Health, PROTOCOL_VERSION,
+    PushResponse, Role,
+};
+use serde::Deserialize;
+use serde::Serialize;
+
+use crate::engine::{BodyError, Hub, Source, parse_push, secret_hash};
+use crate::error::HubError;
+use crate::storage::Storage;
+
+/// The wall clock, in Unix milliseconds (the server is where time is read).
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// An error response.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ApiError {
+    fn new(status: u16, code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<HubError> for ApiError {
+    fn from(e: HubError) -> Self {
+        let (status, code) = e.status_code();
+        if status >= 500 {
+            tracing::error!(error = %e, "request failed");
+        }
+        let message = match &e {
+            HubError::Storage(_) => {
+                "the hub's storage failed; nothing of this request was stored. Retry later."
+                    .to_string()
+            }
+            _ => e.to_string(),
+        };
+        ApiError::new(status, code, message)
+    }
+}
+
+impl From<BodyError> for ApiError {
+    fn from(e: BodyError) -> Self {
+        let (status, code) = match &e {
+            BodyError::Truncated(_) => (400, ErrorCode::Truncated),
+            BodyError::Malformed(_) => (400, ErrorCode::Malformed),
+            BodyError::UnsupportedVersion(_) => (400, ErrorCode::UnsupportedVersion),
+            BodyError::TooManyOps { .. } => (413, ErrorCode::TooManyOps),
+        };
+        ApiError::new(status, code, e.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            code: self.code,
+            message: self.message,
+        };
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// Shared state of the HTTP handlers.
+pub struct AppState<S: Storage> {
+    pub hub: Hub<S>,
+    admin_hash: [u8; 32],
+    /// The upstream hub this one relays to, if any.
+    pub upstream: Option<parchi_sync::HubClient>,
+    /// One relay round at a time (background or on request).
+    pub relay_lock: tokio::sync::Mutex<()>,
+}
+
+impl<S: Storage> std::fmt::Debug for AppState<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("hub", &self.hub)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Storage> AppState<S> {
+    pub fn new(hub: Hub<S>, admin_secret: &str) -> Self {
+        Self {
+            hub,
+            admin_hash: secret_hash(admin_secret),
+            upstream: None,
+            relay_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Relays to `upstream` (a client carrying this hub's `hub`-role credential there).
+    pub fn with_upstream(mut self, upstream: parchi_sync::HubClient) -> Self {
+        self.upstream = Some(upstream);
+        self
+    }
+
+    /// One relay round now.
+    pub async fn relay_now(&self) -> Result<crate::relay::RelayReport, HubError> {
+        let up = self
+            .upstream
+            .as_ref()
+            .ok_or_else(|| HubError::BadRequest("this hub has no upstream configured".into()))?;
+        let _guard = self.relay_lock.lock().await;
+        crate::relay::relay_round(&self.hub, up, 1_000).await
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+fn device<S: Storage>(
+    state: &AppState<S>,
+    headers: &HeaderMap,
+) -> ApiResult<crate::storage::DeviceRow> {
+    let token = bearer(headers).ok_or(HubError::Unauthorized)?;
+    Ok(state.hub.authenticate(token)?)
+}
+
+fn admin<S: Storage>(state: &AppState<S>, headers: &HeaderMap) -> ApiResult<()> {
+    let ok = bearer(headers).is_some_and(|t| {
+        let h = secret_hash(t);
+        // Constant-time comparison of the hashes.
+        h.iter()
+            .zip(state.admin_hash.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            401,
+            ErrorCode::Unauthorized,
+            "admin endpoints need `Authorization: Bearer <admin secret>`",
+        ))
+    }
+}
+
+/// Reads the body up to `limit` bytes: 413 past it, 400 `truncated` if it ends early.
+async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> ApiResult<axum::body::Bytes> {
+    let too_large = || {
+        ApiError::new(
+            413,
+            ErrorCode::PayloadTooLarge,
+            format!("request body larger than {limit} bytes; push fewer ops at a time"),
+        )
+    };
+    if let Some(len) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        && len > limit as u64
+    {
+        return Err(too_large());
+    }
+    match http_body_util::Limited::new(body, limit).collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(too_large())
+        }
+        Err(e) => Err(ApiError::new(
+            400,
+            ErrorCode::Truncated,
+            format!("the request body could not be read in full (cut connection?): {e}"),
+        )),
+    }
+}
+
+fn json_response<T: Serialize>(v: &T) -> Response {
+    axum::Json(v).into_response()
+}
+
+async fn health<S: Storage>(State(st): State<Arc<AppState<S>>>) -> Response {
+    json_response(&Health {
+        status: "ok".into(),
+        version: PROTOCOL_VERSION,
+        hub_id: st.hub.hub_id().to_string(),
+        backend: st.hub.storage().backend().to_string(),
+    })
+}
+
+async fn push<S: Storage>(
+    State(st): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let dev = device(&st, &headers)?;
+    let bytes = read_body(&headers, body, st.hub.config().max_body_bytes).await?;
+    let max_ops = st.hub.config().max_batch_ops;
+    let items = if bytes.len() > 256 * 1024 {
+        tokio::task::spawn_blocking(move || parse_push(&bytes, max_ops))
+            .await
+            .map_err(|e| ApiError::new(500, ErrorCode::Internal, e.to_string()))??
+    } else {
+        parse_push(&bytes, max_ops)?
+    };
+    let results = st.hub.push(Source::Device(&dev), items, now_ms()).await?;
+    Ok(json_response(&PushResponse {
+        version: PROTOCOL_VERSION,
+        results,
+    }))
+}
+
+#[derive(Deserialize)]
+struct PullQuery {
+    after: Option<String>,
+    limit: Option<String>,
+}
+
+fn parse_param(name: &str, v: Option<&str>, default: u64) -> ApiResult<u64> {
+    match v {
+        None => Ok(default),
+        Some(s) => s.parse().map_err(|_| {
+            ApiError::new(
+                400,
+                ErrorCode::BadRequest,
+                format!("{name} must be a non-negative integer"),
+            )
+        }),
+    }
+}
+
+async fn pull<S: Storage>(
+    State(st): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    Query(q): Query<PullQuery>,
+) -> ApiResult<Response> {
+    let dev = device(&st, &headers)?;
+    let after = parse_param("after", q.after.as_deref(), 0)?;
+    let limit = parse_param(
+        "limit",
+        q.limit.as_deref(),
+        u64::from(parchi_sync::wire::DEFAULT_PULL_LIMIT),
+    )?;
+    if limit == 0 {
+        return Err(ApiError::new(
+            400,
+            ErrorCode::BadRequest,
+            "limit must be at least 1",
+        ));
+    }
+    let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+    let page = st.hub.pull(Some(&dev), after, limit, now_ms()).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], page.to_json()).into_response())
+}
+
+#[derive(Deserialize)]
+struct EnrollBody {
+    version: u64,
+    code: String,
+    site: SiteId,
+    #[serde(default)]
+    counter: Option<CounterCode>,
+}
+
+async fn enroll<S: Storage>(
+    State(st): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let bytes = read_body(&headers, body, 64 * 1024).await?;
+    let req: EnrollBody = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::new(400, ErrorCode::Malformed, e.to_string()))?;
+    if req.version != u64::from(PROTOCOL_VERSION) {
+        return Err(BodyError::UnsupportedVersion(req.version).into());
+    }
+    let (dev, token) = st
+        .hub
+        .enroll(&req.code, req.site, req.counter.clone(), now_ms())
+        .await?;
+    if dev.role == Role::Counter && dev.counter.is_none() {
+        // Enrolled already (the code is spent); the counter code is only a label, so say so.
+        tracing::warn!(device = %dev.device_id, "counter enrolled without a counter code");
+    }
+    tracing::info!(device = %dev.device_id, site = %dev.site, role = dev.role.as_str(), "device enrolled");
+    Ok(json_response(&EnrollResponse {
+        device_id: dev.device_id,
+        token,
+        role: dev.role,
+        hub_id: st.hub.hub_id().to_string(),
+    }))
+}
+
+async fn admin_enroll_code<S: Storage>(
+    State(st): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    admin(&st, &headers)?;
+    let bytes = read_body(&headers, body, 64 * 1024).await?;
+    let req: CreateEnrollCode = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::new(400, ErrorCode::Malformed, e.to_string()))?;
+    let ttl_ms = req.ttl_secs.unwrap_or(24 * 3600).saturating_mul(1000);
+    let (code, expires_ms) = st
+        .hub
+        .create_enroll_code(req.role, ttl_ms, now_ms())
+        .await?;
+    Ok(json_response(&EnrollCode {
+        code,
+        role: req.role,
+        expires_ms,
+    }))
+}
+
+async fn admin_sites<S: Storage>(
+    State(st): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    admin(&st, &headers)?;
+    Ok(json_response(&st.hub.sites().await?))
+}
+
+async fn admin_stats<S: Storage>(
+    State(st): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    admin(&st, &headers)?;
+    Ok(json_response(&st.hub.stats().await?))
+}
+
+async fn admin_quarantine<S: Storage>(
+    State(st): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    admin(&st, &headers)?;
+    Ok(json_response(&st.hub.quarantined(10_000).await?))
+}
+
+async fn admin_revoke<S: Storage>(
+    State(st): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    Path(device_id): Path<String>,
+) -> ApiResult<Response> {
+    admin(&st, &headers)?;
+    Ok(json_response(&st.hub.revoke(&device_id, now_ms()).await?))
+}
+
+async fn admin_relay<S: Storage>(
+    State(st): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    admin(&st, &headers)?;
+    Ok(json_response(&st.relay_now().await?))
+}
+
+#[derive(serde::Deserialize)]
+struct AssignUhids {
+    prefix: String,
+}
+
+async fn admin_assign_uhids<S: Storage>(
+    State(st): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    admin(&st, &headers)?;
+    if st.upstream.is_some() {
+        return Err(ApiError::new(
+            409,
+            ErrorCode::BadRequest,
+            "this hub relays to an upstream hub: UHIDs are assigned by the central hub",
+        ));
+    }
+    let req: AssignUhids = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            400,
+            ErrorCode::Malformed,
+            format!("expected {{\"prefix\": \"DHP\"}}: {e}"),
+        )
+    })?;
+    Ok(json_response(
+        &st.hub.assign_uhids(&req.prefix, now_ms()).await?,
+    ))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(404, ErrorCode::NotFound, "no such endpoint")
+}
+
+/// The router over a hub.
+pub fn router<S: Storage>(state: Arc<AppState<S>>) -> Router {
+    Router::new()
+        .route("/v1/health", get(health::<S>))
+        .route("/v1/enroll", post(enroll::<S>))
+        .route("/v1/push", post(push::<S>))
+        .route("/v1/pull", get(pull::<S>))
+        .route("/v1/admin/enroll-codes", post(admin_enroll_code::<S>))
+        .route("/v1/admin/sites", get(admin_sites::<S>))
+        .route("/v1/admin/stats", get(admin_stats::<S>))
+        .route("/v1/admin/quarantine", get(admin_quarantine::<S>))
+        .route(
+            "/v1/admin/devices/{device_id}/revoke",
+            post(admin_revoke::<S>),
+        )
+        .route("/v1/admin/relay", post(admin_relay::<S>))
+        .route("/v1/admin/assign-uhids", post(admin_assign_uhids::<S>))
+        .fallback(not_found)
+        // Bodies are limited by `read_body`, which answers 413 in our own error format.
+        .layer(DefaultBodyLimit::disable())
+        .with_state(state)
+}
+
+/// Address a server bound to.
+pub type BoundAddr = SocketAddr;

@@ -1,0 +1,532 @@
+//! The embedded SQLite backend: one file under the hub's data directory.
+//!
+//! WAL with `synchronous=FULL` (an acknowledged push survives a power cut), exclusive locking (one
+//! hub process per file), one transaction per commit with cached prepared statements.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use parchi_core::{Hlc, OpId, SiteId};
+use parchi_sync::wire::Role;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::error::StorageError;
+use crate::storage::{
+    Commit, Counts, DeviceRow, Loaded, QuarantineRow, SiteRow, Storage, StoredOp, from_i64,
+    hash_bytes, hash_from, id16, role_from, to_i64,
+};
+
+/// Append-only: never edit a migration that has shipped; add the next one.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE ops (
+    seq INTEGER PRIMARY KEY,
+    op_id BLOB NOT NULL,
+    site BLOB NOT NULL,
+    hlc INTEGER NOT NULL,
+    eff_hlc INTEGER NOT NULL,
+    flags INTEGER NOT NULL,
+    received_ms INTEGER NOT NULL,
+    hash BLOB NOT NULL,
+    payload TEXT NOT NULL
+);
+CREATE TABLE patients (id BLOB PRIMARY KEY, temp_id TEXT, state TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE visits (
+    id BLOB PRIMARY KEY,
+    patient BLOB,
+    department TEXT,
+    day TEXT,
+    token TEXT,
+    cancelled INTEGER NOT NULL,
+    reprints INTEGER NOT NULL,
+    state TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE quarantine (
+    id INTEGER PRIMARY KEY,
+    op_id BLOB NOT NULL,
+    site BLOB NOT NULL,
+    device_id TEXT NOT NULL,
+    received_ms INTEGER NOT NULL,
+    hash BLOB NOT NULL,
+    payload TEXT NOT NULL
+);
+CREATE TABLE devices (
+    device_id TEXT PRIMARY KEY,
+    token_hash BLOB NOT NULL UNIQUE,
+    site BLOB NOT NULL,
+    counter TEXT,
+    role TEXT NOT NULL,
+    enrolled_ms INTEGER NOT NULL,
+    revoked_ms INTEGER,
+    last_push_ms INTEGER,
+    last_pull_ms INTEGER,
+    last_pull_cursor INTEGER
+);
+CREATE TABLE sites (
+    site BLOB PRIMARY KEY,
+    ops INTEGER NOT NULL,
+    clock_ahead INTEGER NOT NULL,
+    quarantined INTEGER NOT NULL,
+    last_push_ms INTEGER
+);
+CREATE TABLE enroll_codes (
+    code_hash BLOB PRIMARY KEY,
+    role TEXT NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    used_ms INTEGER
+);
+"#];
+
+/// The SQLite backend.
+#[derive(Clone)]
+pub struct SqliteStorage {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStorage").finish_non_exhaustive()
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StorageError> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if found > known {
+        return Err(StorageError::SchemaTooNew { found, known });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+impl SqliteStorage {
+    /// Opens (creating if needed) the hub database at `path`.
+    pub fn open(path: &Path) -> Result<Self, StorageError> {
+        let mut conn = Connection::open(path)?;
+        conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
+        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StorageError::Corrupt(format!(
+                "could not switch to WAL (got {mode})"
+            )));
+        }
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "cache_size", -262_144i64)?; // 256 MiB
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        conn.set_prepared_statement_cache_capacity(64);
+        // Takes the exclusive lock now, so a second hub on the same file fails at start.
+        conn.execute_batch("BEGIN IMMEDIATE; COMMIT;")
+            .map_err(|e| StorageError::Locked(format!("{}: {e}", path.display())))?;
+        migrate(&mut conn)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    async fn run<T, F>(&self, f: F) -> Result<T, StorageError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StorageError> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn
+                .lock()
+                .map_err(|_| StorageError::Task("SQLite connection lock poisoned".into()))?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StorageError::Task(e.to_string()))?
+    }
+
+    /// Runs `f` on the connection directly (benchmarks and tests).
+    pub fn with_conn<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        let mut guard = self
+            .conn
+            .lock()
+            .map_err(|_| StorageError::Task("SQLite connection lock poisoned".into()))?;
+        f(&mut guard)
+    }
+}
+
+fn opt_u64(v: Option<i64>) -> Option<u64> {
+    v.map(from_i64)
+}
+
+fn device_from_row(r: &rusqlite::Row<'_>) -> Result<DeviceRow, StorageError> {
+    let token: Vec<u8> = r.get(1)?;
+    let site: Vec<u8> = r.get(2)?;
+    let role: String = r.get(4)?;
+    Ok(DeviceRow {
+        device_id: r.get(0)?,
+        token_hash: <[u8; 32]>::try_from(token.as_slice())
+            .map_err(|_| StorageError::Corrupt("token hash".into()))?,
+        site: SiteId::from_bytes(id16(&site)?),
+        counter: r.get(3)?,
+        role: role_from(&role)?,
+        enrolled_ms: from_i64(r.get(5)?),
+        revoked_ms: opt_u64(r.get(6)?),
+        last_push_ms: opt_u64(r.get(7)?),
+        last_pull_ms: opt_u64(r.get(8)?),
+        last_pull_cursor: opt_u64(r.get(9)?),
+    })
+}
+
+const DEVICE_COLS: &str = "device_id, token_hash, site, counter, role, enrolled_ms, revoked_ms, last_push_ms, last_pull_ms, last_pull_cursor";
+
+fn put_device(conn: &Connection, d: &DeviceRow) -> Result<(), StorageError> {
+    conn.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO devices ({DEVICE_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    ))?
+    .execute(params![
+        d.device_id,
+        &d.token_hash[..],
+        &d.site.as_bytes()[..],
+        d.counter,
+        d.role.as_str(),
+        to_i64(d.enrolled_ms),
+        d.revoked_ms.map(to_i64),
+        d.last_push_ms.map(to_i64),
+        d.last_pull_ms.map(to_i64),
+        d.last_pull_cursor.map(to_i64),
+    ])?;
+    Ok(())
+}
+
+fn write_commit(conn: &mut Connection, c: &Commit) -> Result<(), StorageError> {
+    let tx = conn.transaction()?;
+    {
+        let mut st = tx.prepare_cached(
+            "INSERT INTO ops (seq, op_id, site, hlc, eff_hlc, flags, received_ms, hash, payload) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?;
+        for o in &c.ops {
+            st.execute(params![
+                to_i64(o.seq),
+                &o.op_id.as_bytes()[..],
+                &o.site.as_bytes()[..],
+                to_i64(o.hlc.0),
+                to_i64(o.eff_hlc.0),
+                o.flags,
+                to_i64(o.received_ms),
+                &hash_bytes(o.hash)[..],
+                o.payload,
+            ])?;
+        }
+    }
+    if !c.patients.is_empty() {
+        let mut st = tx.prepare_cached(
+            "INSERT OR REPLACE INTO patients (id, temp_id, state) VALUES (?1, ?2, ?3)",
+        )?;
+        for p in &c.patients {
+            st.execute(params![&p.id[..], p.temp_id, p.state])?;
+        }
+    }
+    if !c.visits.is_empty() {
+        let mut st = tx.prepare_cached(
+            "INSERT OR REPLACE INTO visits (id, patient, department, day, token, cancelled, reprints, state) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        for v in &c.visits {
+            st.execute(params![
+                &v.id[..],
+                v.patient.as_ref().map(|p| &p[..]),
+                v.department,
+                v.day,
+                v.token,
+                v.cancelled,
+                v.reprints,
+                v.state
+            ])?;
+        }
+    }
+    for q in &c.quarantine {
+        tx.prepare_cached(
+            "INSERT INTO quarantine (op_id, site, device_id, received_ms, hash, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            &q.op_id.as_bytes()[..],
+            &q.site.as_bytes()[..],
+            q.device_id,
+            to_i64(q.received_ms),
+            &hash_bytes(q.hash)[..],
+            q.payload
+        ])?;
+    }
+    for s in &c.sites {
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO sites (site, ops, clock_ahead, quarantined, last_push_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            &s.site.as_bytes()[..],
+            to_i64(s.ops),
+            to_i64(s.clock_ahead),
+            to_i64(s.quarantined),
+            s.last_push_ms.map(to_i64)
+        ])?;
+    }
+    for d in &c.devices {
+        put_device(&tx, d)?;
+    }
+    for (k, v) in &c.meta {
+        tx.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?
+            .execute(params![k, v])?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn ids(conn: &Connection, sql: &str) -> Result<Vec<[u8; 16]>, StorageError> {
+    let mut st = conn.prepare(sql)?;
+    let mut rows = st.query([])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(id16(r.get_ref(0)?.as_blob()?)?);
+    }
+    Ok(out)
+}
+
+fn states(conn: &Connection, sql: &str) -> Result<Vec<([u8; 16], String)>, StorageError> {
+    let mut st = conn.prepare(sql)?;
+    let mut rows = st.query([])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push((id16(r.get_ref(0)?.as_blob()?)?, r.get(1)?));
+    }
+    Ok(out)
+}
+
+impl Storage for SqliteStorage {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn load(&self) -> Result<Loaded, StorageError> {
+        self.run(|conn| {
+            let mut l = Loaded::default();
+            {
+                let mut st = conn.prepare("SELECT op_id, hash FROM ops")?;
+                let mut rows = st.query([])?;
+                while let Some(r) = rows.next()? {
+                    l.index.push((
+                        OpId::from_bytes(id16(r.get_ref(0)?.as_blob()?)?),
+                        hash_from(r.get_ref(1)?.as_blob()?)?,
+                    ));
+                }
+            }
+            {
+                let mut st = conn.prepare("SELECT op_id, hash FROM quarantine")?;
+                let mut rows = st.query([])?;
+                while let Some(r) = rows.next()? {
+                    l.quarantine_keys.push((
+                        OpId::from_bytes(id16(r.get_ref(0)?.as_blob()?)?),
+                        hash_from(r.get_ref(1)?.as_blob()?)?,
+                    ));
+                }
+            }
+            l.patients = ids(conn, "SELECT id FROM patients")?;
+            l.visits = ids(conn, "SELECT id FROM visits")?;
+            l.head =
+                from_i64(
+                    conn.query_row("SELECT coalesce(max(seq), 0) FROM ops", [], |r| r.get(0))?,
+                );
+            {
+                let mut st = conn.prepare(&format!("SELECT {DEVICE_COLS} FROM devices"))?;
+                let mut rows = st.query([])?;
+                while let Some(r) = rows.next()? {
+                    l.devices.push(device_from_row(r)?);
+                }
+            }
+            {
+                let mut st = conn.prepare(
+                    "SELECT site, ops, clock_ahead, quarantined, last_push_ms FROM sites",
+                )?;
+                let mut rows = st.query([])?;
+                while let Some(r) = rows.next()? {
+                    l.sites.push(SiteRow {
+                        site: SiteId::from_bytes(id16(r.get_ref(0)?.as_blob()?)?),
+                        ops: from_i64(r.get(1)?),
+                        clock_ahead: from_i64(r.get(2)?),
+                        quarantined: from_i64(r.get(3)?),
+                        last_push_ms: opt_u64(r.get(4)?),
+                    });
+                }
+            }
+            {
+                let mut st = conn.prepare("SELECT key, value FROM meta")?;
+                let mut rows = st.query([])?;
+                while let Some(r) = rows.next()? {
+                    l.meta.push((r.get(0)?, r.get(1)?));
+                }
+            }
+            Ok(l)
+        })
+        .await
+    }
+
+    async fn load_states(
+        &self,
+        patients: Vec<[u8; 16]>,
+        visits: Vec<[u8; 16]>,
+    ) -> Result<(Vec<([u8; 16], String)>, Vec<([u8; 16], String)>), StorageError> {
+        self.run(move |conn| {
+            // In key order, so consecutive lookups share B-tree pages.
+            let mut patients = patients;
+            let mut visits = visits;
+            patients.sort_unstable();
+            visits.sort_unstable();
+            let mut p = Vec::with_capacity(patients.len());
+            let mut st = conn.prepare_cached("SELECT state FROM patients WHERE id = ?1")?;
+            for id in patients {
+                if let Some(s) = st
+                    .query_row([&id[..]], |r| r.get::<_, String>(0))
+                    .optional()?
+                {
+                    p.push((id, s));
+                }
+            }
+            let mut v = Vec::with_capacity(visits.len());
+            let mut st = conn.prepare_cached("SELECT state FROM visits WHERE id = ?1")?;
+            for id in visits {
+                if let Some(s) = st
+                    .query_row([&id[..]], |r| r.get::<_, String>(0))
+                    .optional()?
+                {
+                    v.push((id, s));
+                }
+            }
+            Ok((p, v))
+        })
+        .await
+    }
+
+    async fn commit(&self, commit: Commit) -> Result<(), StorageError> {
+        self.run(move |conn| write_commit(conn, &commit)).await
+    }
+
+    async fn pull(&self, after: u64, limit: u32) -> Result<Vec<StoredOp>, StorageError> {
+        self.run(move |conn| {
+            let mut st = conn.prepare_cached(
+                "SELECT seq, eff_hlc, flags, payload FROM ops WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            let mut rows = st.query(params![to_i64(after), i64::from(limit)])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(StoredOp {
+                    seq: from_i64(r.get(0)?),
+                    eff_hlc: Hlc(from_i64(r.get(1)?)),
+                    flags: r.get(2)?,
+                    payload: r.get(3)?,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn quarantined(&self, limit: u32) -> Result<Vec<(u64, QuarantineRow)>, StorageError> {
+        self.run(move |conn| {
+            let mut st = conn.prepare(
+                "SELECT id, op_id, site, device_id, received_ms, hash, payload FROM quarantine ORDER BY id LIMIT ?1",
+            )?;
+            let mut rows = st.query([i64::from(limit)])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push((
+                    from_i64(r.get(0)?),
+                    QuarantineRow {
+                        op_id: OpId::from_bytes(id16(r.get_ref(1)?.as_blob()?)?),
+                        site: SiteId::from_bytes(id16(r.get_ref(2)?.as_blob()?)?),
+                        device_id: r.get(3)?,
+                        received_ms: from_i64(r.get(4)?),
+                        hash: hash_from(r.get_ref(5)?.as_blob()?)?,
+                        payload: r.get(6)?,
+                    },
+                ));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn patients(&self) -> Result<Vec<([u8; 16], String)>, StorageError> {
+        self.run(|conn| states(conn, "SELECT id, state FROM patients"))
+            .await
+    }
+
+    async fn visits(&self) -> Result<Vec<([u8; 16], String)>, StorageError> {
+        self.run(|conn| states(conn, "SELECT id, state FROM visits"))
+            .await
+    }
+
+    async fn counts(&self) -> Result<Counts, StorageError> {
+        self.run(|conn| {
+            let n = |sql: &str| -> Result<u64, StorageError> {
+                Ok(from_i64(conn.query_row(sql, [], |r| r.get(0))?))
+            };
+            Ok(Counts {
+                ops: n("SELECT count(*) FROM ops")?,
+                quarantined: n("SELECT count(*) FROM quarantine")?,
+                patients: n("SELECT count(*) FROM patients")?,
+                visits: n("SELECT count(*) FROM visits")?,
+                devices: n("SELECT count(*) FROM devices")?,
+            })
+        })
+        .await
+    }
+
+    async fn put_enroll_code(
+        &self,
+        code_hash: [u8; 32],
+        role: Role,
+        expires_ms: u64,
+    ) -> Result<(), StorageError> {
+        self.run(move |conn| {
+            conn.execute(
+                "INSERT INTO enroll_codes (code_hash, role, expires_ms) VALUES (?1, ?2, ?3)",
+                params![&code_hash[..], role.as_str(), to_i64(expires_ms)],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn enroll(
+        &self,
+        code_hash: [u8; 32],
+        now_ms: u64,
+        mut device: DeviceRow,
+    ) -> Result<Option<DeviceRow>, StorageError> {
+        self.run(move |conn| {
+            let tx = conn.transaction()?;
+            let role: Option<String> = tx
+                .query_row(
+                    "UPDATE enroll_codes SET used_ms = ?2 \
+                     WHERE code_hash = ?1 AND used_ms IS NULL AND expires_ms > ?2 RETURNING role",
+                    params![&code_hash[..], to_i64(now_ms)],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(role) = role else {
+                return Ok(None);
+            };
+            device.role = role_from(&role)?;
+            put_device(&tx, &device)?;
+            tx.commit()?;
+            Ok(Some(device))
+        })
+        .await
+    }
+
+    async fn put_device(&self, device: DeviceRow) -> Result<(), StorageError> {
+        self.run(move |conn| put_device(conn, &device)).await
+    }
+}
