@@ -2,15 +2,14 @@
 //! back its result or a [`UiError`]. Commands are `async` so that none runs on the window's
 //! thread; the store is behind one lock, so they run one at a time.
 
-use std::time::Duration;
-
 use parchi_app::desktop::{
     CounterInfo, CounterState, DepartmentToday, DesktopSettings, PatientCheck, VisitDetail,
 };
 use parchi_app::reconcile::{ConflictView, DuplicatePair, MergeOutcome};
+use parchi_app::sync::SyncStatus;
 use parchi_app::{
     AppError, Counter, PatientSummary, RegisterRequest, Registration, Report, Role, Session,
-    UserInfo, VisitReceipt,
+    SystemEnv, UserInfo, VisitReceipt,
 };
 use serde::Serialize;
 use tauri::State;
@@ -19,9 +18,6 @@ use crate::AppState;
 use crate::wire::{PatientForm, UiError};
 
 type Res<T> = Result<T, UiError>;
-
-/// How long the status bar's hub probe waits before calling the hub offline.
-const HUB_PROBE_TIMEOUT: Duration = Duration::from_millis(400);
 
 fn with_counter<T>(
     state: &AppState,
@@ -211,11 +207,35 @@ pub async fn cancel_visit(
     })
 }
 
+/// A reprint: recorded first (so every DUPLICATE slip in a patient's hand is on record), then
+/// printed marked DUPLICATE. If the printer fails, the reprint stays recorded and the error says
+/// so; the PDF is kept under the data directory.
+#[derive(Debug, Serialize)]
+pub struct Reprint {
+    pub detail: VisitDetail,
+    pub printed: Option<PrintJob>,
+    pub print_error: Option<UiError>,
+}
+
 #[tauri::command(rename_all = "snake_case")]
-pub async fn reprint(state: State<'_, AppState>, visit: String) -> Res<VisitDetail> {
+pub async fn reprint(state: State<'_, AppState>, visit: String) -> Res<Reprint> {
     clerk(&state, |c| {
         c.record_reprint(&visit)?;
-        c.visit_detail(&visit)
+        let (printed, print_error) = match c.print_slip(&visit, None, true) {
+            Ok(p) => (
+                Some(PrintJob {
+                    printer: p.printer,
+                    job: p.job_id,
+                }),
+                None,
+            ),
+            Err(e) => (None, Some(UiError::from(e))),
+        };
+        Ok(Reprint {
+            detail: c.visit_detail(&visit)?,
+            printed,
+            print_error,
+        })
     })
 }
 
@@ -237,31 +257,35 @@ pub async fn day_report(state: State<'_, AppState>, date: Option<String>) -> Res
     })
 }
 
-/// The status bar: the hub (if any), whether it answers, and what waits to be synced.
-#[derive(Debug, Serialize)]
-pub struct SyncStatus {
-    pub hub: String,
-    pub online: bool,
-    pub pending: u64,
-    pub rejected: u64,
-}
-
+/// The status bar: the hub (if any), whether the last round reached it, what waits. Shown
+/// before login too: it holds counts, never patient data.
 #[tauri::command]
 pub async fn sync_status(state: State<'_, AppState>) -> Res<SyncStatus> {
-    // Shown before login too: it holds counts, never patient data.
-    let (hub, outbox) = with_counter(&state, |c| Ok((c.desktop_settings()?.hub, c.outbox()?)))?;
-    let probe = hub.clone();
-    let online = !hub.is_empty()
-        && tauri::async_runtime::spawn_blocking(move || {
-            parchi_app::desktop::hub_reachable(&probe, HUB_PROBE_TIMEOUT)
-        })
-        .await
-        .unwrap_or(false);
-    Ok(SyncStatus {
-        hub,
-        online,
-        pending: outbox.pending,
-        rejected: outbox.rejected,
+    with_counter(&state, |c| c.sync_status())
+}
+
+/// One sync round now, on its own connection (the counter keeps working meanwhile).
+#[tauri::command]
+pub async fn sync_now(state: State<'_, AppState>) -> Res<SyncStatus> {
+    session(&state)?;
+    let dir = state.data_dir.clone();
+    let round = tauri::async_runtime::spawn_blocking(move || {
+        let mut c = Counter::open(&dir, Box::new(SystemEnv))?;
+        let outcome = c.sync_once(&mut |_| {});
+        let status = c.sync_status()?;
+        outcome.map(|_| status)
+    })
+    .await
+    .map_err(|_| UiError::busy())?;
+    round.map_err(UiError::from)
+}
+
+/// Enrols this counter at a hub with a one-time code from the hub's admin.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn enroll(state: State<'_, AppState>, hub: String, code: String) -> Res<SyncStatus> {
+    admin(&state, |c| {
+        c.enroll(&hub, &code)?;
+        c.sync_status()
     })
 }
 
@@ -349,15 +373,11 @@ pub async fn save_settings(
     admin(&state, |c| c.save_desktop_settings(&settings))
 }
 
-/// The slip as a PNG (base64) for the preview. Until the slip renderer is wired in, the front
-/// end shows its own HTML preview when this answers `unavailable`.
+/// The slip as it prints, as a PNG image (raw bytes; the front end shows it as a blob).
 #[tauri::command(rename_all = "snake_case")]
-pub async fn slip_preview(state: State<'_, AppState>, visit: String) -> Res<String> {
-    clerk(&state, |c| c.visit(&visit).map(|_| ()))?;
-    Err(UiError::new(
-        "unavailable",
-        "the slip renderer is not part of this build yet",
-    ))
+pub async fn slip_preview(state: State<'_, AppState>, visit: String) -> Res<tauri::ipc::Response> {
+    let png = clerk(&state, |c| c.slip_png(&visit))?;
+    Ok(tauri::ipc::Response::new(png))
 }
 
 /// A print job on the counter's printer.
@@ -367,11 +387,12 @@ pub struct PrintJob {
     pub job: String,
 }
 
+/// Prints a visit's slip (the original; a reprint goes through `reprint`).
 #[tauri::command(rename_all = "snake_case")]
 pub async fn print_slip(state: State<'_, AppState>, visit: String) -> Res<PrintJob> {
-    clerk(&state, |c| c.visit(&visit).map(|_| ()))?;
-    Err(UiError::new(
-        "unavailable",
-        "printing is not part of this build yet",
-    ))
+    let p = clerk(&state, |c| c.print_slip(&visit, None, false))?;
+    Ok(PrintJob {
+        printer: p.printer,
+        job: p.job_id,
+    })
 }

@@ -13,8 +13,9 @@ mod wire;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use parchi_app::sync::SyncWorker;
 use parchi_app::{Counter, Session, SystemEnv};
 
 pub use wire::{PatientForm, UiError};
@@ -28,6 +29,8 @@ pub struct AppState {
     pub(crate) created: bool,
     pub(crate) session: Mutex<Option<Session>>,
     pub(crate) started: Instant,
+    /// Syncs in the background on its own connection; registration never waits for it.
+    pub(crate) _sync: Option<SyncWorker>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -48,14 +51,29 @@ impl AppState {
                 Ok((c, created)) => (Ok(c), created),
                 Err(e) => (Err(UiError::from(e)), false),
             };
+        let sync = counter
+            .is_ok()
+            .then(|| SyncWorker::spawn(data_dir.clone(), sync_interval(), || Box::new(SystemEnv)));
         AppState {
             data_dir,
             counter: Mutex::new(counter),
             created,
             session: Mutex::new(None),
             started,
+            _sync: sync,
         }
     }
+}
+
+/// Seconds between background sync rounds: `$PARCHI_SYNC_INTERVAL_SECS`, else 10. (While the
+/// hub is unreachable the worker backs off, up to five minutes.)
+fn sync_interval() -> Duration {
+    let secs = std::env::var("PARCHI_SYNC_INTERVAL_SECS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|s| (1..=3600).contains(s))
+        .unwrap_or(10);
+    Duration::from_secs(secs)
 }
 
 /// Builds and runs the app. Returns when the window closes.
@@ -91,6 +109,8 @@ pub fn run(started: Instant) -> Result<(), tauri::Error> {
             commands::visit_detail,
             commands::day_report,
             commands::sync_status,
+            commands::sync_now,
+            commands::enroll,
             commands::counters_overview,
             commands::users,
             commands::add_user,

@@ -140,6 +140,7 @@ def counter(paths):
     )
     env = dict(os.environ)
     env["PARCHI_DATA"] = str(data)
+    env["PARCHI_SYNC_INTERVAL_SECS"] = "2"
     port = free_port()
     driver_proc = subprocess.Popen(
         ["tauri-driver", "--port", str(port), "--native-port", str(free_port())],

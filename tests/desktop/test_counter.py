@@ -9,6 +9,7 @@ Each screen is saved as a screenshot.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -124,8 +125,8 @@ def test_print_the_slip_to_the_cups_pdf_printer(counter):
     before = set(PDF_OUT.glob("*.pdf")) if PDF_OUT.exists() else set()
     c.wait_focus("print")
     c.keys(ENTER)
-    c.wait(lambda: c.text("#notice") != "", what="no print notice")
-    assert "sent to the printer" in c.text("#notice"), c.text("#notice")
+    c.wait(lambda: c.text("#notice") != "", timeout=20, what="no print notice")
+    assert "sent to the printer PDF" in c.text("#notice"), c.text("#notice")
 
     def arrived():
         now = set(PDF_OUT.glob("*.pdf")) if PDF_OUT.exists() else set()
@@ -134,7 +135,10 @@ def test_print_the_slip_to_the_cups_pdf_printer(counter):
 
     new = c.wait(arrived, timeout=30, what=f"no PDF arrived in {PDF_OUT}")
     assert new[0].read_bytes().startswith(b"%PDF")
-    c.wait_el("#slip-preview")
+    # The preview is the rendered slip, and the original cannot be printed twice.
+    assert c.el("#slip-preview").tag_name == "img"
+    assert not c.el("#print").is_enabled()
+    assert c.active_id() == "next-patient"
     c.shot("06-slip-printed")
 
 
@@ -163,7 +167,8 @@ def test_reprint_is_recorded_and_cancel_needs_a_reason(counter):
     c = counter
     c.wait_el("#token-number")
     c.keys("r")
-    c.wait(lambda: "Reprint 1 recorded" in c.text("#notice"), what="reprint not recorded")
+    c.wait(lambda: "Reprint 1 recorded" in c.text("#notice"), timeout=20, what="reprint not recorded")
+    assert "sent to the printer PDF" in c.text("#notice"), c.text("#notice")
     c.keys("c")
     c.wait_focus("cancel-reason")
     c.keys("Wrong department", ENTER)
@@ -264,40 +269,77 @@ def test_admin_screens(counter):
     c.shot("18-admin-conflicts")
 
 
+def sync_state(c) -> tuple[str, str, str]:
+    return (c.el("#sync-state").get_attribute("data-online"), c.text("#sync-label"), c.text("#sync-detail"))
+
+
+def start_hub(c, port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [str(c.cli), "--data", str(c.tmp / "hub"), "serve", "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=open(c.tmp / "hub.log", "ab"),
+    )
+    from conftest import wait_port
+
+    try:
+        wait_port(port)
+    except RuntimeError:
+        proc.kill()
+        raise AssertionError("the hub did not start: " + (c.tmp / "hub.log").read_text()[-800:])
+    return proc
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def test_sync_state_shows_offline_then_online_when_a_hub_starts(counter):
     c = counter
-    from conftest import free_port, wait_port
+    from conftest import free_port
 
     port = free_port()
-    c.chord(Keys.ALT, "3")
-    hub = c.wait_el("#set-hub")
-    hub.clear()
-    hub.send_keys(f"http://127.0.0.1:{port}")
-    c.click("#settings-save")
-    c.wait(lambda: "saved" in c.text("#notice").lower(), what="settings not saved")
-    c.wait(lambda: c.el("#sync-state").get_attribute("data-online") == "false", what="not offline")
-    assert c.text("#sync-label") == "Offline"
-    assert "waiting" in c.text("#sync-detail")
-    c.shot("19-sync-offline")
-    hub_dir = c.tmp / "hub"
-    hub_dir.mkdir()
-    if not Path(c.cli).exists():
-        raise AssertionError(f"the hub binary {c.cli} is missing: build parchi-cli (parchi serve)")
-    proc = subprocess.Popen(
-        [str(c.cli), "serve", "--data", str(hub_dir), "--listen", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL,
-        stderr=open(c.tmp / "hub.log", "wb"),
-    )
+    url = f"http://127.0.0.1:{port}"
+    # Not enrolled anywhere: the status bar says so.
+    assert sync_state(c)[:2] == ("false", "No hub")
+    hub = start_hub(c, port)
     try:
-        time.sleep(0.5)
-        if proc.poll() is not None:
-            raise AssertionError(
-                "`parchi serve` exited at once: " + (c.tmp / "hub.log").read_text()[-500:]
-            )
-        wait_port(port)
-        c.wait(lambda: c.el("#sync-state").get_attribute("data-online") == "true", timeout=20, what="never online")
-        assert c.text("#sync-label") == "Online"
+        out = subprocess.run(
+            [str(c.cli), "--json", "hub", "enroll-code", "--hub", url, "--hub-data", str(c.tmp / "hub")],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        code = json.loads(out)["code"]
+        c.chord(Keys.ALT, "3")
+        field = c.wait_el("#enroll-hub")
+        field.clear()
+        field.send_keys(url)
+        c.el("#enroll-code").send_keys(code, ENTER)
+        c.wait(lambda: "Enrolled" in c.text("#notice"), what="not enrolled")
+        c.wait(lambda: sync_state(c)[0] == "true" and "all changes synced" in sync_state(c)[2],
+               timeout=30, what=f"never online and synced: {sync_state(c)}")
+    finally:
+        stop(hub)
+    # The hub goes away: the counter keeps registering, and says it is offline with changes waiting.
+    c.keys(Keys.F2)
+    c.wait_focus("f-name")
+    c.keys("Meena Kumari", ENTER, "f", "52", ENTER)
+    c.chord(Keys.CONTROL, ENTER)
+    c.wait_el("#token-number")
+    c.wait(lambda: sync_state(c)[0] == "false" and "waiting" in sync_state(c)[2], timeout=30,
+           what=f"not offline with changes waiting: {sync_state(c)}")
+    assert sync_state(c)[1] == "Offline"
+    c.shot("19-sync-offline")
+    # The hub starts again: the waiting changes go, and the counter is online.
+    hub = start_hub(c, port)
+    try:
+        c.wait(lambda: sync_state(c)[0] == "true" and "all changes synced" in sync_state(c)[2],
+               timeout=90, what=f"never back online: {sync_state(c)}")
+        assert sync_state(c)[1] == "Online"
         c.shot("20-sync-online")
     finally:
-        proc.terminate()
-        proc.wait(timeout=5)
+        stop(hub)

@@ -166,10 +166,21 @@ export interface PrintJob {
 }
 
 export interface SyncStatus {
-  hub: string;
-  online: boolean;
+  hub: string | null;
+  enrolled: boolean;
+  /** Whether the last sync round reached the hub; null before any attempt. */
+  online: boolean | null;
   pending: number;
   rejected: number;
+  last_success: string | null;
+  last_error: string | null;
+  cursor: number;
+}
+
+export interface ReprintResult {
+  detail: VisitDetail;
+  printed: PrintJob | null;
+  print_error: { code: string; message: string; fields: FieldError[] } | null;
 }
 
 export interface ReportRow {
@@ -288,13 +299,16 @@ export const api = {
   visitDetail: (visit: string) => call<VisitDetail>("visit_detail", { visit }),
   cancelVisit: (visit: string, reason: string) =>
     call<VisitDetail>("cancel_visit", { visit, reason }),
-  reprint: (visit: string) => call<VisitDetail>("reprint", { visit }),
-  /** The slip rendered as a PNG image (base64), as it will print. */
-  slipPreview: (visit: string) => call<string>("slip_preview", { visit }),
+  /** Records a reprint, then prints the slip marked DUPLICATE. */
+  reprint: (visit: string) => call<ReprintResult>("reprint", { visit }),
+  /** The slip as it prints, as PNG bytes. */
+  slipPreview: (visit: string) => call<ArrayBuffer>("slip_preview", { visit }),
   printSlip: (visit: string) => call<PrintJob>("print_slip", { visit }),
   todaysVisits: () => call<VisitDetail[]>("todays_visits"),
   dayReport: (date: string | null) => call<Report>("day_report", { date }),
   syncStatus: () => call<SyncStatus>("sync_status"),
+  syncNow: () => call<SyncStatus>("sync_now"),
+  enroll: (hub: string, code: string) => call<SyncStatus>("enroll", { hub, code }),
   countersOverview: () => call<CounterState[]>("counters_overview"),
   users: () => call<UserInfo[]>("users"),
   addUser: (name: string, role: string, secret: string) =>

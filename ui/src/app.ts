@@ -3,8 +3,9 @@
 
 import { api, ApiError } from "./api";
 import type { CounterInfo, Department, Receipt, Session, Settings, SyncStatus } from "./api";
+export type { SyncStatus };
 import { h, mount } from "./dom";
-import { errorMessage, lang, setLang, t } from "./i18n";
+import { errorMessage, has, lang, setLang, t } from "./i18n";
 import type { Key } from "./i18n";
 
 export type ScreenName = "login" | "register" | "today" | "admin" | "token";
@@ -72,8 +73,9 @@ function syncPill(): HTMLElement {
   let cls = "sync offline";
   let label = t("sync.offline");
   if (s && !s.hub) {
+    cls = "sync none";
     label = t("sync.no_hub");
-  } else if (s?.online) {
+  } else if (s?.online === true) {
     cls = "sync online";
     label = t("sync.online");
   }
@@ -88,9 +90,11 @@ function syncPill(): HTMLElement {
       class: cls,
       id: "sync-state",
       role: "status",
-      "data-online": s?.online ? "true" : "false",
+      "data-online": s?.online === true ? "true" : "false",
       "data-pending": s?.pending ?? 0,
-      title: s?.hub ?? "",
+      title: [s?.hub, s?.last_success ? t("sync.last_success", { at: s.last_success }) : ""]
+        .filter(Boolean)
+        .join(" · "),
     },
     h("span", { class: "dot", "aria-hidden": "true" }),
     h("strong", { id: "sync-label" }, label),
@@ -134,7 +138,7 @@ function header(): HTMLElement {
           { class: "counter-line" },
           `${t("admin.counter")} ${c.info.counter}`,
           c.info.counter_name ? ` · ${c.info.counter_name}` : "",
-          ` · ${c.info.weekday} ${formatDay(c.info.today)}`,
+          ` · ${has(`day.${c.info.weekday}`) ? t(`day.${c.info.weekday}` as Key) : c.info.weekday} ${formatDay(c.info.today)}`,
         ),
       ),
     ),
@@ -183,6 +187,11 @@ export function formatDay(iso: string): string {
 export function refreshFrame(): void {
   const top = document.getElementById("frame-top");
   if (top && ctx) mount(top, header(), nav());
+}
+
+export function setSync(s: SyncStatus): void {
+  if (ctx) ctx.sync = s;
+  refreshSync();
 }
 
 export function refreshSync(): void {

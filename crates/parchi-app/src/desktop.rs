@@ -6,9 +6,9 @@
 //! departments a clerk may pick, what a valid setting is) live here and are unit tested, not in
 //! the shell or the web front end.
 
-use std::net::{TcpStream, ToSocketAddrs};
+use std::io::Write;
 use std::path::Path;
-use std::time::Duration;
+use std::process::{Command, Stdio};
 
 use chrono::{Datelike, NaiveDate};
 use parchi_core::patient::{FieldError, PatientInput};
@@ -71,7 +71,9 @@ pub struct PatientCheck {
 }
 
 /// This counter's own settings (not synced): where slips print, how they look, which languages
-/// the screen and the slip use, and the hub to sync with.
+/// the screen and the slip use. The printer, layout and slip language are this counter's copy of
+/// the hospital configuration (what printing and the slip renderer read); the screen language is
+/// a setting of its own. The hub is shown here but set by enrolling (`Counter::enroll`).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct DesktopSettings {
     /// The CUPS queue slips print to; empty means the system default printer.
@@ -82,7 +84,8 @@ pub struct DesktopSettings {
     pub ui_language: String,
     /// The slip's second language: hi or bn.
     pub slip_language: String,
-    /// The hub's base URL (http://host:port); empty means this counter does not sync.
+    /// The hub this counter is enrolled at (read only here); empty when it syncs with none.
+    #[serde(default)]
     pub hub: String,
 }
 
@@ -135,11 +138,7 @@ const SLIP_LAYOUTS: [&str; 3] = ["thermal80", "a6", "a5"];
 const UI_LANGUAGES: [&str; 2] = ["en", "hi"];
 const SLIP_LANGUAGES: [&str; 2] = ["hi", "bn"];
 
-const KEY_PRINTER: &str = "desktop.printer";
-const KEY_LAYOUT: &str = "desktop.slip_layout";
 const KEY_UI_LANGUAGE: &str = "desktop.ui_language";
-const KEY_SLIP_LANGUAGE: &str = "desktop.slip_language";
-const KEY_HUB: &str = "desktop.hub";
 
 impl Session {
     /// Refuses anyone but an admin.
@@ -240,7 +239,10 @@ impl Counter {
             department_local: dept.map(|d| d.name_local.clone()).unwrap_or_default(),
             room: dept.map(|d| d.room.clone()).unwrap_or_default(),
             day: v.day,
-            issued_at: self.local_time_of(v.created_hlc).format("%H:%M").to_string(),
+            issued_at: self
+                .local_time_of(v.created_hlc)
+                .format("%H:%M")
+                .to_string(),
             valid_until: v
                 .day
                 .checked_add_days(chrono::Days::new(u64::from(valid_days - 1)))
@@ -375,31 +377,47 @@ impl Counter {
         Ok(())
     }
 
-    /// This counter's settings: what the admin saved, else the hospital configuration's values.
+    /// This counter's settings.
     pub fn desktop_settings(&self) -> Result<DesktopSettings> {
-        let cfg = self.config();
-        let get = |key: &str, default: String| -> Result<String> {
-            Ok(self.store().setting(key)?.unwrap_or(default))
-        };
+        let h = &self.config().hospital;
         Ok(DesktopSettings {
-            printer: get(KEY_PRINTER, cfg.hospital.printer.clone().unwrap_or_default())?,
-            slip_layout: get(KEY_LAYOUT, cfg.hospital.slip_layout.clone())?,
-            ui_language: get(KEY_UI_LANGUAGE, "en".into())?,
-            slip_language: get(KEY_SLIP_LANGUAGE, cfg.hospital.local_language.clone())?,
-            hub: get(KEY_HUB, cfg.sync.hub.clone().unwrap_or_default())?,
+            printer: h.printer.clone().unwrap_or_default(),
+            slip_layout: h.slip_layout.clone(),
+            ui_language: self
+                .store()
+                .setting(KEY_UI_LANGUAGE)?
+                .unwrap_or_else(|| "en".into()),
+            slip_language: h.local_language.clone(),
+            hub: self.sync_status()?.hub.unwrap_or_default(),
         })
     }
 
-    /// Validates and saves this counter's settings; every problem is reported by field.
+    /// Validates and saves this counter's settings; every problem is reported by field. The
+    /// printer, layout and slip language go into this counter's copy of the hospital
+    /// configuration, written to `hospital.toml` in the data directory and applied (validated
+    /// against the schema like any configuration).
     pub fn save_desktop_settings(&mut self, s: &DesktopSettings) -> Result<DesktopSettings> {
         let clean = check_settings(s)?;
-        let store = self.store_mut();
-        store.set_setting(KEY_PRINTER, &clean.printer)?;
-        store.set_setting(KEY_LAYOUT, &clean.slip_layout)?;
-        store.set_setting(KEY_UI_LANGUAGE, &clean.ui_language)?;
-        store.set_setting(KEY_SLIP_LANGUAGE, &clean.slip_language)?;
-        store.set_setting(KEY_HUB, &clean.hub)?;
-        Ok(clean)
+        let mut cfg = self.config().clone();
+        cfg.hospital.printer = (!clean.printer.is_empty()).then(|| clean.printer.clone());
+        cfg.hospital.slip_layout = clean.slip_layout.clone();
+        cfg.hospital.local_language = clean.slip_language.clone();
+        let text = toml::to_string(&cfg)
+            .map_err(|e| AppError::Invalid(format!("cannot write the configuration: {e}")))?;
+        let path = self.data_dir().join(CONFIG_FILE);
+        write_atomically(&path, text.as_bytes())?;
+        self.apply_config(&path)?;
+        self.store_mut()
+            .set_setting(KEY_UI_LANGUAGE, &clean.ui_language)?;
+        self.desktop_settings()
+    }
+
+    /// A visit's slip as a PNG image, as it prints (marked DUPLICATE once it has been
+    /// reprinted), for the preview. Renders the PDF with poppler's `pdftoppm`.
+    pub fn slip_png(&self, visit: &str) -> Result<Vec<u8>> {
+        let v = self.visit(visit)?;
+        let pdf = self.slip_pdf(visit, None, v.reprints > 0)?;
+        pdf_to_png(&pdf, 110)
     }
 
     /// Only the screen language, which any clerk may switch.
@@ -464,7 +482,7 @@ fn check_settings(s: &DesktopSettings) -> Result<DesktopSettings> {
         slip_layout: s.slip_layout.trim().to_ascii_lowercase(),
         ui_language: s.ui_language.trim().to_ascii_lowercase(),
         slip_language: s.slip_language.trim().to_ascii_lowercase(),
-        hub: s.hub.trim().trim_end_matches('/').to_owned(),
+        hub: s.hub.trim().to_owned(),
     };
     if !printer_name_ok(&clean.printer) {
         errs.push(
@@ -482,13 +500,6 @@ fn check_settings(s: &DesktopSettings) -> Result<DesktopSettings> {
     if !SLIP_LANGUAGES.contains(&clean.slip_language.as_str()) {
         errs.push("slip_language", "format", "must be hi or bn");
     }
-    if !clean.hub.is_empty() && hub_socket(&clean.hub).is_none() {
-        errs.push(
-            "hub",
-            "format",
-            "must be like http://192.168.1.10:7700 (http or https, a host, and a port)",
-        );
-    }
     if errs.is_empty() {
         Ok(clean)
     } else {
@@ -496,48 +507,57 @@ fn check_settings(s: &DesktopSettings) -> Result<DesktopSettings> {
     }
 }
 
-/// `http://host:port/...` → `(host, port)`; the port defaults to 80 or 443.
-fn hub_socket(url: &str) -> Option<(String, u16)> {
-    let (scheme, rest) = url.split_once("://")?;
-    let default_port = match scheme.to_ascii_lowercase().as_str() {
-        "http" => 80,
-        "https" => 443,
-        _ => return None,
+/// Writes a file whole or not at all (a temporary file renamed over it).
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    let fail = |e: std::io::Error| {
+        AppError::Invalid(format!(
+            "cannot write {}: {e}; check the disk and the data directory's permissions",
+            path.display()
+        ))
     };
-    let authority = rest.split(['/', '?', '#']).next()?;
-    if authority.is_empty() || authority.contains('@') || authority.contains(char::is_whitespace)
-    {
-        return None;
-    }
-    let (host, port) = if let Some(stripped) = authority.strip_prefix('[') {
-        let (h, after) = stripped.split_once(']')?;
-        let port = match after.strip_prefix(':') {
-            Some(p) => p.parse().ok()?,
-            None if after.is_empty() => default_port,
-            None => return None,
-        };
-        (h.to_owned(), port)
-    } else {
-        match authority.rsplit_once(':') {
-            Some((h, p)) => (h.to_owned(), p.parse().ok()?),
-            None => (authority.to_owned(), default_port),
-        }
-    };
-    (!host.is_empty() && port != 0).then_some((host, port))
+    let mut f = std::fs::File::create(&tmp).map_err(fail)?;
+    f.write_all(bytes).map_err(fail)?;
+    f.sync_all().map_err(fail)?;
+    std::fs::rename(&tmp, path).map_err(fail)
 }
 
-/// Whether something accepts connections at the hub's address within `timeout`. A quick probe
-/// for the status bar; the counter never waits on it for anything else.
-pub fn hub_reachable(hub: &str, timeout: Duration) -> bool {
-    let Some((host, port)) = hub_socket(hub.trim()) else {
-        return false;
+/// Renders the first page of a PDF as a PNG at `dpi` with poppler's `pdftoppm` (through a
+/// private temporary directory: pdftoppm cannot write a PNG to standard output).
+fn pdf_to_png(pdf: &[u8], dpi: u32) -> Result<Vec<u8>> {
+    let unavailable = |why: String| {
+        AppError::Invalid(format!(
+            "the slip preview needs poppler's pdftoppm (package poppler-utils): {why}"
+        ))
     };
-    let Ok(addrs) = (host.as_str(), port).to_socket_addrs() else {
-        return false;
-    };
-    addrs
-        .into_iter()
-        .any(|a| TcpStream::connect_timeout(&a, timeout).is_ok())
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "parchi-preview-{}-{}",
+        std::process::id(),
+        SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| unavailable(e.to_string()))?;
+    let result = (|| {
+        let input = dir.join("slip.pdf");
+        std::fs::write(&input, pdf).map_err(|e| unavailable(e.to_string()))?;
+        let status = Command::new("pdftoppm")
+            .args(["-png", "-singlefile", "-r", &dpi.to_string()])
+            .arg(&input)
+            .arg(dir.join("slip"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map_err(|e| unavailable(e.to_string()))?;
+        let png = std::fs::read(dir.join("slip.png")).unwrap_or_default();
+        if status.success() && png.starts_with(b"\x89PNG") {
+            Ok(png)
+        } else {
+            Err(unavailable(format!("it failed ({status})")))
+        }
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
 }
 
 #[cfg(test)]
@@ -589,7 +609,9 @@ mod tests {
     #[test]
     fn the_first_admin_can_be_created_once_only() {
         let (_d, mut c) = fresh();
-        let s = c.create_first_admin("Admin", "correct horse").expect("admin");
+        let s = c
+            .create_first_admin("Admin", "correct horse")
+            .expect("admin");
         assert_eq!(s.role, Role::Admin);
         assert!(!c.counter_info().expect("info").needs_first_admin);
         assert_eq!(
@@ -663,67 +685,71 @@ mod tests {
     }
 
     #[test]
-    fn settings_default_to_the_configuration_and_are_validated() {
-        let (_d, mut c) = fresh();
+    fn settings_are_this_counters_configuration_and_are_validated() {
+        let (dir, mut c) = fresh();
         let s = c.desktop_settings().expect("settings");
         assert_eq!(s.printer, "PDF");
         assert_eq!(s.slip_layout, "thermal80");
         assert_eq!(s.ui_language, "en");
         assert_eq!(s.slip_language, "hi");
-        assert_eq!(s.hub, "http://127.0.0.1:7700");
+        assert_eq!(s.hub, "", "not enrolled anywhere yet");
         let bad = DesktopSettings {
             printer: "My Printer".into(),
             slip_layout: "letter".into(),
             ui_language: "fr".into(),
             slip_language: "ta".into(),
-            hub: "ftp://x".into(),
+            hub: String::new(),
         };
         let e = c.save_desktop_settings(&bad).expect_err("bad");
-        let fields: Vec<&str> = e.fields().map(|f| f.0.iter().map(|x| x.field).collect()).unwrap_or_default();
+        let fields: Vec<&str> = e
+            .fields()
+            .map(|f| f.0.iter().map(|x| x.field).collect())
+            .unwrap_or_default();
         assert_eq!(
             fields,
-            vec!["printer", "slip_layout", "ui_language", "slip_language", "hub"]
+            vec!["printer", "slip_layout", "ui_language", "slip_language"]
         );
         let good = DesktopSettings {
             printer: " Thermal_1 ".into(),
             slip_layout: "A5".into(),
             ui_language: "hi".into(),
             slip_language: "bn".into(),
-            hub: "http://192.168.1.10:7700/".into(),
+            hub: "ignored: set by enrolling".into(),
         };
         let saved = c.save_desktop_settings(&good).expect("good");
         assert_eq!(saved.printer, "Thermal_1");
-        assert_eq!(saved.hub, "http://192.168.1.10:7700");
+        assert_eq!(saved.slip_layout, "a5");
+        assert_eq!(saved.hub, "");
+        // What printing reads, and what survives a restart.
+        assert_eq!(c.config().hospital.printer.as_deref(), Some("Thermal_1"));
+        assert_eq!(c.config().hospital.local_language, "bn");
+        drop(c);
+        let c = Counter::open(&dir.path().join("data"), Box::new(FixedEnv::new(SAT_MS, 9)))
+            .expect("reopen");
         assert_eq!(c.desktop_settings().expect("reread"), saved);
+        let mut c = c;
         c.set_ui_language("en").expect("en");
         assert_eq!(c.desktop_settings().expect("reread").ui_language, "en");
         assert!(c.set_ui_language("xx").is_err());
     }
 
     #[test]
-    fn hub_addresses_parse_and_an_unreachable_hub_is_offline() {
-        assert_eq!(
-            hub_socket("http://127.0.0.1:7700"),
-            Some(("127.0.0.1".into(), 7700))
+    fn the_slip_preview_is_the_rendered_slip_as_png() {
+        let (_d, mut c) = fresh();
+        let r = c
+            .register_today(&crate::RegisterRequest {
+                patient: patient(),
+                department: "MED".into(),
+            })
+            .expect("reg");
+        let png = c.slip_png(&r.visit_id.to_string()).expect("png");
+        assert!(png.starts_with(b"\x89PNG") && png.len() > 2_000);
+        c.cancel_visit(&r.visit_id.to_string(), "test")
+            .expect("cancel");
+        assert!(
+            c.slip_png(&r.visit_id.to_string()).is_err(),
+            "no slip for a cancelled visit"
         );
-        assert_eq!(
-            hub_socket("https://hub.local/api"),
-            Some(("hub.local".into(), 443))
-        );
-        assert_eq!(hub_socket("http://[::1]:80"), Some(("::1".into(), 80)));
-        assert_eq!(hub_socket("http://:80"), None);
-        assert_eq!(hub_socket("hub.local:7700"), None);
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        assert!(hub_reachable(
-            &format!("http://127.0.0.1:{port}"),
-            Duration::from_millis(500)
-        ));
-        drop(listener);
-        assert!(!hub_reachable(
-            &format!("http://127.0.0.1:{port}"),
-            Duration::from_millis(200)
-        ));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 import { api, ApiError } from "../api";
 import type { ConflictView, DuplicatePair, PatientSummary, Report, ReportRow, Settings } from "../api";
-import { context, formatDay, notify, refreshFrame, registerScreen, showError } from "../app";
+import { context, formatDay, notify, refreshFrame, registerScreen, setSync, showError } from "../app";
 import { h, mount } from "../dom";
 import { errorMessage, fieldMessage, setLang, t } from "../i18n";
 import type { Key } from "../i18n";
@@ -110,15 +110,29 @@ class AdminScreen {
 
   private async counters(body: HTMLElement): Promise<void> {
     const [list, sync] = await Promise.all([api.countersOverview(), api.syncStatus()]);
+    setSync(sync);
+    const syncNow = async () => {
+      try {
+        const st = await api.syncNow();
+        setSync(st);
+        notify(t("sync.synced", { n: st.pending }), "ok");
+      } catch (e) {
+        showError(e);
+      }
+      await this.counters(body).catch(showError);
+    };
     mount(
       body,
       h("h1", {}, t("admin.counters")),
       h(
-        "p",
+        "div",
         { class: "sync-summary", id: "admin-sync" },
-        h("span", { class: sync.online ? "badge ok" : "badge danger" }, sync.online ? t("sync.online") : t("sync.offline")),
+        h("span", { class: sync.online ? "badge ok" : "badge danger" }, sync.online ? t("sync.online") : sync.hub ? t("sync.offline") : t("sync.no_hub")),
         ` ${t("admin.hub")}: `,
-        h("span", { class: "mono" }, sync.hub || t("sync.no_hub")),
+        h("span", { class: "mono" }, sync.hub ?? "—"),
+        sync.last_success ? h("span", { class: "muted" }, ` · ${t("sync.last_success", { at: sync.last_success })}`) : null,
+        sync.hub ? h("button", { type: "button", class: "secondary small", id: "sync-now", onclick: () => void syncNow() }, t("sync.now")) : null,
+        sync.last_error ? h("p", { class: "msg-error" }, t("sync.last_error", { error: sync.last_error })) : null,
       ),
       h(
         "table",
@@ -230,9 +244,34 @@ class AdminScreen {
       row("slip_layout", "admin.slip_layout", select("slip_layout", [["thermal80", "Thermal 80 mm"], ["a6", "A6"], ["a5", "A5"]])),
       row("ui_language", "admin.ui_language", select("ui_language", [["en", "English"], ["hi", "हिन्दी"]])),
       row("slip_language", "admin.slip_language", select("slip_language", [["hi", "हिन्दी (Hindi)"], ["bn", "বাংলা (Bengali)"]])),
-      row("hub", "admin.hub", text("hub", "http://192.168.1.10:7700")),
       h("button", { type: "submit", class: "primary", id: "settings-save" }, t("admin.save")),
     );
+    const hubUrl = h("input", { id: "enroll-hub", type: "text", value: s.hub || "http://", spellcheck: "false", autocomplete: "off" });
+    const code = h("input", { id: "enroll-code", type: "text", spellcheck: "false", autocomplete: "off" });
+    const enrollMsg = h("div", { class: "msg", id: "msg-enroll", role: "alert" });
+    const enrollForm = h(
+      "form",
+      { class: "inline-form", id: "enroll-form", novalidate: true },
+      h("label", { for: "enroll-hub" }, t("admin.hub")),
+      hubUrl,
+      h("label", { for: "enroll-code" }, t("sync.enroll_code")),
+      code,
+      h("button", { type: "submit", class: "primary", id: "enroll-submit" }, t("sync.enroll")),
+    );
+    enrollForm.addEventListener("submit", (e) => {
+      e.preventDefault();
+      enrollMsg.textContent = "";
+      void api
+        .enroll(hubUrl.value, code.value)
+        .then((st) => {
+          setSync(st);
+          notify(t("sync.enrolled", { hub: st.hub ?? "" }), "ok");
+          this.select("settings");
+        })
+        .catch((err: unknown) => {
+          enrollMsg.textContent = err instanceof ApiError ? errorMessage(err.code, err.message) : String(err);
+        });
+    });
     form.addEventListener("submit", (e) => {
       e.preventDefault();
       const value = (id: keyof Settings) => (form.querySelector<HTMLInputElement>(`#set-${id}`)?.value ?? "");
@@ -241,7 +280,7 @@ class AdminScreen {
         slip_layout: value("slip_layout"),
         ui_language: value("ui_language"),
         slip_language: value("slip_language"),
-        hub: value("hub"),
+        hub: s.hub,
       };
       form.querySelectorAll<HTMLElement>(".msg").forEach((m) => (m.textContent = ""));
       void api
@@ -262,7 +301,16 @@ class AdminScreen {
           } else showError(err);
         });
     });
-    mount(body, h("h1", {}, t("admin.settings")), form);
+    mount(
+      body,
+      h("h1", {}, t("admin.settings")),
+      form,
+      h("h2", { class: "section" }, t("sync.enroll_title")),
+      h("p", { class: "hint" }, t("sync.enroll_help")),
+      h("p", {}, `${t("admin.hub")}: `, h("strong", { class: "mono", id: "current-hub" }, s.hub || "—")),
+      enrollForm,
+      enrollMsg,
+    );
   }
 
   private async users(body: HTMLElement): Promise<void> {
@@ -340,21 +388,26 @@ class AdminScreen {
     );
   }
 
-  private patientCard(title: string, p: PatientSummary, id: string): HTMLElement {
-    const row = (label: string, value: string | null | undefined) =>
-      h("div", { class: "kv" }, h("span", { class: "k" }, label), h("span", { class: "v" }, value ?? "—"));
+  private patientCard(title: string, p: PatientSummary, id: string, other: PatientSummary): HTMLElement {
+    const row = (label: string, value: string | null | undefined, otherValue?: string | null) =>
+      h(
+        "div",
+        { class: otherValue !== undefined && (value ?? "") !== (otherValue ?? "") ? "kv diff" : "kv" },
+        h("span", { class: "k" }, label),
+        h("span", { class: "v" }, value ?? "—"),
+      );
     return h(
       "div",
       { class: "side", id },
       h("h3", {}, title),
       h("div", { class: "side-name" }, p.name),
-      row(t("field.age_sex"), `${p.age} / ${p.sex}`),
-      row(t("field.guardian"), p.guardian),
-      row(t("field.mobile"), p.mobile),
-      row(t("field.abha"), p.abha_number),
+      row(t("field.age_sex"), `${p.age} / ${p.sex}`, `${other.age} / ${other.sex}`),
+      row(t("field.guardian"), p.guardian, other.guardian),
+      row(t("field.mobile"), p.mobile, other.mobile),
+      row(t("field.abha"), p.abha_number, other.abha_number),
       row(t("field.temp_id"), p.temp_id),
       row(t("field.uhid"), p.uhid),
-      row(t("field.category"), t(`cat.${p.category}` as Key)),
+      row(t("field.category"), t(`cat.${p.category}` as Key), t(`cat.${other.category}` as Key)),
       row(t("reg.last_visit", { date: "" }).trim(), p.last_visit ? formatDay(p.last_visit) : null),
     );
   }
@@ -390,7 +443,7 @@ class AdminScreen {
         ` ${t("admin.score", { score: p.score.toFixed(2) })} · `,
         p.reasons.join(" · "),
       ),
-      h("div", { class: "side-by-side" }, this.patientCard(t("admin.record_a"), p.a_patient, "dup-a"), this.patientCard(t("admin.record_b"), p.b_patient, "dup-b")),
+      h("div", { class: "side-by-side" }, this.patientCard(t("admin.record_a"), p.a_patient, "dup-a", p.b_patient), this.patientCard(t("admin.record_b"), p.b_patient, "dup-b", p.a_patient)),
       h(
         "div",
         { class: "actions" },

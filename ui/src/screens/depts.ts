@@ -18,6 +18,7 @@ export function deptPicker(
   selected: string,
   onPick: (code: string) => void,
   onEnter: () => void,
+  showCodes = true,
 ): Picker {
   let value = depts.some((d) => d.code === selected) ? selected : (depts[0]?.code ?? "");
   const items: HTMLElement[] = depts.map((d, i) =>
@@ -29,6 +30,7 @@ export function deptPicker(
         id: `${id}-${d.code}`,
         "data-code": d.code,
         "aria-checked": "false",
+        title: `${d.code} · ${d.name} · ${d.room}`,
         onclick: () => {
           choose(d.code);
           group.focus();
@@ -41,7 +43,7 @@ export function deptPicker(
         h("span", { class: "dept-name" }, lang() === "hi" ? d.name_local : d.name),
         h("span", { class: "dept-room" }, d.room),
       ),
-      h("span", { class: "dept-code" }, d.code),
+      showCodes ? h("span", { class: "dept-code" }, d.code) : null,
     ),
   );
   const group = h(

@@ -116,6 +116,7 @@ class RegisterScreen {
         this.revalidate();
       },
       () => this.q<HTMLButtonElement>("#register-submit")?.focus(),
+      false,
     );
     lastDepartment = this.picker.value();
 
@@ -137,6 +138,24 @@ class RegisterScreen {
       h("p", { class: "hint" }, t("reg.find_help")),
       h("ul", { id: "results", role: "listbox", class: "results", "aria-label": t("reg.find_title") }),
       h("p", { id: "results-status", class: "muted", role: "status" }),
+    );
+    const key = (k: string, what: Key) => [h("dt", {}, h("kbd", {}, k)), h("dd", {}, t(what))];
+    const legend = h(
+      "section",
+      { class: "card keys", id: "keys", "aria-label": t("keys.title") },
+      h("h2", {}, t("keys.title")),
+      h(
+        "dl",
+        {},
+        key("F2", "keys.new"),
+        key("F3", "keys.find"),
+        key("Enter", "keys.next"),
+        key("M F O", "keys.sex"),
+        key("1–9", "keys.department"),
+        key("Ctrl+Enter", "keys.register"),
+        key("F8", "keys.quick"),
+        key("F4", "keys.today"),
+      ),
     );
 
     const right = h(
@@ -188,7 +207,7 @@ class RegisterScreen {
       h("p", { class: "hint right" }, t("reg.submit_hint")),
     );
 
-    mount(root, h("div", { class: "register" }, left, right));
+    mount(root, h("div", { class: "register" }, h("div", { class: "left-col" }, left, legend), right));
     this.wire();
     this.applyQuick();
     this.updateFee();

@@ -37,10 +37,13 @@ class TokenScreen {
   }
 
   private async loadPreview(): Promise<void> {
+    if (this.preview.src) URL.revokeObjectURL(this.preview.src);
     try {
       const png = await api.slipPreview(this.visit);
-      this.preview = { kind: "png", src: `data:image/png;base64,${png}` };
+      const url = URL.createObjectURL(new Blob([png], { type: "image/png" }));
+      this.preview = { kind: "png", src: url };
     } catch {
+      // No rendered slip (a cancelled visit, or no renderer on this machine): the HTML preview.
       this.preview = { kind: "html" };
     }
   }
@@ -87,7 +90,7 @@ class TokenScreen {
     const actions = h(
       "div",
       { class: "token-actions" },
-      h("button", { type: "button", class: "primary big", id: "print", disabled: v.cancelled, onclick: () => void this.print(false) }, h("kbd", {}, "P"), t("token.print")),
+      h("button", { type: "button", class: "primary big", id: "print", disabled: !this.canPrintOriginal(), onclick: () => void this.print(false) }, h("kbd", {}, "P"), t("token.print")),
       h("button", { type: "button", class: "secondary", id: "reprint", disabled: v.cancelled, onclick: () => void this.print(true) }, h("kbd", {}, "R"), t("token.reprint")),
       h("button", { type: "button", class: "danger", id: "cancel-visit", disabled: v.cancelled, onclick: () => this.askCancel() }, h("kbd", {}, "C"), t("token.cancel")),
       h("button", { type: "button", class: "secondary", id: "next-patient", onclick: () => go("register", { focus: "name" }) }, h("kbd", {}, "N"), t("token.next")),
@@ -109,7 +112,7 @@ class TokenScreen {
         slip,
       ),
     );
-    const first = v.cancelled ? "#next-patient" : this.printed ? "#next-patient" : "#print";
+    const first = this.canPrintOriginal() ? "#print" : "#next-patient";
     root.querySelector<HTMLElement>(first)?.focus();
   }
 
@@ -142,35 +145,41 @@ class TokenScreen {
     );
   }
 
+  /** The original slip: once, right after the token was issued. Later copies are reprints. */
+  private canPrintOriginal(): boolean {
+    return this.fresh && !this.printed && !this.detail?.visit.cancelled;
+  }
+
   private async print(reprint: boolean): Promise<void> {
     const d = this.detail;
     if (!d || this.busy || d.visit.cancelled) return;
+    if (!reprint && !this.canPrintOriginal()) return;
     this.busy = true;
-    const said: string[] = [];
-    let kind: "ok" | "info" = "ok";
     try {
       if (reprint) {
-        this.detail = await api.reprint(this.visit);
-        said.push(t("token.reprinted", { n: this.detail.visit.reprints }));
-      }
-      try {
+        const r = await api.reprint(this.visit);
+        this.detail = r.detail;
+        const recorded = t("token.reprinted", { n: r.detail.visit.reprints });
+        await this.loadPreview();
+        this.paint();
+        if (r.printed) notify(`${recorded} ${t("token.printed", { printer: r.printed.printer })}`, "ok");
+        else notify(`${recorded} ${t("token.print_failed", { message: r.print_error?.message ?? "" })}`, "error");
+      } else {
         const job = await api.printSlip(this.visit);
-        said.push(t("token.printed", { printer: job.printer }));
-      } catch (e) {
-        if (!(e instanceof ApiError && e.code === "unavailable")) throw e;
-        said.push(t("token.print_unavailable"));
-        kind = "info";
+        this.printed = true;
+        this.paint();
+        notify(t("token.printed", { printer: job.printer }), "ok");
       }
-      this.printed = true;
-      await this.loadPreview();
-      this.paint();
-      notify(said.join(" "), kind);
     } catch (e) {
-      if (said.length) this.paint();
-      showError(e);
+      if (e instanceof ApiError && e.code === "print") notify(t("token.print_failed", { message: e.message }), "error");
+      else showError(e);
     } finally {
       this.busy = false;
     }
+  }
+
+  dispose(): void {
+    if (this.preview.src) URL.revokeObjectURL(this.preview.src);
   }
 
   private askCancel(): void {
