@@ -247,12 +247,13 @@ pub async fn todays_visits(state: State<'_, AppState>) -> Res<Vec<VisitDetail>> 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn day_report(state: State<'_, AppState>, date: Option<String>) -> Res<Report> {
     admin(&state, |c| {
-        let day = match date.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-            Some(d) => Some(d.parse().map_err(|_| {
-                AppError::Invalid("date: must be a date like 2026-11-28".into())
-            })?),
-            None => None,
-        };
+        let day =
+            match date.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+                Some(d) => Some(d.parse().map_err(|_| {
+                    AppError::Invalid("date: must be a date like 2026-11-28".into())
+                })?),
+                None => None,
+            };
         c.day_report(day)
     })
 }

@@ -46,11 +46,11 @@ impl AppState {
     /// Opens the counter in the data directory, initialising it on embedded defaults if empty.
     pub fn open(started: Instant) -> AppState {
         let data_dir = parchi_app::desktop::data_dir();
-        let (counter, created) =
-            match Counter::open_or_init_default(&data_dir, Box::new(SystemEnv)) {
-                Ok((c, created)) => (Ok(c), created),
-                Err(e) => (Err(UiError::from(e)), false),
-            };
+        let (counter, created) = match Counter::open_or_init_default(&data_dir, Box::new(SystemEnv))
+        {
+            Ok((c, created)) => (Ok(c), created),
+            Err(e) => (Err(UiError::from(e)), false),
+        };
         let sync = counter
             .is_ok()
             .then(|| SyncWorker::spawn(data_dir.clone(), sync_interval(), || Box::new(SystemEnv)));

@@ -228,12 +228,37 @@ def test_server_validation_names_the_field(counter):
     c.wait_focus("f-name")
 
 
+ABHA_QR = (
+    '{"hidn":"91-5110-2378-1467","hid":"kavita.singh@abdm","name":"Kavita Singh","gender":"F",'
+    '"statelgd":"10","distlgd":"230","dob":"7/3/1990","state name":"BIHAR","district_name":"PATNA",'
+    '"mobile":"9123456780","address":"Boring Road"}'
+)
+
+
+def test_an_abha_card_scanned_into_the_form_fills_it(counter):
+    c = counter
+    c.wait_focus("f-name")
+    # A 2D scanner in keyboard mode types the QR payload into whatever field has focus.
+    c.keys(ABHA_QR, ENTER)
+    value = lambda css: c.el(css).get_attribute("value")  # noqa: E731
+    c.wait(lambda: value("#f-name") == "Kavita Singh", what="name not filled from the QR")
+    assert c.el("#f-sex").get_attribute("data-value") == "F"
+    assert value("#f-dob") == "1990-03-07" and value("#f-age") == ""
+    assert value("#f-abha") == "91-5110-2378-1467"
+    assert value("#f-mobile") == "9123456780"
+    assert value("#f-district") == "PATNA" and value("#f-state") == "BIHAR"
+    assert "ABHA card" in c.text("#notice")
+    c.shot("13-abha-scanned")
+    c.click("#register-clear")
+    c.wait_focus("f-name")
+
+
 def test_labels_switch_to_hindi_and_back(counter):
     c = counter
     c.click("#lang-switch")
     c.wait(lambda: "पंजीकरण" in c.text("#tab-register"), what="no Hindi labels")
     assert "मरीज़ का नाम" in c.text("#register-form")
-    c.shot("13-hindi")
+    c.shot("14-hindi")
     c.click("#lang-switch")
     c.wait(lambda: "Register" in c.text("#tab-register"), what="no English labels")
 
@@ -250,23 +275,23 @@ def test_admin_screens(counter):
     c.wait_el("#token-number")
     c.keys(Keys.F9)
     c.wait_el("#counters-table")
-    c.shot("14-admin-counters")
+    c.shot("15-admin-counters")
     c.chord(Keys.ALT, "2")
     c.wait_el("#report table")
     assert "General Medicine" in c.text("#report")
-    c.shot("15-admin-report")
+    c.shot("16-admin-report")
     c.chord(Keys.ALT, "3")
     c.wait_el("#settings-form")
-    c.shot("16-admin-settings")
+    c.shot("17-admin-settings")
     c.chord(Keys.ALT, "5")
     c.wait_el("#dup-a")
     assert "Sunita" in c.text("#dup-a") and "Sunita" in c.text("#dup-b")
-    c.shot("17-admin-duplicates")
+    c.shot("18-admin-duplicates")
     c.click("#dup-merge")
     c.wait(lambda: "Merged" in c.text("#notice"), what="merge not confirmed")
     c.chord(Keys.ALT, "6")
     c.wait_el("#admin-body h1")
-    c.shot("18-admin-conflicts")
+    c.shot("19-admin-conflicts")
 
 
 def sync_state(c) -> tuple[str, str, str]:
@@ -333,13 +358,13 @@ def test_sync_state_shows_offline_then_online_when_a_hub_starts(counter):
     c.wait(lambda: sync_state(c)[0] == "false" and "waiting" in sync_state(c)[2], timeout=30,
            what=f"not offline with changes waiting: {sync_state(c)}")
     assert sync_state(c)[1] == "Offline"
-    c.shot("19-sync-offline")
+    c.shot("20-sync-offline")
     # The hub starts again: the waiting changes go, and the counter is online.
     hub = start_hub(c, port)
     try:
         c.wait(lambda: sync_state(c)[0] == "true" and "all changes synced" in sync_state(c)[2],
                timeout=90, what=f"never back online: {sync_state(c)}")
         assert sync_state(c)[1] == "Online"
-        c.shot("20-sync-online")
+        c.shot("21-sync-online")
     finally:
         stop(hub)

@@ -99,6 +99,7 @@ const en = {
   "keys.department": "pick the department",
   "keys.register": "register and issue the token",
   "keys.quick": "quick registration on or off",
+  "keys.scan": "scan an ABHA card (or scan into any field)",
   "keys.today": "today's list (reprint, cancel)",
 
   "day.Mon": "Mon",
@@ -360,6 +361,7 @@ const hi: Record<Key, string> = {
   "keys.department": "विभाग चुनें",
   "keys.register": "पंजीकरण करें और टोकन दें",
   "keys.quick": "त्वरित पंजीकरण चालू या बंद",
+  "keys.scan": "आभा कार्ड स्कैन करें (या किसी भी खाने में)",
   "keys.today": "आज की सूची (दोबारा छापें, रद्द करें)",
 
   "day.Mon": "सोम",

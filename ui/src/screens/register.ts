@@ -153,6 +153,7 @@ class RegisterScreen {
         key("M F O", "keys.sex"),
         key("1–9", "keys.department"),
         key("Ctrl+Enter", "keys.register"),
+        key("F6", "keys.scan"),
         key("F8", "keys.quick"),
         key("F4", "keys.today"),
       ),
@@ -175,7 +176,7 @@ class RegisterScreen {
         h(
           "div",
           { class: "qr" },
-          h("label", { for: "qr" }, t("reg.qr_label")),
+          h("label", { for: "qr" }, t("reg.qr_label"), h("kbd", {}, "F6")),
           h("input", {
             id: "qr",
             type: "text",
@@ -302,6 +303,15 @@ class RegisterScreen {
       }
       const input = el as HTMLInputElement | HTMLSelectElement;
       const onChange = () => {
+        // A 2D scanner types the ABHA card's QR payload into whichever field has focus.
+        if (input instanceof HTMLInputElement && looksLikeQr(input.value)) {
+          if (input.value.trim().endsWith("}") && parseAbhaQr(input.value).ok) {
+            const payload = input.value;
+            input.value = this.form[d.key];
+            this.takeQr(payload);
+          }
+          return;
+        }
         this.form[d.key] = input.value;
         this.touched.add(d.key);
         if (d.key === "category") this.updateFee();
@@ -325,6 +335,13 @@ class RegisterScreen {
       }
       if (e.key !== "Enter") return;
       if (target.id === "qr") return;
+      if (target instanceof HTMLInputElement && looksLikeQr(target.value)) {
+        e.preventDefault();
+        const payload = target.value;
+        target.value = this.form[target.name as FieldKey] ?? "";
+        this.takeQr(payload);
+        return;
+      }
       if (target instanceof HTMLButtonElement || target.classList.contains("depts")) return;
       e.preventDefault();
       if (target instanceof HTMLInputElement || target instanceof HTMLSelectElement) {
@@ -396,6 +413,11 @@ class RegisterScreen {
     if (e.key === "F3") {
       e.preventDefault();
       this.q<HTMLElement>("#search")?.focus();
+      return true;
+    }
+    if (e.key === "F6") {
+      e.preventDefault();
+      this.q<HTMLElement>("#qr")?.focus();
       return true;
     }
     return false;
