@@ -25,7 +25,7 @@ pub struct RegisterRequest {
     pub department: String,
 }
 
-/// What the clerk sees after a registration commits.
+/// What the clerk sees after a registration (or a revisit) commits.
 #[derive(Clone, Debug, Serialize)]
 pub struct Registration {
     pub patient_id: PatientId,
@@ -40,20 +40,8 @@ pub struct Registration {
     pub warnings: Vec<FieldError>,
 }
 
-/// What the clerk sees after a revisit commits.
-#[derive(Clone, Debug, Serialize)]
-pub struct VisitReceipt {
-    pub patient_id: PatientId,
-    pub temp_id: String,
-    pub visit_id: VisitId,
-    pub token: String,
-    pub department: String,
-    pub department_name: String,
-    pub room: String,
-    pub fee: u32,
-    pub day: NaiveDate,
-    pub warnings: Vec<FieldError>,
-}
+/// What the clerk sees after a revisit commits: the same as after a registration.
+pub type VisitReceipt = Registration;
 
 /// A patient as a search result or a lookup shows them: enough to tell namesakes apart.
 #[derive(Clone, Debug, Serialize)]

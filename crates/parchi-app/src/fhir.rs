@@ -247,10 +247,10 @@ impl Counter {
             for s in chunk {
                 let mut merged = Vec::new();
                 for id in self.store().cluster_of(s.id)? {
-                    if id != s.id {
-                        if let Some(m) = self.store().patient(id)? {
-                            merged.push(m);
-                        }
+                    if id != s.id
+                        && let Some(m) = self.store().patient(id)?
+                    {
+                        merged.push(m);
                     }
                 }
                 let full = format!("urn:uuid:{}", s.id);

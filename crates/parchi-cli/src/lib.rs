@@ -540,10 +540,10 @@ fn hub_command(h: &HubCommand, out: &Out) -> Result<(), CliError> {
             hub,
             hub_data,
         } => {
-            let r = hub_client(hub)?
+            hub_client(hub)?
                 .admin_revoke(&hub_secret(hub_data)?, device)
                 .map_err(fail)?;
-            out.value(&r, || format!("Device {device} revoked."));
+            out.value(&(), || format!("Device {device} revoked."));
         }
     }
     Ok(())

@@ -736,6 +736,30 @@ pub struct PatientFields {
     pub category: Category,
 }
 
+impl PatientFields {
+    /// Fields with nothing known yet: what a merge starts from before any write is folded in.
+    pub fn blank() -> Self {
+        PatientFields {
+            name: Name::unknown(Sex::Other),
+            sex: Sex::Other,
+            birth: BirthDate {
+                date: NaiveDate::MIN,
+                approximate: true,
+            },
+            guardian: None,
+            mobile: None,
+            locality: None,
+            district: None,
+            state: None,
+            pincode: None,
+            abha_number: None,
+            abha_address: None,
+            aadhaar_last4: None,
+            category: Category::General,
+        }
+    }
+}
+
 /// Raw patient input as a clerk or a CSV row gives it. Empty strings mean "not given".
 #[derive(Clone, Default)]
 pub struct PatientInput {

@@ -268,24 +268,7 @@ impl Replica {
     pub fn patient(&self, id: &PatientId) -> Option<PatientView> {
         let p = self.patients.get(id)?;
         let origin = p.origin.clone()?;
-        let mut fields = PatientFields {
-            name: crate::patient::Name::unknown(crate::patient::Sex::Other),
-            sex: crate::patient::Sex::Other,
-            birth: crate::patient::BirthDate {
-                date: chrono::NaiveDate::MIN,
-                approximate: true,
-            },
-            guardian: None,
-            mobile: None,
-            locality: None,
-            district: None,
-            state: None,
-            pincode: None,
-            abha_number: None,
-            abha_address: None,
-            aadhaar_last4: None,
-            category: Default::default(),
-        };
+        let mut fields = PatientFields::blank();
         for (_, v) in p.fields.values() {
             v.apply_to(&mut fields);
         }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use parchi_core::op::{Field, FieldValue, NewVisit, Op, OpBody, PairDecision, pair};
-use parchi_core::patient::{BirthDate, Name, PatientFields, Sex};
+use parchi_core::patient::PatientFields;
 use parchi_core::replica::{Origin, PatientView, VisitView, wins};
 use parchi_core::{CounterCode, Hlc, OpId, PatientId, SiteId, Stamp, TempId, Uhid, VisitId};
 use serde::{Deserialize, Serialize};
@@ -71,10 +71,10 @@ impl PatientState {
                 }
             }
             OpBody::SetField { value, .. } => offer(&mut self.fields, stamp, value.clone()),
-            OpBody::AssignUhid { uhid, .. } => {
-                if self.uhid.as_ref().is_none_or(|(s, _)| wins(&stamp, s)) {
-                    self.uhid = Some((stamp, uhid.clone()));
-                }
+            OpBody::AssignUhid { uhid, .. }
+                if self.uhid.as_ref().is_none_or(|(s, _)| wins(&stamp, s)) =>
+            {
+                self.uhid = Some((stamp, uhid.clone()));
             }
             OpBody::Decide { a, b, decision, .. } => {
                 let (_, other) = pair(*a, *b);
@@ -93,24 +93,7 @@ impl PatientState {
     /// The patient as a replica shows it, once its creation has been seen.
     pub fn view(&self, id: PatientId) -> Option<PatientView> {
         let origin = self.origin.clone()?;
-        let mut fields = PatientFields {
-            name: Name::unknown(Sex::Other),
-            sex: Sex::Other,
-            birth: BirthDate {
-                date: chrono::NaiveDate::MIN,
-                approximate: true,
-            },
-            guardian: None,
-            mobile: None,
-            locality: None,
-            district: None,
-            state: None,
-            pincode: None,
-            abha_number: None,
-            abha_address: None,
-            aadhaar_last4: None,
-            category: Default::default(),
-        };
+        let mut fields = PatientFields::blank();
         for (_, v) in self.fields.values() {
             v.apply_to(&mut fields);
         }

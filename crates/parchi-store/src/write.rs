@@ -118,6 +118,40 @@ impl Writer<'_, '_> {
     }
 }
 
+/// One registration inside a write transaction: temporary ID, patient, visit with token.
+fn register_in(
+    tx: &Transaction<'_>,
+    w: &mut Writer<'_, '_>,
+    reg: &NewRegistration,
+) -> Result<Registered> {
+    let day = w.st.today();
+    let seq = next_seq(tx, w.site, "temp", day)?;
+    let temp_id = TempId::issue(&w.site.counter, w.site.tag, day, seq)
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let patient = PatientId::new_v7(w.st.now_ms, w.st.bytes());
+    let create = w.op(OpBody::CreatePatient {
+        patient,
+        temp_id: temp_id.clone(),
+        counter: w.site.counter.clone(),
+        quick: reg.quick,
+        fields: reg.fields.clone(),
+    });
+    let visit_op = w.visit_op(tx, patient, &reg.visit)?;
+    apply_in(tx, &create, Origin::Local, None)?;
+    apply_in(tx, &visit_op, Origin::Local, None)?;
+    let OpBody::CreateVisit(v) = &visit_op.body else {
+        return Err(StoreError::Invalid("internal: visit op expected".into()));
+    };
+    Ok(Registered {
+        patient,
+        temp_id,
+        visit: v.visit,
+        token: v.token.clone(),
+        day,
+        hlc: visit_op.hlc,
+    })
+}
+
 impl Store {
     /// Runs `f` in one immediate transaction with a copy of the clock; commits the clock's new
     /// state with the data, or leaves both untouched on error.
@@ -145,34 +179,7 @@ impl Store {
     /// Registers a new patient with a first visit: temporary ID, token, two operations, one
     /// durable transaction.
     pub fn register(&mut self, reg: &NewRegistration, st: &mut Stamping<'_>) -> Result<Registered> {
-        self.write(st, |tx, w| {
-            let day = w.st.today();
-            let seq = next_seq(tx, w.site, "temp", day)?;
-            let temp_id = TempId::issue(&w.site.counter, w.site.tag, day, seq)
-                .map_err(|e| StoreError::Invalid(e.to_string()))?;
-            let patient = PatientId::new_v7(w.st.now_ms, w.st.bytes());
-            let create = w.op(OpBody::CreatePatient {
-                patient,
-                temp_id: temp_id.clone(),
-                counter: w.site.counter.clone(),
-                quick: reg.quick,
-                fields: reg.fields.clone(),
-            });
-            let visit_op = w.visit_op(tx, patient, &reg.visit)?;
-            apply_in(tx, &create, Origin::Local, None)?;
-            apply_in(tx, &visit_op, Origin::Local, None)?;
-            let OpBody::CreateVisit(v) = &visit_op.body else {
-                return Err(StoreError::Invalid("internal: visit op expected".into()));
-            };
-            Ok(Registered {
-                patient,
-                temp_id,
-                visit: v.visit,
-                token: v.token.clone(),
-                day,
-                hlc: visit_op.hlc,
-            })
-        })
+        self.write(st, |tx, w| register_in(tx, w, reg))
     }
 
     /// Registers many patients in one transaction (bulk import): all or nothing.
@@ -182,35 +189,7 @@ impl Store {
         st: &mut Stamping<'_>,
     ) -> Result<Vec<Registered>> {
         self.write(st, |tx, w| {
-            let day = w.st.today();
-            let mut out = Vec::with_capacity(regs.len());
-            for reg in regs {
-                let seq = next_seq(tx, w.site, "temp", day)?;
-                let temp_id = TempId::issue(&w.site.counter, w.site.tag, day, seq)
-                    .map_err(|e| StoreError::Invalid(e.to_string()))?;
-                let patient = PatientId::new_v7(w.st.now_ms, w.st.bytes());
-                let create = w.op(OpBody::CreatePatient {
-                    patient,
-                    temp_id: temp_id.clone(),
-                    counter: w.site.counter.clone(),
-                    quick: reg.quick,
-                    fields: reg.fields.clone(),
-                });
-                let visit_op = w.visit_op(tx, patient, &reg.visit)?;
-                apply_in(tx, &create, Origin::Local, None)?;
-                apply_in(tx, &visit_op, Origin::Local, None)?;
-                if let OpBody::CreateVisit(v) = &visit_op.body {
-                    out.push(Registered {
-                        patient,
-                        temp_id,
-                        visit: v.visit,
-                        token: v.token.clone(),
-                        day,
-                        hlc: visit_op.hlc,
-                    });
-                }
-            }
-            Ok(out)
+            regs.iter().map(|reg| register_in(tx, w, reg)).collect()
         })
     }
 

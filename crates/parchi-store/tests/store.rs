@@ -446,3 +446,45 @@ fn temp_ids_from_the_store_parse_back() {
     assert_eq!(TempId::parse(&r.temp_id.to_string()), Ok(r.temp_id.clone()));
     assert_eq!(r.temp_id.day(), Some(day()));
 }
+
+#[test]
+fn a_full_disk_is_reported_and_the_registration_is_not_half_written() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut s = new_store(dir.path(), "A", 1);
+    let mut rng = Rng(5);
+    with_stamping(&mut rng, NOW_MS, |st| s.register(&reg("Asha Devi", ""), st)).expect("reg");
+    let before = s.counts().expect("counts");
+    // SQLite's own "database or disk is full": cap the file at its current size.
+    let pages: i64 = s.connection().query_row("PRAGMA page_count", [], |r| r.get(0)).expect("pages");
+    s.connection().pragma_update(None, "max_page_count", pages).expect("cap");
+    let mut failed = None;
+    for i in 0..200 {
+        if let Err(e) = with_stamping(&mut rng, NOW_MS + i, |st| s.register(&reg("Bina Kumari Sharma", "9876543210"), st)) {
+            failed = Some(e);
+            break;
+        }
+    }
+    let e = failed.expect("the capped database fills up");
+    assert_eq!(e.code(), "disk_full", "{e}");
+    assert!(e.to_string().contains("nothing was saved"), "{e}");
+    // Every registration that returned Ok is whole; the failed one left nothing behind.
+    let (p, v) = s.counts().expect("counts");
+    assert_eq!(p, v, "a patient without its visit (or the reverse) was written");
+    assert!(p >= before.0);
+    let orphans: i64 = s
+        .connection()
+        .query_row("SELECT COUNT(*) FROM ops o WHERE o.kind = 'create_patient' AND o.entity NOT IN (SELECT id FROM patients)", [], |r| r.get(0))
+        .expect("orphans");
+    assert_eq!(orphans, 0);
+}
+
+#[test]
+fn a_read_only_database_is_reported_not_a_panic() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut s = new_store(dir.path(), "A", 1);
+    s.connection().pragma_update(None, "query_only", true).expect("read-only");
+    let mut rng = Rng(6);
+    let e = with_stamping(&mut rng, NOW_MS, |st| s.register(&reg("Asha Devi", ""), st)).expect_err("read-only");
+    assert_eq!(e.code(), "read_only", "{e}");
+    assert_eq!(s.counts().expect("counts"), (0, 0));
+}

@@ -215,6 +215,7 @@ fn duplicate_delivery_and_clocks_far_ahead_or_behind_converge() {
         hlc: parchi_core::Hlc::new(now_ms() + 1_000, 0),
         site: cs[2].sg.site,
         body: parchi_core::OpBody::SetField {
+            prev: None,
             patient: patient.id,
             value: parchi_core::FieldValue::Name(
                 parchi_core::patient::Name::parse("name", "Corrected Name").expect("name"),

@@ -132,7 +132,11 @@ where
         id: OpId::from_bytes([0xE0 + n; 16]),
         hlc: Hlc::new(t0 + 600_000 + ms, 0),
         site: gens[site].site,
-        body: OpBody::SetField { patient, value: v },
+        body: OpBody::SetField {
+            patient,
+            value: v,
+            prev: None,
+        },
     };
     let late = edit(1, 2, name("Sunita Kumari"), 1);
     let early = edit(0, 1, name("Sunita Devi"), 2);
@@ -216,6 +220,7 @@ where
         hlc: Hlc::new(now + 14 * 24 * 3_600_000, 0),
         site: gens[2].site,
         body: OpBody::SetField {
+            prev: None,
             patient,
             value: name("Future Name"),
         },
@@ -240,6 +245,7 @@ where
         hlc: Hlc::new(now + 1_000, 0),
         site: gens[0].site,
         body: OpBody::SetField {
+            prev: None,
             patient,
             value: name("Honest Name"),
         },
