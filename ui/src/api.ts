@@ -232,8 +232,14 @@ export interface MergeOutcome {
   records: string[];
 }
 
+/** One of the concurrent corrections of a field; last-writer-wins kept the one with `won`. */
 export interface ConflictWrite {
-  [key: string]: unknown;
+  op: string;
+  site: string;
+  /** Hybrid logical clock: wall milliseconds << 16 | logical. */
+  hlc: number;
+  value: unknown;
+  won: boolean;
 }
 
 export interface ConflictView {
@@ -302,7 +308,7 @@ export const api = {
   /** Records a reprint, then prints the slip marked DUPLICATE. */
   reprint: (visit: string) => call<ReprintResult>("reprint", { visit }),
   /** The slip as it prints, as PNG bytes. */
-  slipPreview: (visit: string) => call<ArrayBuffer>("slip_preview", { visit }),
+  slipPreview: (visit: string) => call<ArrayBuffer | number[]>("slip_preview", { visit }),
   printSlip: (visit: string) => call<PrintJob>("print_slip", { visit }),
   todaysVisits: () => call<VisitDetail[]>("todays_visits"),
   dayReport: (date: string | null) => call<Report>("day_report", { date }),

@@ -40,7 +40,7 @@ class TokenScreen {
     if (this.preview.src) URL.revokeObjectURL(this.preview.src);
     try {
       const png = await api.slipPreview(this.visit);
-      const url = URL.createObjectURL(new Blob([png], { type: "image/png" }));
+      const url = URL.createObjectURL(new Blob([pngBytes(png)], { type: "image/png" }));
       this.preview = { kind: "png", src: url };
     } catch {
       // No rendered slip (a cancelled visit, or no renderer on this machine): the HTML preview.
@@ -251,6 +251,12 @@ class TokenScreen {
         return false;
     }
   }
+}
+
+/** The preview's bytes: an ArrayBuffer over Tauri's raw IPC, a plain array of numbers when the
+ * webview falls back to its JSON message channel (as WebKitGTK can). */
+export function pngBytes(data: ArrayBuffer | ArrayLike<number>): Uint8Array<ArrayBuffer> {
+  return data instanceof ArrayBuffer ? new Uint8Array(data) : Uint8Array.from(data);
 }
 
 registerScreen("token", (params) => new TokenScreen(params));
