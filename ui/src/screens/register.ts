@@ -38,6 +38,14 @@ const RELATIONS: [string, string][] = [
   ["C/o", "C/o"],
 ];
 
+/** Puts back a field's length limit, lifted while a scanner typed a QR payload into it. */
+function restoreLimit(input: HTMLInputElement | HTMLSelectElement): void {
+  const limit = input.dataset.limit;
+  if (input instanceof HTMLInputElement && limit && !input.hasAttribute("maxlength")) {
+    input.setAttribute("maxlength", limit);
+  }
+}
+
 function fields(): FieldDef[] {
   const cats = context().info.categories.map((c): [string, string] => [c, t(`cat.${c}` as Key)]);
   return [
@@ -264,6 +272,7 @@ class RegisterScreen {
         spellcheck: "false",
         inputmode: d.inputmode ?? null,
         maxlength: d.maxlength ?? null,
+        "data-limit": d.maxlength ?? null,
         placeholder: d.hint ? t(d.hint) : null,
         "aria-describedby": `msg-${d.key}`,
         value: this.form[d.key],
@@ -305,13 +314,17 @@ class RegisterScreen {
       const onChange = () => {
         // A 2D scanner types the ABHA card's QR payload into whichever field has focus.
         if (input instanceof HTMLInputElement && looksLikeQr(input.value)) {
+          // Room for the whole payload: the field's own length limit would cut it short.
+          input.removeAttribute("maxlength");
           if (input.value.trim().endsWith("}") && parseAbhaQr(input.value).ok) {
             const payload = input.value;
             input.value = this.form[d.key];
+            restoreLimit(input);
             this.takeQr(payload);
           }
           return;
         }
+        restoreLimit(input);
         this.form[d.key] = input.value;
         this.touched.add(d.key);
         if (d.key === "category") this.updateFee();
@@ -339,6 +352,7 @@ class RegisterScreen {
         e.preventDefault();
         const payload = target.value;
         target.value = this.form[target.name as FieldKey] ?? "";
+        restoreLimit(target);
         this.takeQr(payload);
         return;
       }
