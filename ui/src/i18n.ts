@@ -211,6 +211,9 @@ const en = {
   "admin.field": "Field",
   "admin.identity": "identity field: check first",
   "admin.writes": "Values written",
+  "admin.kept": "kept",
+  "admin.overwritten": "overwritten",
+  "admin.site": "site",
   "admin.refresh": "Refresh",
 
   "field.temp_id": "Temporary ID",
@@ -473,6 +476,9 @@ const hi: Record<Key, string> = {
   "admin.field": "खाना",
   "admin.identity": "पहचान का खाना: पहले जाँचें",
   "admin.writes": "लिखे गए मान",
+  "admin.kept": "रखा गया",
+  "admin.overwritten": "बदला गया",
+  "admin.site": "साइट",
   "admin.refresh": "ताज़ा करें",
 
   "field.temp_id": "अस्थायी आईडी",

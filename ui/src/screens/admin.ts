@@ -2,7 +2,7 @@
 // (two records side by side: merge, or not the same person) and conflicting edits.
 
 import { api, ApiError } from "../api";
-import type { ConflictView, DuplicatePair, PatientSummary, Report, ReportRow, Settings } from "../api";
+import type { ConflictView, ConflictWrite, DuplicatePair, PatientSummary, Report, ReportRow, Settings } from "../api";
 import { context, formatDay, notify, refreshFrame, registerScreen, setSync, showError } from "../app";
 import { h, mount } from "../dom";
 import { errorMessage, fieldMessage, setLang, t } from "../i18n";
@@ -453,6 +453,21 @@ class AdminScreen {
     );
   }
 
+  /** One value written: the value itself, whether it was kept, when, and by which site. */
+  private conflictWrite(w: ConflictWrite): HTMLElement {
+    const value = w.value === null || w.value === undefined || w.value === "" ? "—" : typeof w.value === "string" ? w.value : JSON.stringify(w.value);
+    const when = new Date(Math.floor(w.hlc / 65536));
+    return h(
+      "div",
+      { class: w.won ? "write won" : "write" },
+      h("strong", { class: "value" }, value),
+      " ",
+      h("span", { class: w.won ? "badge ok" : "badge" }, w.won ? t("admin.kept") : t("admin.overwritten")),
+      // A site ID is a UUIDv7: its first digits are a timestamp, its last ones tell sites apart.
+      h("span", { class: "muted small" }, ` ${when.toLocaleString("en-GB")} · ${t("admin.site")} …${w.site.replace(/-/g, "").slice(-8)}`),
+    );
+  }
+
   private async conflicts(body: HTMLElement): Promise<void> {
     const list: ConflictView[] = await api.conflicts();
     if (!list.length) {
@@ -464,7 +479,7 @@ class AdminScreen {
       h("h1", {}, `${t("admin.conflicts")} (${list.length})`),
       h(
         "table",
-        { class: "list" },
+        { class: "list", id: "conflicts-table" },
         h("thead", {}, h("tr", {}, h("th", {}, t("today.patient")), h("th", {}, t("admin.field")), h("th", {}, t("admin.writes")))),
         h(
           "tbody",
@@ -475,22 +490,13 @@ class AdminScreen {
               {},
               h("td", {}, `${c.patient.name} (${c.patient.temp_id})`),
               h("td", {}, c.field.replace(/_/g, " "), c.identity ? h("span", { class: "badge danger" }, t("admin.identity")) : null),
-              h("td", { class: "mono small" }, c.writes.map((w) => h("div", {}, describeWrite(w)))),
+              h("td", { class: "writes" }, c.writes.map((w) => this.conflictWrite(w))),
             ),
           ),
         ),
       ),
     );
   }
-}
-
-function describeWrite(w: Record<string, unknown>): string {
-  const parts: string[] = [];
-  for (const [k, v] of Object.entries(w)) {
-    if (v === null || v === undefined) continue;
-    parts.push(`${k}: ${typeof v === "object" ? JSON.stringify(v) : String(v)}`);
-  }
-  return parts.join(", ");
 }
 
 registerScreen("admin", (params) => new AdminScreen(params));
