@@ -135,11 +135,35 @@ def test_print_the_slip_to_the_cups_pdf_printer(counter):
 
     new = c.wait(arrived, timeout=30, what=f"no PDF arrived in {PDF_OUT}")
     assert new[0].read_bytes().startswith(b"%PDF")
-    # The preview is the rendered slip, and the original cannot be printed twice.
+    # The printed page carries this patient's ID as a barcode and a QR code that a scanner reads.
+    # (cups-pdf redraws the page through Ghostscript, which drops the text layer, so the page is
+    # read the way a scanner at the next desk would: rendered, then decoded.)
+    patient_id = c.text("#token-temp-id").replace("-", "")
+    codes = c.wait(lambda: scanned_codes(new[0], c.tmp) or None, timeout=15, what=f"no codes in {new[0]}")
+    assert f"CODE-128:{patient_id}" in codes, codes
+    assert any(code.startswith(f"QR-Code:PARCHI:1:{patient_id}:") for code in codes), codes
+    # The preview is the rendered slip (an image that loaded, as tall as a slip), and the
+    # original cannot be printed twice.
     assert c.el("#slip-preview").tag_name == "img"
+    size = c.d.execute_script(
+        "const i = document.querySelector('#slip-preview'); return [i.naturalWidth, i.naturalHeight];")
+    assert size[0] > 200 and size[1] > size[0], f"the slip preview did not load: {size}"
     assert not c.el("#print").is_enabled()
     assert c.active_id() == "next-patient"
     c.shot("06-slip-printed")
+
+
+def scanned_codes(pdf: Path, tmp: Path) -> list[str]:
+    """What zbar reads from the PDF's first page rendered at 200 dpi ([] while still being written)."""
+    prefix = tmp / pdf.stem
+    if subprocess.run(["pdftoppm", "-r", "200", "-png", "-f", "1", "-l", "1", str(pdf), str(prefix)],
+                      capture_output=True).returncode != 0:
+        return []
+    pngs = sorted(tmp.glob(f"{pdf.stem}*.png"))
+    if not pngs:
+        return []
+    out = subprocess.run(["zbarimg", "-q", str(pngs[0])], capture_output=True, text=True)
+    return out.stdout.split()
 
 
 def test_find_them_again_by_a_misspelt_name_and_start_a_revisit(counter):
@@ -286,12 +310,38 @@ def test_admin_screens(counter):
     c.chord(Keys.ALT, "5")
     c.wait_el("#dup-a")
     assert "Sunita" in c.text("#dup-a") and "Sunita" in c.text("#dup-b")
+    # Side by side: both records, with what differs marked.
+    assert "35Y / F" in c.text("#dup-b") or "35Y / F" in c.text("#dup-a")
+    assert "34Y / F" in c.text("#dup-b") or "34Y / F" in c.text("#dup-a")
+    assert "9876543210" in c.text("#dup-a") and "9876543210" in c.text("#dup-b")
+    assert c.els(".side .kv.diff"), "the differing age is not marked"
+    assert "mobile" in c.text(".dup-why").lower()
     c.shot("18-admin-duplicates")
+    # Before the merge, the shared mobile finds two records; after it, one person.
+    assert len(search_hits(c, "9876543210")) == 2
+    c.keys(Keys.F9)
+    c.chord(Keys.ALT, "5")
     c.click("#dup-merge")
     c.wait(lambda: "Merged" in c.text("#notice"), what="merge not confirmed")
+    c.wait_el("#no-duplicates")
+    hits = search_hits(c, "9876543210")
+    assert len(hits) == 1 and "Sunita" in hits[0], hits
+    c.keys(Keys.F9)
     c.chord(Keys.ALT, "6")
-    c.wait_el("#admin-body h1")
-    c.shot("19-admin-conflicts")
+    c.wait_el("#no-conflicts")
+
+
+def search_hits(c, query: str) -> list[str]:
+    """What the search box lists for a query, as the clerk reads it."""
+    c.keys(Keys.F3)
+    c.wait_focus("search")
+    c.el("#search").clear()
+    c.keys(query)
+    c.wait(lambda: c.els("#results .hit"), what=f"no results for {query}")
+    time.sleep(0.3)  # let a late keystroke's results land
+    hits = [e.text for e in c.els("#results .hit")]
+    c.keys(Keys.ESCAPE)
+    return hits
 
 
 def sync_state(c) -> tuple[str, str, str]:
@@ -327,6 +377,7 @@ def test_sync_state_shows_offline_then_online_when_a_hub_starts(counter):
     from conftest import free_port
 
     port = free_port()
+    c.hub_port = port
     url = f"http://127.0.0.1:{port}"
     # Not enrolled anywhere: the status bar says so.
     assert sync_state(c)[:2] == ("false", "No hub")
@@ -358,13 +409,74 @@ def test_sync_state_shows_offline_then_online_when_a_hub_starts(counter):
     c.wait(lambda: sync_state(c)[0] == "false" and "waiting" in sync_state(c)[2], timeout=30,
            what=f"not offline with changes waiting: {sync_state(c)}")
     assert sync_state(c)[1] == "Offline"
-    c.shot("20-sync-offline")
+    c.shot("19-sync-offline")
     # The hub starts again: the waiting changes go, and the counter is online.
     hub = start_hub(c, port)
     try:
         c.wait(lambda: sync_state(c)[0] == "true" and "all changes synced" in sync_state(c)[2],
                timeout=90, what=f"never back online: {sync_state(c)}")
         assert sync_state(c)[1] == "Online"
-        c.shot("21-sync-online")
+        c.shot("20-sync-online")
+    finally:
+        stop(hub)
+
+
+def cli(c, data: Path, *args: str) -> dict | list:
+    out = subprocess.run([str(c.cli), "--json", "--data", str(data), *args], check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def sync_now(c) -> None:
+    """The admin's "Sync now" on the counters screen, until it reports all changes synced."""
+    c.keys(Keys.F9)
+    c.chord(Keys.ALT, "1")
+    c.wait_el("#counters-table")
+    c.click("#sync-now")
+    c.wait(lambda: "Synced: 0 changes waiting" in c.text("#notice"), timeout=30,
+           what=f"sync now did not reach the hub: {c.text('#notice')}")
+    assert sync_state(c)[:2] == ("true", "Online")
+
+
+def test_conflicting_corrections_from_two_counters_are_listed_with_both_values(counter):
+    c = counter
+    from conftest import HERE
+
+    # The hub this counter enrolled at (in the test before), back for the admin's work.
+    port = c.hub_port
+    url = f"http://127.0.0.1:{port}"
+    hub = start_hub(c, port)
+    try:
+        # The admin syncs now: Meena (registered while offline) goes to the hub.
+        sync_now(c)
+        # Two other counters (B and C) learn about her, then correct her mobile differently
+        # without seeing each other.
+        sites = {}
+        for code in ("B", "C"):
+            data = c.tmp / f"counter-{code}"
+            subprocess.run([str(c.cli), "--data", str(data), "init", "--config", str(HERE / "hospital-e2e.toml"),
+                            "--counter", code], check=True, stdout=subprocess.DEVNULL)
+            enroll = subprocess.run(
+                [str(c.cli), "--json", "hub", "enroll-code", "--hub", url, "--hub-data", str(c.tmp / "hub")],
+                check=True, capture_output=True, text=True).stdout
+            cli(c, data, "enroll", "--hub", url, "--code", json.loads(enroll)["code"])
+            cli(c, data, "sync")
+            sites[code] = data
+        meena = cli(c, sites["B"], "search", "Meena Kumari")
+        assert meena and meena[0]["name"] == "Meena Kumari", meena
+        temp_id = meena[0]["temp_id"]
+        cli(c, sites["B"], "edit", temp_id, "--mobile", "9000000001")
+        cli(c, sites["C"], "edit", temp_id, "--mobile", "9000000002")
+        for code in ("B", "C"):
+            cli(c, sites[code], "sync")
+        # The app pulls both corrections; the admin sees both values and which was kept.
+        sync_now(c)
+        c.chord(Keys.ALT, "6")
+        c.wait_el("#conflicts-table")
+        row = c.text("#conflicts-table tbody")
+        assert "Meena Kumari" in row and "mobile" in row, row
+        assert "9000000001" in row and "9000000002" in row, row
+        assert "kept" in row and "overwritten" in row, row
+        c.shot("21-admin-conflicts")
     finally:
         stop(hub)
