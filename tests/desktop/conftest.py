@@ -50,6 +50,23 @@ def wait_port(port: int, timeout: float = 20.0) -> None:
     raise RuntimeError(f"nothing listens on port {port} after {timeout}s")
 
 
+def open_window(port: int, app: Path, attempts: int = 20) -> webdriver.Remote:
+    """A WebDriver session on the app, through the tauri-driver listening on `port`."""
+    wait_port(port)
+    opts = ArgOptions()
+    opts.set_capability("browserName", "wry")
+    opts.set_capability("tauri:options", {"application": str(app)})
+    for attempt in range(attempts):
+        # tauri-driver answers before WebKitWebDriver behind it does.
+        try:
+            return webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=opts)
+        except Exception:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
+    raise AssertionError("unreachable")
+
+
 class Counter:
     """The app window, with helpers that act like a clerk at the keyboard."""
 
@@ -149,21 +166,7 @@ def counter(paths):
         stderr=open(tmp / "tauri-driver.log", "wb"),
     )
     try:
-        wait_port(port)
-        opts = ArgOptions()
-        opts.set_capability("browserName", "wry")
-        opts.set_capability("tauri:options", {"application": str(paths["app"])})
-        driver = None
-        for attempt in range(10):
-            # tauri-driver answers before WebKitWebDriver behind it does.
-            try:
-                driver = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=opts)
-                break
-            except Exception:
-                if attempt == 9:
-                    raise
-                time.sleep(0.5)
-        assert driver is not None
+        driver = open_window(port, paths["app"])
         try:
             c = Counter(driver, data, paths["screens"])
             c.tmp = tmp

@@ -116,6 +116,7 @@ def test_register_a_patient_with_the_keyboard_alone(counter):
     assert c.text("#token-patient") == "Sunita Devi"
     assert c.text("#token-fee").startswith("Rs 10")
     c.wait_focus("print")
+    c.wait(lambda: preview_size(c)[0] > 0, timeout=15, what="the slip preview never loaded")
     c.shot("05-token")
     c.first_token = token
 
@@ -145,12 +146,18 @@ def test_print_the_slip_to_the_cups_pdf_printer(counter):
     # The preview is the rendered slip (an image that loaded, as tall as a slip), and the
     # original cannot be printed twice.
     assert c.el("#slip-preview").tag_name == "img"
-    size = c.d.execute_script(
-        "const i = document.querySelector('#slip-preview'); return [i.naturalWidth, i.naturalHeight];")
+    size = preview_size(c)
     assert size[0] > 200 and size[1] > size[0], f"the slip preview did not load: {size}"
     assert not c.el("#print").is_enabled()
     assert c.active_id() == "next-patient"
     c.shot("06-slip-printed")
+
+
+def preview_size(c) -> list[int]:
+    """The slip preview image's size in pixels; [0, 0] until it has loaded."""
+    return c.d.execute_script(
+        "const i = document.querySelector('img#slip-preview');"
+        "return i && i.complete ? [i.naturalWidth, i.naturalHeight] : [0, 0];")
 
 
 def scanned_codes(pdf: Path, tmp: Path) -> list[str]:
