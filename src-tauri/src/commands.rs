@@ -259,10 +259,18 @@ pub async fn day_report(state: State<'_, AppState>, date: Option<String>) -> Res
 }
 
 /// The status bar: the hub (if any), whether the last round reached it, what waits. Shown
-/// before login too: it holds counts, never patient data.
+/// before login too: it holds counts, never patient data. Answered on the status connection,
+/// not the counter's, so a keystroke's search never waits behind it.
 #[tauri::command]
 pub async fn sync_status(state: State<'_, AppState>) -> Res<SyncStatus> {
-    with_counter(&state, |c| c.sync_status())
+    let mut status = state.status.lock().map_err(|_| UiError::busy())?;
+    let counter = match status.take() {
+        Some(c) => c,
+        None => Counter::open(&state.data_dir, Box::new(SystemEnv))?,
+    };
+    let answer = counter.sync_status();
+    *status = Some(counter);
+    Ok(answer?)
 }
 
 /// One sync round now, on its own connection (the counter keeps working meanwhile).

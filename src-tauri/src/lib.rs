@@ -25,6 +25,9 @@ pub struct AppState {
     pub(crate) data_dir: PathBuf,
     /// The counter, or why it could not be opened (shown on the first screen).
     pub(crate) counter: Mutex<Result<Counter, UiError>>,
+    /// A second connection for the status bar's poll (opened on first use), so that counting
+    /// what waits to sync never holds up the lock that registration and search take.
+    pub(crate) status: Mutex<Option<Counter>>,
     /// True when this start initialised the data directory from the embedded configuration.
     pub(crate) created: bool,
     pub(crate) session: Mutex<Option<Session>>,
@@ -57,6 +60,7 @@ impl AppState {
         AppState {
             data_dir,
             counter: Mutex::new(counter),
+            status: Mutex::new(None),
             created,
             session: Mutex::new(None),
             started,
