@@ -10,6 +10,7 @@
 
 pub mod config;
 pub mod counter;
+pub mod desktop;
 pub mod env;
 pub mod error;
 pub mod fhir;

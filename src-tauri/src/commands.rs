@@ -1,0 +1,407 @@
+//! The Tauri commands: each checks the session, calls one use case in `parchi-app`, and hands
+//! back its result or a [`UiError`]. Commands are `async` so that none runs on the window's
+//! thread; the store is behind one lock, so they run one at a time.
+
+use parchi_app::desktop::{
+    CounterInfo, CounterState, DepartmentToday, DesktopSettings, PatientCheck, VisitDetail,
+};
+use parchi_app::reconcile::{ConflictView, DuplicatePair, MergeOutcome};
+use parchi_app::sync::SyncStatus;
+use parchi_app::{
+    AppError, Counter, PatientSummary, RegisterRequest, Registration, Report, Role, Session,
+    SystemEnv, UserInfo, VisitReceipt,
+};
+use serde::Serialize;
+use tauri::State;
+
+use crate::AppState;
+use crate::wire::{PatientForm, UiError};
+
+type Res<T> = Result<T, UiError>;
+
+fn with_counter<T>(
+    state: &AppState,
+    f: impl FnOnce(&mut Counter) -> Result<T, AppError>,
+) -> Res<T> {
+    let mut guard = state.counter.lock().map_err(|_| UiError::busy())?;
+    match &mut *guard {
+        Ok(c) => f(c).map_err(UiError::from),
+        Err(e) => Err(UiError::new(&e.code, e.message.clone())),
+    }
+}
+
+fn session(state: &AppState) -> Res<Session> {
+    state
+        .session
+        .lock()
+        .map_err(|_| UiError::busy())?
+        .clone()
+        .ok_or_else(UiError::not_logged_in)
+}
+
+/// Runs a use case for any logged-in user.
+fn clerk<T>(state: &AppState, f: impl FnOnce(&mut Counter) -> Result<T, AppError>) -> Res<T> {
+    session(state)?;
+    with_counter(state, f)
+}
+
+/// Runs a use case for a logged-in admin only.
+fn admin<T>(state: &AppState, f: impl FnOnce(&mut Counter) -> Result<T, AppError>) -> Res<T> {
+    session(state)?.require_admin()?;
+    with_counter(state, f)
+}
+
+fn set_session(state: &AppState, s: Option<Session>) -> Res<()> {
+    *state.session.lock().map_err(|_| UiError::busy())? = s;
+    Ok(())
+}
+
+/// What the first screen needs: whether the counter opened, who is logged in, the settings.
+#[derive(Debug, Serialize)]
+pub struct AppStateView {
+    pub data_dir: String,
+    /// True when this start set the counter up from the embedded configuration.
+    pub created: bool,
+    /// Why the counter's data could not be opened, if it could not.
+    pub error: Option<UiError>,
+    pub info: Option<CounterInfo>,
+    pub session: Option<Session>,
+    pub settings: Option<DesktopSettings>,
+}
+
+#[tauri::command]
+pub async fn app_state(state: State<'_, AppState>) -> Res<AppStateView> {
+    let data_dir = state.data_dir.display().to_string();
+    let loaded = with_counter(&state, |c| Ok((c.counter_info()?, c.desktop_settings()?)));
+    Ok(match loaded {
+        Ok((info, settings)) => AppStateView {
+            data_dir,
+            created: state.created,
+            error: None,
+            info: Some(info),
+            session: session(&state).ok(),
+            settings: Some(settings),
+        },
+        Err(e) => AppStateView {
+            data_dir,
+            created: state.created,
+            error: Some(e),
+            info: None,
+            session: None,
+            settings: None,
+        },
+    })
+}
+
+/// Called by the front end once its first screen takes input. Returns milliseconds since the
+/// process started; with `PARCHI_BENCH_READY=1` it also prints them (and with `=exit`, quits).
+#[tauri::command]
+pub async fn ui_ready(app: tauri::AppHandle, state: State<'_, AppState>) -> Res<u64> {
+    let ms = state.started.elapsed().as_millis() as u64;
+    match std::env::var("PARCHI_BENCH_READY").as_deref() {
+        Ok("1") => println!("parchi-desktop: ready_ms={ms}"),
+        Ok("exit") => {
+            println!("parchi-desktop: ready_ms={ms}");
+            app.exit(0);
+        }
+        _ => {}
+    }
+    Ok(ms)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn first_admin(state: State<'_, AppState>, name: String, secret: String) -> Res<Session> {
+    let s = with_counter(&state, |c| c.create_first_admin(&name, &secret))?;
+    set_session(&state, Some(s.clone()))?;
+    Ok(s)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn login(state: State<'_, AppState>, name: String, secret: String) -> Res<Session> {
+    let s = with_counter(&state, |c| c.login(&name, &secret))?;
+    set_session(&state, Some(s.clone()))?;
+    Ok(s)
+}
+
+#[tauri::command]
+pub async fn logout(state: State<'_, AppState>) -> Res<()> {
+    set_session(&state, None)
+}
+
+/// The screen language; anyone may switch it, also before logging in.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn set_language(state: State<'_, AppState>, language: String) -> Res<()> {
+    with_counter(&state, |c| c.set_ui_language(&language))
+}
+
+#[tauri::command]
+pub async fn departments_today(state: State<'_, AppState>) -> Res<Vec<DepartmentToday>> {
+    clerk(&state, |c| Ok(c.departments_today()))
+}
+
+/// The server's verdict on the form so far, without saving.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn check_patient(
+    state: State<'_, AppState>,
+    patient: PatientForm,
+    department: Option<String>,
+) -> Res<PatientCheck> {
+    clerk(&state, |c| {
+        Ok(c.check_patient(&patient.into(), department.as_deref()))
+    })
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn register(
+    state: State<'_, AppState>,
+    patient: PatientForm,
+    department: String,
+) -> Res<Registration> {
+    clerk(&state, |c| {
+        c.register_today(&RegisterRequest {
+            patient: patient.into(),
+            department,
+        })
+    })
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn search(
+    state: State<'_, AppState>,
+    query: String,
+    limit: Option<usize>,
+) -> Res<Vec<PatientSummary>> {
+    let limit = limit.unwrap_or(8).clamp(1, 50);
+    clerk(&state, |c| {
+        if query.trim().is_empty() {
+            Ok(Vec::new())
+        } else {
+            c.search(&query, limit)
+        }
+    })
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn new_visit(
+    state: State<'_, AppState>,
+    patient: String,
+    department: String,
+) -> Res<VisitReceipt> {
+    clerk(&state, |c| c.new_visit_today(&patient, &department))
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn visit_detail(state: State<'_, AppState>, visit: String) -> Res<VisitDetail> {
+    clerk(&state, |c| c.visit_detail(&visit))
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn cancel_visit(
+    state: State<'_, AppState>,
+    visit: String,
+    reason: String,
+) -> Res<VisitDetail> {
+    clerk(&state, |c| {
+        c.cancel_visit(&visit, &reason)?;
+        c.visit_detail(&visit)
+    })
+}
+
+/// A reprint: recorded first (so every DUPLICATE slip in a patient's hand is on record), then
+/// printed marked DUPLICATE. If the printer fails, the reprint stays recorded and the error says
+/// so; the PDF is kept under the data directory.
+#[derive(Debug, Serialize)]
+pub struct Reprint {
+    pub detail: VisitDetail,
+    pub printed: Option<PrintJob>,
+    pub print_error: Option<UiError>,
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn reprint(state: State<'_, AppState>, visit: String) -> Res<Reprint> {
+    clerk(&state, |c| {
+        c.record_reprint(&visit)?;
+        let (printed, print_error) = match c.print_slip(&visit, None, true) {
+            Ok(p) => (
+                Some(PrintJob {
+                    printer: p.printer,
+                    job: p.job_id,
+                }),
+                None,
+            ),
+            Err(e) => (None, Some(UiError::from(e))),
+        };
+        Ok(Reprint {
+            detail: c.visit_detail(&visit)?,
+            printed,
+            print_error,
+        })
+    })
+}
+
+#[tauri::command]
+pub async fn todays_visits(state: State<'_, AppState>) -> Res<Vec<VisitDetail>> {
+    clerk(&state, |c| c.todays_list())
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn day_report(state: State<'_, AppState>, date: Option<String>) -> Res<Report> {
+    admin(&state, |c| {
+        let day =
+            match date.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+                Some(d) => Some(d.parse().map_err(|_| {
+                    AppError::Invalid("date: must be a date like 2026-11-28".into())
+                })?),
+                None => None,
+            };
+        c.day_report(day)
+    })
+}
+
+/// The status bar: the hub (if any), whether the last round reached it, what waits. Shown
+/// before login too: it holds counts, never patient data. Answered on the status connection,
+/// not the counter's, so a keystroke's search never waits behind it.
+#[tauri::command]
+pub async fn sync_status(state: State<'_, AppState>) -> Res<SyncStatus> {
+    let mut status = state.status.lock().map_err(|_| UiError::busy())?;
+    let counter = match status.take() {
+        Some(c) => c,
+        None => Counter::open(&state.data_dir, Box::new(SystemEnv))?,
+    };
+    let answer = counter.sync_status();
+    *status = Some(counter);
+    Ok(answer?)
+}
+
+/// One sync round now, on its own connection (the counter keeps working meanwhile).
+#[tauri::command]
+pub async fn sync_now(state: State<'_, AppState>) -> Res<SyncStatus> {
+    session(&state)?;
+    let dir = state.data_dir.clone();
+    let round = tauri::async_runtime::spawn_blocking(move || {
+        let mut c = Counter::open(&dir, Box::new(SystemEnv))?;
+        let outcome = c.sync_once(&mut |_| {});
+        let status = c.sync_status()?;
+        outcome.map(|_| status)
+    })
+    .await
+    .map_err(|_| UiError::busy())?;
+    round.map_err(UiError::from)
+}
+
+/// Enrols this counter at a hub with a one-time code from the hub's admin.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn enroll(state: State<'_, AppState>, hub: String, code: String) -> Res<SyncStatus> {
+    admin(&state, |c| {
+        c.enroll(&hub, &code)?;
+        c.sync_status()
+    })
+}
+
+#[tauri::command]
+pub async fn counters_overview(state: State<'_, AppState>) -> Res<Vec<CounterState>> {
+    admin(&state, |c| c.counters_overview())
+}
+
+#[tauri::command]
+pub async fn users(state: State<'_, AppState>) -> Res<Vec<UserInfo>> {
+    admin(&state, |c| c.users())
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn add_user(
+    state: State<'_, AppState>,
+    name: String,
+    role: String,
+    secret: String,
+) -> Res<UserInfo> {
+    admin(&state, |c| {
+        let role = Role::parse(&role)?;
+        c.add_user(&name, role, &secret)
+    })
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn set_user_disabled(
+    state: State<'_, AppState>,
+    name: String,
+    disabled: bool,
+) -> Res<Vec<UserInfo>> {
+    let me = session(&state)?;
+    admin(&state, |c| {
+        if disabled && me.user == name.trim().to_lowercase() {
+            return Err(AppError::Invalid(
+                "you cannot disable your own account while logged in with it".into(),
+            ));
+        }
+        c.set_user_disabled(&name, disabled)?;
+        c.users()
+    })
+}
+
+#[tauri::command]
+pub async fn duplicates(state: State<'_, AppState>) -> Res<Vec<DuplicatePair>> {
+    admin(&state, |c| c.duplicates())
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn merge(
+    state: State<'_, AppState>,
+    a: String,
+    b: String,
+    reason: String,
+) -> Res<MergeOutcome> {
+    admin(&state, |c| c.merge(&a, &b, &reason))
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn not_duplicate(
+    state: State<'_, AppState>,
+    a: String,
+    b: String,
+    reason: String,
+) -> Res<MergeOutcome> {
+    admin(&state, |c| c.not_duplicate(&a, &b, &reason))
+}
+
+#[tauri::command]
+pub async fn conflicts(state: State<'_, AppState>) -> Res<Vec<ConflictView>> {
+    admin(&state, |c| c.conflicts())
+}
+
+#[tauri::command]
+pub async fn settings(state: State<'_, AppState>) -> Res<DesktopSettings> {
+    clerk(&state, |c| c.desktop_settings())
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn save_settings(
+    state: State<'_, AppState>,
+    settings: DesktopSettings,
+) -> Res<DesktopSettings> {
+    admin(&state, |c| c.save_desktop_settings(&settings))
+}
+
+/// The slip as it prints, as a PNG image (raw bytes; the front end shows it as a blob).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn slip_preview(state: State<'_, AppState>, visit: String) -> Res<tauri::ipc::Response> {
+    let png = clerk(&state, |c| c.slip_png(&visit))?;
+    Ok(tauri::ipc::Response::new(png))
+}
+
+/// A print job on the counter's printer.
+#[derive(Debug, Serialize)]
+pub struct PrintJob {
+    pub printer: String,
+    pub job: String,
+}
+
+/// Prints a visit's slip (the original; a reprint goes through `reprint`).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn print_slip(state: State<'_, AppState>, visit: String) -> Res<PrintJob> {
+    let p = clerk(&state, |c| c.print_slip(&visit, None, false))?;
+    Ok(PrintJob {
+        printer: p.printer,
+        job: p.job_id,
+    })
+}
