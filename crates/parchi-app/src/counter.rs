@@ -44,7 +44,7 @@ pub struct Registration {
 pub type VisitReceipt = Registration;
 
 /// A patient as a search result or a lookup shows them: enough to tell namesakes apart.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Serialize)]
 pub struct PatientSummary {
     pub patient_id: PatientId,
     pub temp_id: String,
@@ -64,8 +64,10 @@ pub struct PatientSummary {
     pub score: Option<f64>,
 }
 
+parchi_core::redacted_debug!(PatientSummary, patient_id, quick, matched, score);
+
 /// One line of a record's history.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Serialize)]
 pub struct HistoryItem {
     /// Local time of the change.
     pub at: NaiveDateTime,
@@ -76,6 +78,8 @@ pub struct HistoryItem {
     pub sync: RecordSyncState,
     pub details: serde_json::Value,
 }
+
+parchi_core::redacted_debug!(HistoryItem, at, op_id, kind, local, sync);
 
 /// The day report with department names.
 #[derive(Clone, Debug, Serialize)]

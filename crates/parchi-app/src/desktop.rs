@@ -662,6 +662,28 @@ mod tests {
     }
 
     #[test]
+    fn what_the_screens_show_never_prints_patient_data_in_debug() {
+        let (_d, mut c) = fresh();
+        let mut p = patient();
+        p.mobile = "9876543210".into();
+        let r = c
+            .register_today(&crate::RegisterRequest {
+                patient: p,
+                department: "MED".into(),
+            })
+            .expect("register");
+        let found = c.search("Sunita", 5).expect("search");
+        let history = c.history(&r.temp_id).expect("history");
+        let detail = c.todays_visits().expect("today");
+        assert!(!found.is_empty() && !history.is_empty() && !detail.is_empty());
+        let shown = format!("{found:?} {history:?} {detail:?}");
+        for secret in ["Sunita", "Devi", "9876543210"] {
+            assert!(!shown.contains(secret), "{secret} in Debug output: {shown}");
+        }
+        assert!(shown.contains(&r.patient_id.to_string()), "IDs stay visible: {shown}");
+    }
+
+    #[test]
     fn checking_a_form_reports_one_problem_per_field_and_writes_nothing() {
         let (_d, c) = fresh();
         let mut p = patient();

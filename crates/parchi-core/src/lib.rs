@@ -10,6 +10,20 @@
 //!
 //! **Architecture Invariant:** `Debug` of any type holding personal data prints no personal data.
 
+/// Implements `Debug` for a struct showing only the named fields (IDs, counts, times), so
+/// patient data never reaches a log line, a panic message or `{:?}`:
+/// `redacted_debug!(PatientSummary, patient_id);`
+#[macro_export]
+macro_rules! redacted_debug {
+    ($t:ty $(, $f:ident)* $(,)?) => {
+        impl ::core::fmt::Debug for $t {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.debug_struct(stringify!($t))$(.field(stringify!($f), &self.$f))*.finish_non_exhaustive()
+            }
+        }
+    };
+}
+
 pub mod code;
 pub mod hlc;
 pub mod ids;

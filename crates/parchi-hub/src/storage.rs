@@ -62,18 +62,9 @@ pub struct QuarantineRow {
     pub payload: String,
 }
 
-macro_rules! no_payload_debug {
-    ($t:ty, $($f:ident),*) => {
-        impl fmt::Debug for $t {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.debug_struct(stringify!($t))$(.field(stringify!($f), &self.$f))*.finish_non_exhaustive()
-            }
-        }
-    };
-}
-no_payload_debug!(NewOp, seq, op_id, site, hlc, eff_hlc, flags);
-no_payload_debug!(StoredOp, seq, eff_hlc, flags);
-no_payload_debug!(QuarantineRow, op_id, site, device_id, received_ms);
+parchi_core::redacted_debug!(NewOp, seq, op_id, site, hlc, eff_hlc, flags);
+parchi_core::redacted_debug!(StoredOp, seq, eff_hlc, flags);
+parchi_core::redacted_debug!(QuarantineRow, op_id, site, device_id, received_ms);
 
 /// An enrolled device. The hub stores only the SHA-256 of its token.
 #[derive(Clone, PartialEq, Eq)]
@@ -89,7 +80,7 @@ pub struct DeviceRow {
     pub last_pull_ms: Option<u64>,
     pub last_pull_cursor: Option<u64>,
 }
-no_payload_debug!(DeviceRow, device_id, site, counter, role, revoked_ms);
+parchi_core::redacted_debug!(DeviceRow, device_id, site, counter, role, revoked_ms);
 
 /// Per-site counters, kept up to date with each commit.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -267,7 +258,7 @@ pub struct Segment {
     pub keys: Vec<u8>,
     pub body: Vec<u8>,
 }
-no_payload_debug!(Segment, first_seq, n, received_ms);
+parchi_core::redacted_debug!(Segment, first_seq, n, received_ms);
 
 /// Buffers for encoding segments, reused from one commit to the next (a segment is megabytes:
 /// fresh buffers each time cost page faults).

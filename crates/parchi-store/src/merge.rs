@@ -79,7 +79,7 @@ pub struct Conflict {
     pub writes: Vec<ConflictWrite>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Serialize)]
 pub struct ConflictWrite {
     pub op: OpId,
     pub site: SiteId,
@@ -87,6 +87,7 @@ pub struct ConflictWrite {
     pub value: serde_json::Value,
     pub won: bool,
 }
+parchi_core::redacted_debug!(ConflictWrite, op, site, hlc, won);
 
 /// A standing decision about two records.
 #[derive(Clone, Debug, Serialize)]
