@@ -680,7 +680,10 @@ mod tests {
         for secret in ["Sunita", "Devi", "9876543210"] {
             assert!(!shown.contains(secret), "{secret} in Debug output: {shown}");
         }
-        assert!(shown.contains(&r.patient_id.to_string()), "IDs stay visible: {shown}");
+        assert!(
+            shown.contains(&r.patient_id.to_string()),
+            "IDs stay visible: {shown}"
+        );
     }
 
     #[test]

@@ -292,9 +292,12 @@ CREATE TABLE enroll_codes (
 );
 "#;
 
+/// A version-1 op row: seq, op ID, site, HLC, received at (ms), payload hash, payload.
+type V1Op = (i64, Vec<u8>, Vec<u8>, i64, i64, Vec<u8>, String);
+
 /// What a version-1 hub held after applying `ops` in pushes of 250: op rows and record states.
 struct V1Rows {
-    ops: Vec<(i64, Vec<u8>, Vec<u8>, i64, i64, Vec<u8>, String)>,
+    ops: Vec<V1Op>,
     patients: Vec<(Vec<u8>, Option<String>, String)>,
     visits: Vec<(Vec<u8>, String)>,
 }
