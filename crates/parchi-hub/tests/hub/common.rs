@@ -238,3 +238,25 @@ impl Drop for Proc {
         self.kill9();
     }
 }
+
+/// A two-thread runtime for the async storage tests.
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// Opens the PostgreSQL storage in `schema`, waiting while another hub still holds it.
+pub async fn pg_open(url: &str, schema: &str) -> parchi_hub::PgStorage {
+    loop {
+        match parchi_hub::PgStorage::connect_in(url, Some(schema)).await {
+            Ok(p) => return p,
+            Err(parchi_hub::StorageError::Locked(_)) => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await
+            }
+            Err(e) => panic!("connect: {e}"),
+        }
+    }
+}

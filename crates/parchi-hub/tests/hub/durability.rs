@@ -12,10 +12,10 @@ use parchi_hub::engine::{Item, parse_item, payload_hash};
 use parchi_hub::state::{Entity, PatientState, VisitState, entity_of};
 use parchi_hub::storage::Storage;
 use parchi_hub::workload::mixed;
-use parchi_hub::{Hub, HubConfig, PgStorage, Source, SqliteStorage};
+use parchi_hub::{Hub, HubConfig, Source, SqliteStorage};
 use parchi_sync::wire::{Outcome, PullResponse};
 
-use crate::common::{now_ms, pg_url, unique_schema};
+use crate::common::{now_ms, pg_open, pg_url, rt, unique_schema};
 
 fn items(ops: &[Op]) -> Vec<Item> {
     ops.iter()
@@ -126,26 +126,6 @@ where
         "nothing left to merge from the log"
     );
     assert_state(&hub, &replica(&ops)).await;
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
-async fn pg_open(url: &str, schema: &str) -> PgStorage {
-    loop {
-        match PgStorage::connect_in(url, Some(schema)).await {
-            Ok(p) => return p,
-            Err(parchi_hub::StorageError::Locked(_)) => {
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await
-            }
-            Err(e) => panic!("connect: {e}"),
-        }
-    }
 }
 
 #[test]

@@ -10,10 +10,10 @@ use parchi_hub::engine::{Item, parse_item};
 use parchi_hub::error::HubError;
 use parchi_hub::storage::Storage;
 use parchi_hub::workload::SiteGen;
-use parchi_hub::{Hub, HubConfig, PgStorage, Source, SqliteStorage};
+use parchi_hub::{Hub, HubConfig, Source, SqliteStorage};
 use parchi_sync::wire::{Outcome, PullResponse, PulledOp, Role};
 
-use crate::common::{now_ms, pg_url, unique_schema};
+use crate::common::{now_ms, pg_open, pg_url, rt, unique_schema};
 
 fn items(ops: &[Op]) -> Vec<Item> {
     ops.iter()
@@ -310,14 +310,6 @@ where
     assert_matches_replica(&hub).await;
 }
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
 #[test]
 fn story_sqlite() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -334,17 +326,7 @@ fn story_postgres() {
     let schema = unique_schema("story");
     rt().block_on(story(|| {
         let (u, s) = (url.clone(), schema.clone());
-        async move {
-            loop {
-                match PgStorage::connect_in(&u, Some(&s)).await {
-                    Ok(p) => return p,
-                    Err(parchi_hub::StorageError::Locked(_)) => {
-                        tokio::time::sleep(std::time::Duration::from_millis(100)).await
-                    }
-                    Err(e) => panic!("connect: {e}"),
-                }
-            }
-        }
+        async move { pg_open(&u, &s).await }
     }));
 }
 
