@@ -7,8 +7,8 @@ use parchi_core::op::{FieldValue, OpBody};
 use parchi_core::patient::{Age, FieldError, PatientInput};
 use parchi_core::{Category, CounterCode, Hlc, PatientId, VisitId};
 use parchi_store::{
-    DayReport, MatchKind, NewRegistration, NewVisitSpec, PatientRecord, RecordSyncState, Stamping,
-    Store, VisitRecord,
+    DayReport, MatchKind, NewRegistration, NewVisitSpec, PatientRecord, RecordSyncState,
+    Registered, Stamping, Store, VisitRecord,
 };
 use serde::Serialize;
 
@@ -38,6 +38,23 @@ pub struct Registration {
     pub fee: u32,
     pub day: NaiveDate,
     pub warnings: Vec<FieldError>,
+}
+
+impl Registration {
+    fn new(r: &Registered, dept: &Department, fee: u32, warnings: Vec<FieldError>) -> Self {
+        Registration {
+            patient_id: r.patient,
+            temp_id: r.temp_id.to_string(),
+            visit_id: r.visit,
+            token: r.token.to_string(),
+            department: dept.code.to_string(),
+            department_name: dept.name.clone(),
+            room: dept.room.clone(),
+            fee,
+            day: r.day,
+            warnings,
+        }
+    }
 }
 
 /// What the clerk sees after a revisit commits: the same as after a registration.
@@ -303,18 +320,7 @@ impl Counter {
         let r = with_stamping(self.env.as_mut(), &self.config, |st| {
             self.store.register(&reg, st)
         })?;
-        Ok(Registration {
-            patient_id: r.patient,
-            temp_id: r.temp_id.to_string(),
-            visit_id: r.visit,
-            token: r.token.to_string(),
-            department: dept.code.to_string(),
-            department_name: dept.name.clone(),
-            room: dept.room.clone(),
-            fee: reg.visit.fee,
-            day: r.day,
-            warnings,
-        })
+        Ok(Registration::new(&r, &dept, reg.visit.fee, warnings))
     }
 
     /// Validates many registrations and commits the valid ones together in one transaction.
@@ -362,18 +368,7 @@ impl Counter {
             self.store.register_many(&regs, st)
         })?;
         for ((slot, dept, warnings, reg), r) in prepared.into_iter().zip(done) {
-            outcomes[slot] = Some(Ok(Registration {
-                patient_id: r.patient,
-                temp_id: r.temp_id.to_string(),
-                visit_id: r.visit,
-                token: r.token.to_string(),
-                department: dept.code.to_string(),
-                department_name: dept.name.clone(),
-                room: dept.room.clone(),
-                fee: reg.visit.fee,
-                day: r.day,
-                warnings,
-            }));
+            outcomes[slot] = Some(Ok(Registration::new(&r, &dept, reg.visit.fee, warnings)));
         }
         Ok(outcomes
             .into_iter()

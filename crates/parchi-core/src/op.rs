@@ -280,7 +280,12 @@ impl FieldValue {
 
     /// Writes this value into `fields`.
     pub fn apply_to(&self, fields: &mut PatientFields) {
-        match self.clone() {
+        self.clone().put_into(fields);
+    }
+
+    /// Moves this value into its field of `fields`.
+    pub fn put_into(self, fields: &mut PatientFields) {
+        match self {
             FieldValue::Name(v) => fields.name = v,
             FieldValue::Sex(v) => fields.sex = v,
             FieldValue::Birth(v) => fields.birth = v,

@@ -26,25 +26,6 @@ fn slot(f: Field) -> usize {
 /// "No value yet" in [`PatientState`]'s per-field stamp index.
 const UNSET: u8 = u8::MAX;
 
-/// Moves a value into its field.
-fn put(fields: &mut PatientFields, v: FieldValue) {
-    match v {
-        FieldValue::Name(v) => fields.name = v,
-        FieldValue::Sex(v) => fields.sex = v,
-        FieldValue::Birth(v) => fields.birth = v,
-        FieldValue::Guardian(v) => fields.guardian = v,
-        FieldValue::Mobile(v) => fields.mobile = v,
-        FieldValue::Locality(v) => fields.locality = v,
-        FieldValue::District(v) => fields.district = v,
-        FieldValue::State(v) => fields.state = v,
-        FieldValue::Pincode(v) => fields.pincode = v,
-        FieldValue::AbhaNumber(v) => fields.abha_number = v,
-        FieldValue::AbhaAddress(v) => fields.abha_address = v,
-        FieldValue::AadhaarLast4(v) => fields.aadhaar_last4 = v,
-        FieldValue::Category(v) => fields.category = v,
-    }
-}
-
 /// Every field of `f` as a value, moved out (in [`Field::ALL`] order).
 fn take_all(f: PatientFields) -> [FieldValue; 13] {
     [
@@ -189,7 +170,7 @@ impl PatientState {
         }
         let k = self.intern(stamp);
         self.at[i] = k;
-        put(&mut self.values, value);
+        value.put_into(&mut self.values);
     }
 
     fn extra_mut(&mut self) -> &mut PatientExtra {
