@@ -8,7 +8,11 @@
    one key at a time; the front end records the time from each keystroke's input event to the
    animation frame that shows its results (window.__parchiMetrics.search).
 3. Resident memory: the app process plus its WebKit web and network processes, after the
-   searches (VmRSS from /proc; shared pages are counted in each process, so this overstates).
+   searches: VmRSS from /proc (a page shared by the processes counts in each: overstates), PSS
+   (a shared page split among all processes mapping it, here also the test's WebKitWebDriver:
+   understates), and the distinct physical pages of the three processes from
+   /proc/PID/pagemap (each shared page once, whoever else maps it: what the app costs the
+   machine; needs root). `PARCHI_BENCH_MAPS=1` also prints each process's largest mappings.
 
 Usage: desktop_bench.py APP_BINARY STORE_1M_DIR [--launches N]
 Prints a summary; asserts nothing.
@@ -20,6 +24,7 @@ import argparse
 import os
 import shutil
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -69,6 +74,35 @@ def pss_kb(pid: int) -> int:
     return next((int(l.split()[1]) for l in rollup.splitlines() if l.startswith("Pss:")), 0)
 
 
+def resident_pages(pid: int) -> set[int]:
+    """Physical page frame numbers resident in a process (reads /proc/PID/pagemap: needs root,
+    else the frame numbers read as 0 and the set is empty)."""
+    frames: set[int] = set()
+    try:
+        smaps = Path(f"/proc/{pid}/smaps").read_text().splitlines()
+        pagemap = open(f"/proc/{pid}/pagemap", "rb")
+    except OSError:
+        return frames
+    with pagemap:
+        span = None
+        for line in smaps:
+            head = line.split()
+            if head and "-" in head[0] and not head[0].endswith(":"):
+                lo, hi = (int(x, 16) for x in head[0].split("-"))
+                span = (lo, hi)
+            elif head and head[0] == "Rss:" and span and int(head[1]) > 0:
+                lo, hi = span
+                try:
+                    pagemap.seek(lo // 4096 * 8)
+                    raw = pagemap.read((hi - lo) // 4096 * 8)
+                except OSError:
+                    continue
+                for (entry,) in struct.iter_unpack("<Q", raw):
+                    if entry >> 63 and entry & ((1 << 55) - 1):
+                        frames.add(entry & ((1 << 55) - 1))
+    return frames
+
+
 def tree_rss_kb(pid: int) -> dict[str, int]:
     """VmRSS of a process and all its descendants, by command name (and "PSS total")."""
     children: dict[int, list[int]] = {}
@@ -80,6 +114,7 @@ def tree_rss_kb(pid: int) -> dict[str, int]:
                 continue
             children.setdefault(ppid, []).append(int(d.name))
     out: dict[str, int] = {}
+    frames: set[int] = set()
     stack = [pid]
     while stack:
         p = stack.pop()
@@ -92,7 +127,33 @@ def tree_rss_kb(pid: int) -> dict[str, int]:
         rss = next((int(l.split()[1]) for l in status.splitlines() if l.startswith("VmRSS:")), 0)
         out[name] = out.get(name, 0) + rss
         out["PSS total"] = out.get("PSS total", 0) + pss_kb(p)
+        frames |= resident_pages(p)
+        if os.environ.get("PARCHI_BENCH_MAPS"):
+            print_top_mappings(p, name)
+    out["unique total"] = len(frames) * 4
     return out
+
+
+def print_top_mappings(pid: int, name: str, top: int = 12) -> None:
+    """The mappings holding most of a process's resident memory (PARCHI_BENCH_MAPS=1)."""
+    sizes: dict[str, int] = {}
+    pss: dict[str, int] = {}
+    current = ""
+    try:
+        for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+            head = line.split()
+            if head and "-" in head[0] and not head[0].endswith(":"):
+                current = head[5] if len(head) > 5 else "[anon]"
+            elif head and head[0] == "Rss:":
+                sizes[current] = sizes.get(current, 0) + int(head[1])
+            elif head and head[0] == "Pss:":
+                pss[current] = pss.get(current, 0) + int(head[1])
+    except OSError:
+        return
+    print(f"  {name} ({pid}): largest resident mappings (RSS, PSS); PSS of the process "
+          f"{sum(pss.values()) / 1024:.1f} MB")
+    for path, kb in sorted(sizes.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"    {kb / 1024:7.1f} {pss.get(path, 0) / 1024:7.1f} MB  {path}")
 
 
 def search_and_memory(app: Path, data: Path) -> tuple[list[float], dict[str, int]]:
@@ -178,10 +239,12 @@ def main() -> None:
           f"p50 {pct(times, 0.5):.1f} ms, p95 {pct(times, 0.95):.1f} ms, p99 {pct(times, 0.99):.1f} ms, "
           f"max {max(times) if times else 0:.1f} ms")
     pss = mem.pop("PSS total", 0)
+    unique = mem.pop("unique total", 0)
     total = sum(mem.values())
     parts = ", ".join(f"{k} {v / 1024:.0f} MB" for k, v in sorted(mem.items(), key=lambda kv: -kv[1]))
     print(f"resident memory after the searches: RSS total {total / 1024:.0f} MB ({parts}); "
-          f"PSS total {pss / 1024:.0f} MB")
+          f"PSS total {pss / 1024:.0f} MB; distinct pages of the three processes "
+          f"(each shared page once) {unique / 1024:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ use parchi_app::desktop::{
     CounterInfo, CounterState, DepartmentToday, DesktopSettings, PatientCheck, VisitDetail,
 };
 use parchi_app::reconcile::{ConflictView, DuplicatePair, MergeOutcome};
-use parchi_app::sync::SyncStatus;
+use parchi_app::sync::{SIDE_CACHE_KIB, SyncStatus};
 use parchi_app::{
     AppError, Counter, PatientSummary, RegisterRequest, Registration, Report, Role, Session,
     SystemEnv, UserInfo, VisitReceipt,
@@ -266,7 +266,13 @@ pub async fn sync_status(state: State<'_, AppState>) -> Res<SyncStatus> {
     let mut status = state.status.lock().map_err(|_| UiError::busy())?;
     let counter = match status.take() {
         Some(c) => c,
-        None => Counter::open(&state.data_dir, Box::new(SystemEnv))?,
+        None => {
+            let c = Counter::open(&state.data_dir, Box::new(SystemEnv))?;
+            c.store()
+                .set_cache_kib(SIDE_CACHE_KIB)
+                .map_err(AppError::from)?;
+            c
+        }
     };
     let answer = counter.sync_status();
     *status = Some(counter);
@@ -280,6 +286,7 @@ pub async fn sync_now(state: State<'_, AppState>) -> Res<SyncStatus> {
     let dir = state.data_dir.clone();
     let round = tauri::async_runtime::spawn_blocking(move || {
         let mut c = Counter::open(&dir, Box::new(SystemEnv))?;
+        c.store().set_cache_kib(SIDE_CACHE_KIB)?;
         let outcome = c.sync_once(&mut |_| {});
         let status = c.sync_status()?;
         outcome.map(|_| status)

@@ -90,6 +90,9 @@ pub struct Store {
     clock: Clock,
 }
 
+/// SQLite's page cache per connection unless [`Store::set_cache_kib`] says otherwise, in KiB.
+pub const DEFAULT_CACHE_KIB: u32 = 32_000;
+
 fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -97,7 +100,7 @@ fn configure(conn: &Connection) -> Result<()> {
     // last commits in WAL mode, and a printed token could be issued again).
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.pragma_update(None, "cache_size", -32_000)?;
+    conn.pragma_update(None, "cache_size", -i64::from(DEFAULT_CACHE_KIB))?;
     Ok(())
 }
 
@@ -230,6 +233,32 @@ impl Store {
         };
         store.reindex_if_stale()?;
         Ok(store)
+    }
+
+    /// Caps this connection's page cache at `kib` KiB (at least 64). Pages read past the cap
+    /// come from the operating system's file cache again; a long-lived process with several
+    /// connections (the desktop app) keeps its resident memory down this way.
+    pub fn set_cache_kib(&self, kib: u32) -> Result<()> {
+        self.conn
+            .pragma_update(None, "cache_size", -i64::from(kib.max(64)))?;
+        Ok(())
+    }
+
+    /// This connection's page cache cap, in KiB.
+    pub fn cache_kib(&self) -> Result<u32> {
+        let v: i64 = self
+            .conn
+            .pragma_query_value(None, "cache_size", |r| r.get(0))?;
+        // Negative: KiB; positive: pages.
+        let kib = if v < 0 {
+            -v
+        } else {
+            let page: i64 = self
+                .conn
+                .pragma_query_value(None, "page_size", |r| r.get(0))?;
+            v * page / 1024
+        };
+        Ok(u32::try_from(kib).unwrap_or(u32::MAX))
     }
 
     pub fn site(&self) -> &SiteInfo {

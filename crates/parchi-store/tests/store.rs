@@ -544,3 +544,24 @@ fn the_sync_counts_follow_each_op_and_read_indexes_not_every_op() {
         );
     }
 }
+
+#[test]
+fn the_page_cache_can_be_capped_per_connection() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = new_store(dir.path(), "A", 7);
+    assert_eq!(
+        store.cache_kib().expect("cache"),
+        parchi_store::DEFAULT_CACHE_KIB
+    );
+    store.set_cache_kib(2_048).expect("set");
+    assert_eq!(store.cache_kib().expect("cache"), 2_048);
+    // A cap too small to be useful is raised to the floor rather than disabling the cache.
+    store.set_cache_kib(0).expect("set");
+    assert_eq!(store.cache_kib().expect("cache"), 64);
+    // Another connection to the same file keeps its own (default) cache.
+    let other = Store::open(dir.path()).expect("open");
+    assert_eq!(
+        other.cache_kib().expect("cache"),
+        parchi_store::DEFAULT_CACHE_KIB
+    );
+}
