@@ -325,7 +325,7 @@ fn main() {
                 let a = apply_all(&hub, &items, |o| matches!(o, Outcome::Applied { .. })).await;
                 let (l, c, m, w) = hub.push_timings().seconds();
                 println!(
-                    "  sqlite run: push {:.3} s (lock {l:.3}, classify {c:.3}, merge {m:.3} inside commit {w:.3}); \
+                    "  sqlite run: push {:.3} s (lock {l:.3}, classify {c:.3}, write {w:.3}, waiting for the previous merge {m:.3}); \
                      hub memory after the push ~{:.0} MB (RSS growth)",
                     a.as_secs_f64(),
                     rss_mb() - rss0
@@ -404,7 +404,7 @@ fn main() {
                 let a = apply_all(&hub, &items, |o| matches!(o, Outcome::Applied { .. })).await;
                 let (l, c, m, w) = hub.push_timings().seconds();
                 println!(
-                    "  postgres run: push {:.3} s (lock {l:.3}, classify {c:.3}, merge {m:.3} inside commit {w:.3})",
+                    "  postgres run: push {:.3} s (lock {l:.3}, classify {c:.3}, write {w:.3}, waiting for the previous merge {m:.3})",
                     a.as_secs_f64(),
                 );
                 let r = apply_all(&hub, &items, |o| *o == Outcome::Duplicate).await;

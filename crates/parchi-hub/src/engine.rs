@@ -258,13 +258,35 @@ struct Rec<T> {
     dirty: bool,
 }
 
+/// Records by ID. Boxed: a record is a few hundred bytes, and a table of them would move them
+/// all each time it grows (with 2M ops merged, that copying and the doubled tables' fresh pages
+/// cost more than the merging).
+type Records<T> = HashMap<[u8; 16], Box<Rec<T>>, IdHash>;
+
+/// The records as merged from the op log.
+#[derive(Default)]
+struct Merged {
+    patients: Records<PatientState>,
+    visits: Records<VisitState>,
+    /// Records changed since the last checkpoint (each listed once: see [`Rec::dirty`]).
+    dirty: Vec<Entity>,
+}
+
+/// The merged records, or the merge of the last push still running on a blocking thread.
+///
+/// A push answers once its ops are durable; merging them into the records can finish while
+/// the next push is classified and written (that overlap is most of the hub's throughput on two
+/// cores). Whoever reads the records (queries, checkpoints, the next push's merge) first waits
+/// for the running merge: see [`Inner::merged`].
+enum MergeSlot {
+    Ready(Box<Merged>),
+    Running(tokio::task::JoinHandle<Box<Merged>>),
+}
+
 struct Inner {
     index: HashMap<OpId, u128, IdHash>,
     quarantine_keys: HashSet<(OpId, u128)>,
-    patients: HashMap<[u8; 16], Rec<PatientState>, IdHash>,
-    visits: HashMap<[u8; 16], Rec<VisitState>, IdHash>,
-    /// Records changed since the last checkpoint (each listed once: see [`Rec::dirty`]).
-    dirty: Vec<Entity>,
+    merged: MergeSlot,
     /// Every stored state is complete up to this seq.
     state_seq: u64,
     sites: HashMap<SiteId, SiteRow>,
@@ -277,14 +299,49 @@ struct Inner {
 }
 
 impl Inner {
+    /// The merged records, every committed op merged in (waits for a running merge). If that
+    /// merge failed, the hub reloads before its next write or query.
+    async fn merged(&mut self) -> Result<&mut Merged, HubError> {
+        if let MergeSlot::Running(h) = &mut self.merged {
+            match h.await {
+                Ok(m) => self.merged = MergeSlot::Ready(m),
+                Err(e) => {
+                    self.stale = true;
+                    return Err(HubError::Storage(StorageError::Task(format!(
+                        "merging a push into the records failed: {e}"
+                    ))));
+                }
+            }
+        }
+        match &mut self.merged {
+            MergeSlot::Ready(m) => Ok(m),
+            MergeSlot::Running(_) => Err(HubError::Storage(StorageError::Task(
+                "a merge is still running".into(),
+            ))),
+        }
+    }
+
+    /// Merges committed ops on a blocking thread, after any merge still running; returns at
+    /// once.
+    async fn start_merge(&mut self, ops: Vec<(u64, Op)>) -> Result<(), HubError> {
+        let m = self.merged().await?;
+        let mut m = std::mem::take(m);
+        self.merged = MergeSlot::Running(tokio::task::spawn_blocking(move || {
+            m.merge(ops);
+            Box::new(m)
+        }));
+        Ok(())
+    }
+}
+
+impl Merged {
     /// Merges ops (carrying their effective HLC) in seq order; an op a record already holds
     /// (seq not above the record's) is skipped, so replaying the log over a checkpoint is exact.
     fn merge(&mut self, ops: impl IntoIterator<Item = (u64, Op)>) {
-        let Inner {
+        let Merged {
             patients,
             visits,
             dirty,
-            ..
         } = self;
         for (seq, op) in ops {
             let e = entity_of(&op);
@@ -354,9 +411,11 @@ pub struct PushTimings {
     pub lock_ns: AtomicU64,
     /// Dedupe, clock checks, building the commit.
     pub classify_ns: AtomicU64,
-    /// Merging into the in-memory state (runs while the commit is in flight).
+    /// Waiting for the previous push's merge to finish before handing over this one's (the
+    /// merge itself runs beside the next push; a large figure here means merging is the
+    /// bottleneck).
     pub merge_ns: AtomicU64,
-    /// From starting the commit to both it and the merge being done.
+    /// The durable write of the commit (segment compression included).
     pub commit_ns: AtomicU64,
 }
 
@@ -407,36 +466,39 @@ async fn build_inner<S: Storage>(storage: &S, loaded: Loaded) -> Result<Inner, H
     let mut index: HashMap<OpId, u128, IdHash> =
         HashMap::with_capacity_and_hasher(loaded.index.len(), IdHash::default());
     index.extend(loaded.index);
-    let mut patients: HashMap<[u8; 16], Rec<PatientState>, IdHash> =
+    let mut patients: Records<PatientState> =
         HashMap::with_capacity_and_hasher(loaded.patients.len(), IdHash::default());
     for (id, seq, s) in loaded.patients {
         patients.insert(
             id,
-            Rec {
+            Box::new(Rec {
                 state: PatientState::decode(&s)?,
                 seq,
                 dirty: false,
-            },
+            }),
         );
     }
-    let mut visits: HashMap<[u8; 16], Rec<VisitState>, IdHash> =
+    let mut visits: Records<VisitState> =
         HashMap::with_capacity_and_hasher(loaded.visits.len(), IdHash::default());
     for (id, seq, s) in loaded.visits {
         visits.insert(
             id,
-            Rec {
+            Box::new(Rec {
                 state: VisitState::decode(&s)?,
                 seq,
                 dirty: false,
-            },
+            }),
         );
     }
-    let mut inner = Inner {
-        index,
-        quarantine_keys: loaded.quarantine_keys.into_iter().collect(),
+    let mut merged = Merged {
         patients,
         visits,
         dirty: Vec::new(),
+    };
+    let inner = Inner {
+        index,
+        quarantine_keys: loaded.quarantine_keys.into_iter().collect(),
+        merged: MergeSlot::Ready(Box::default()),
         state_seq,
         sites: loaded.sites.into_iter().map(|s| (s.site, s)).collect(),
         meta,
@@ -461,10 +523,13 @@ async fn build_inner<S: Storage>(storage: &S, loaded: Loaded) -> Result<Inner, H
             op.hlc = o.eff_hlc;
             ops.push((o.seq, op));
         }
-        inner.merge(ops);
+        merged.merge(ops);
         after = last;
     }
-    Ok(inner)
+    Ok(Inner {
+        merged: MergeSlot::Ready(Box::new(merged)),
+        ..inner
+    })
 }
 
 /// SHA-256 of a secret (tokens, enrolment codes, the admin secret).
@@ -592,13 +657,15 @@ impl<S: Storage> Hub<S> {
         let (todo, target, generation) = {
             let mut inner = self.lock().await?;
             let target = self.head();
-            if inner.dirty.is_empty() && inner.state_seq == target {
+            let (state_seq, generation) = (inner.state_seq, inner.generation);
+            let m = inner.merged().await?;
+            if m.dirty.is_empty() && state_seq == target {
                 return Ok(CheckpointReport {
                     records: 0,
                     state_seq: target,
                 });
             }
-            (std::mem::take(&mut inner.dirty), target, inner.generation)
+            (std::mem::take(&mut m.dirty), target, generation)
         };
         let mut written = 0;
         let mut chunks = todo.chunks(CHECKPOINT_CHUNK).peekable();
@@ -624,16 +691,17 @@ impl<S: Storage> Hub<S> {
                 )));
             }
             let mut commit = Commit::default();
+            let m = inner.merged().await?;
             for e in chunk {
                 match *e {
                     Entity::Patient(id) => {
-                        if let Some(r) = inner.patients.get_mut(&id) {
+                        if let Some(r) = m.patients.get_mut(&id) {
                             r.dirty = false;
                             commit.patients.push(r.state.encode(id, r.seq));
                         }
                     }
                     Entity::Visit(id) => {
-                        if let Some(r) = inner.visits.get_mut(&id) {
+                        if let Some(r) = m.visits.get_mut(&id) {
                             r.dirty = false;
                             commit.visits.push(r.state.encode(id, r.seq));
                         }
@@ -683,8 +751,8 @@ impl<S: Storage> Hub<S> {
     }
 
     /// Records changed since the last checkpoint.
-    pub async fn dirty_records(&self) -> usize {
-        self.inner.lock().await.dirty.len()
+    pub async fn dirty_records(&self) -> Result<usize, HubError> {
+        Ok(self.lock().await?.merged().await?.dirty.len())
     }
 
     // ---- Auth ----------------------------------------------------------------------------------
@@ -837,10 +905,11 @@ impl<S: Storage> Hub<S> {
         let mut batch_q: HashSet<(OpId, u128)> = HashSet::new();
         let mut commit = Commit {
             meta,
+            ops: Vec::with_capacity(n),
             ..Commit::default()
         };
-        let mut merged: Vec<(u64, Op)> = Vec::new();
-        let mut site_delta: HashMap<SiteId, (u64, u64, u64)> = HashMap::new();
+        let mut merged: Vec<(u64, Op)> = Vec::with_capacity(n);
+        let mut site_delta: HashMap<SiteId, (u64, u64, u64), IdHash> = HashMap::default();
         let drift_bound = now_ms.saturating_add(self.config.max_drift_ms);
 
         // New op IDs go into the index as they are accepted (that also dedupes within the
@@ -996,30 +1065,26 @@ impl<S: Storage> Hub<S> {
         PushTimings::add(&self.timings.classify_ns, t_classify);
 
         if !nothing_new {
-            // The write (the segment is compressed on a blocking thread) and the in-memory
-            // merge of the same ops run at the same time.
+            // The write runs on a blocking thread (the segment is compressed there) while the
+            // previous push's merge may still run on another.
             let t = std::time::Instant::now();
             let n_merged = merged.len();
-            let storage = &self.storage;
-            let timings = &self.timings;
-            let (r, merge_ms) = tokio::join!(storage.commit(commit), async {
-                let t = std::time::Instant::now();
-                inner.merge(merged);
-                PushTimings::add(&timings.merge_ns, t);
-                t.elapsed().as_millis() as u64
-            });
-            PushTimings::add(&self.timings.commit_ns, t);
-            tracing::debug!(
-                ops = n_merged,
-                merge_ms,
-                commit_ms = t.elapsed().as_millis() as u64,
-                "push committed"
-            );
-            if let Err(e) = r {
+            if let Err(e) = self.storage.commit(commit).await {
                 // Did it reach the disk? A database over a network cannot always say: reload.
                 inner.stale = true;
                 return Err(e.into());
             }
+            PushTimings::add(&self.timings.commit_ns, t);
+            let t_merge = std::time::Instant::now();
+            // Waits for the previous push's merge (the time counted as `merge_wait`), then
+            // hands these ops to a new one and answers without waiting for it.
+            inner.start_merge(merged).await?;
+            PushTimings::add(&self.timings.merge_ns, t_merge);
+            tracing::debug!(
+                ops = n_merged,
+                commit_ms = t.elapsed().as_millis() as u64,
+                "push committed"
+            );
         }
 
         inner.quarantine_keys.extend(batch_q);
@@ -1187,9 +1252,11 @@ impl<S: Storage> Hub<S> {
 
     /// Every patient as merged (sorted by ID, like `Replica::patients`).
     pub async fn patients(&self) -> Result<Vec<PatientView>, HubError> {
-        let inner = self.lock().await?;
+        let mut inner = self.lock().await?;
         Ok(patient_views(
             inner
+                .merged()
+                .await?
                 .patients
                 .iter()
                 .map(|(id, r)| (PatientId::from_bytes(*id), &r.state)),
@@ -1198,9 +1265,11 @@ impl<S: Storage> Hub<S> {
 
     /// Every visit as merged (sorted by ID).
     pub async fn visits(&self) -> Result<Vec<VisitView>, HubError> {
-        let inner = self.lock().await?;
+        let mut inner = self.lock().await?;
         Ok(visit_views(
             inner
+                .merged()
+                .await?
                 .visits
                 .iter()
                 .map(|(id, r)| (VisitId::from_bytes(*id), &r.state)),
@@ -1211,9 +1280,10 @@ impl<S: Storage> Hub<S> {
     /// of the last checkpoint).
     pub async fn counts(&self) -> Result<Counts, HubError> {
         let mut c = self.storage.counts().await?;
-        let inner = self.lock().await?;
-        c.patients = inner.patients.len() as u64;
-        c.visits = inner.visits.len() as u64;
+        let mut inner = self.lock().await?;
+        let m = inner.merged().await?;
+        c.patients = m.patients.len() as u64;
+        c.visits = m.visits.len() as u64;
         Ok(c)
     }
 

@@ -232,7 +232,7 @@ pub async fn serve_with<S: Storage>(
             tick.tick().await;
             loop {
                 tick.tick().await;
-                if st.hub.dirty_records().await == 0 {
+                if matches!(st.hub.dirty_records().await, Ok(0)) {
                     continue;
                 }
                 match st.hub.checkpoint().await {

@@ -79,7 +79,7 @@ where
     for chunk in first.chunks(400) {
         hub.push(src, items(chunk), now_ms()).await.expect("push");
     }
-    assert!(hub.dirty_records().await > 0);
+    assert!(hub.dirty_records().await.expect("dirty records") > 0);
     drop(hub);
 
     // Nothing was checkpointed: the state comes back from the log alone.
@@ -91,7 +91,7 @@ where
     let report = hub.checkpoint().await.expect("checkpoint");
     assert_eq!(report.state_seq, 1_700);
     assert!(report.records > 0);
-    assert_eq!(hub.dirty_records().await, 0);
+    assert_eq!(hub.dirty_records().await.expect("dirty records"), 0);
     // A second checkpoint with nothing new writes nothing.
     assert_eq!(hub.checkpoint().await.expect("checkpoint").records, 0);
 
@@ -121,7 +121,7 @@ where
         .await
         .expect("reopen");
     assert_eq!(
-        hub.dirty_records().await,
+        hub.dirty_records().await.expect("dirty records"),
         0,
         "nothing left to merge from the log"
     );
@@ -325,7 +325,7 @@ async fn after_migration<S: Storage>(storage: S, ops: &[Op], more: &[Op]) {
         .expect("open migrated");
     assert_eq!(hub.head(), ops.len() as u64);
     assert_eq!(
-        hub.dirty_records().await,
+        hub.dirty_records().await.expect("dirty records"),
         0,
         "version-1 states are complete"
     );
