@@ -35,7 +35,7 @@ use crate::error::{HubError, StorageError};
 use crate::state::{Entity, PatientState, VisitState, entity_of, patient_views, visit_views};
 use crate::storage::{
     Commit, Counts, DeviceRow, FLAG_CLOCK_AHEAD, FLAG_FROM_UPSTREAM, Loaded, META_STATE_SEQ, NewOp,
-    QuarantineRow, SiteRow, Storage, StoredOp,
+    QuarantineRow, SiteRow, Storage, StoredOp, append_raw_body, compress_raw_body,
 };
 
 /// Limits and policies of a hub.
@@ -214,6 +214,43 @@ pub enum Source<'a> {
     Device(&'a DeviceRow),
     /// The upstream hub, through this hub's relay.
     Upstream,
+}
+
+/// Pushes of at least this many ops have their segment body compressed ahead.
+const COMPRESS_AHEAD_MIN: usize = 256;
+
+/// A push's ops as compressed ahead: how many there were, and the task compressing them.
+type Ahead = (
+    usize,
+    tokio::task::JoinHandle<Result<Vec<u8>, StorageError>>,
+);
+
+/// Most big pushes are all new ops. For those, starts compressing the segment body of every
+/// valid op, in order, on a blocking thread while the push is classified; the commit uses it if
+/// every one of them is accepted (else the storage compresses the ones that were). A push whose
+/// first op is already held (a redelivery) is not compressed ahead.
+fn compress_ahead(items: &[Item], index: &HashMap<OpId, u128, IdHash>) -> Option<Ahead> {
+    let first = items.iter().flatten().next()?;
+    if items.len() < COMPRESS_AHEAD_MIN || index.contains_key(&first.op.id) {
+        return None;
+    }
+    let mut raw = Vec::with_capacity(items.iter().flatten().map(|p| p.canonical.len() + 4).sum());
+    let n_ok = items.iter().flatten().count();
+    if append_raw_body(
+        items.iter().flatten().map(|p| p.canonical.as_str()),
+        &mut raw,
+    )
+    .is_err()
+    {
+        return None;
+    }
+    Some((
+        n_ok,
+        tokio::task::spawn_blocking(move || {
+            let mut body = Vec::new();
+            compress_raw_body(&raw, &mut body).map(|()| body)
+        }),
+    ))
 }
 
 /// A fast hasher for keys that are (mostly random) 16-byte IDs: FxHash-style word mixing with a
@@ -901,6 +938,7 @@ impl<S: Storage> Hub<S> {
         let t_classify = std::time::Instant::now();
         let head = self.head();
         let n = items.len();
+        let ahead = compress_ahead(&items, &inner.index);
         let mut results = Vec::with_capacity(n);
         let mut batch_q: HashSet<(OpId, u128)> = HashSet::new();
         let mut commit = Commit {
@@ -1063,6 +1101,13 @@ impl<S: Storage> Hub<S> {
         let meta_after = commit.meta.clone();
         let n_new = commit.ops.len() as u64;
         PushTimings::add(&self.timings.classify_ns, t_classify);
+        if let Some((n_ok, task)) = ahead
+            && n_ok == commit.ops.len()
+        {
+            // Every op was accepted, in order: the body compressed ahead is this commit's. (A
+            // task that failed leaves the storage to compress.)
+            commit.body = task.await.ok().and_then(Result::ok);
+        }
 
         if !nothing_new {
             // The write runs on a blocking thread (the segment is compressed there) while the

@@ -18,8 +18,8 @@ use tokio_postgres::{Client, NoTls, Row};
 use crate::error::StorageError;
 use crate::storage::{
     Commit, Counts, DeviceRow, Loaded, META_STATE_SEQ, NewOp, QuarantineRow, Segment, SiteRow,
-    Storage, StoredOp, decode_keys, encode_segment, from_i64, hash_bytes, hash_from, id16,
-    read_segment, role_from, to_i64,
+    Storage, StoredOp, decode_keys, encode_segment, encode_segment_with, from_i64, hash_bytes,
+    hash_from, id16, read_segment, role_from, to_i64,
 };
 
 /// Append-only.
@@ -425,9 +425,10 @@ impl Storage for PgStorage {
     }
 
     async fn commit(&self, mut c: Commit) -> Result<(), StorageError> {
-        // Compress on a blocking thread: the engine merges the same ops meanwhile.
+        // Encode on a blocking thread (compressing, unless the engine did it ahead).
         let ops = std::mem::take(&mut c.ops);
-        let segment = tokio::task::spawn_blocking(move || encode_segment(&ops))
+        let body = c.body.take();
+        let segment = tokio::task::spawn_blocking(move || encode_segment_with(&ops, body))
             .await
             .map_err(|e| StorageError::Task(e.to_string()))??;
         let mut client = self.write.lock().await;

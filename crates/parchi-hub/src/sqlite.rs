@@ -13,8 +13,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::error::StorageError;
 use crate::storage::{
     Commit, Counts, DeviceRow, Loaded, META_STATE_SEQ, NewOp, QuarantineRow, SegmentBuf, SiteRow,
-    Storage, StoredOp, decode_keys, encode_segment, encode_segment_into, from_i64, hash_bytes,
-    hash_from, id16, read_segment, role_from, to_i64,
+    Storage, StoredOp, decode_keys, encode_segment, from_i64, hash_bytes, hash_from, id16,
+    read_segment, role_from, to_i64,
 };
 
 /// Append-only: never edit a migration that has shipped; add the next one. Version 1 is SQL
@@ -306,7 +306,7 @@ fn write_commit(
     c: &Commit,
 ) -> Result<(), StorageError> {
     let tx = conn.transaction()?;
-    if let Some(h) = encode_segment_into(&c.ops, buf)? {
+    if let Some((h, keys, body)) = buf.encode(&c.ops, c.body.as_deref())? {
         tx.prepare_cached(
             "INSERT INTO op_log (first_seq, n, received_ms, keys, body) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?
@@ -314,8 +314,8 @@ fn write_commit(
             to_i64(h.first_seq),
             to_i64(h.n),
             to_i64(h.received_ms),
-            &buf.keys[..],
-            &buf.body[..]
+            keys,
+            body
         ])?;
     }
     if !c.patients.is_empty() {

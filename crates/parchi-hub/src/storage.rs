@@ -99,6 +99,10 @@ pub struct SiteRow {
 #[derive(Default, Debug)]
 pub struct Commit {
     pub ops: Vec<NewOp>,
+    /// The segment body of `ops` (their payloads, in order, as [`compress_body`] makes it),
+    /// when the engine compressed it ahead while it classified the push; else the storage
+    /// compresses.
+    pub body: Option<Vec<u8>>,
     pub quarantine: Vec<QuarantineRow>,
     /// Full rows, inserted or replacing the stored ones (checkpoints only).
     pub patients: Vec<PatientRow>,
@@ -286,14 +290,77 @@ pub struct SegmentHead {
 /// Encodes a commit's ops as one segment (None when there are none). Their seqs must be
 /// consecutive.
 pub fn encode_segment(ops: &[NewOp]) -> Result<Option<Segment>, StorageError> {
-    let mut buf = SegmentBuf::default();
-    Ok(encode_segment_into(ops, &mut buf)?.map(|h| Segment {
+    encode_segment_with(ops, None)
+}
+
+/// [`encode_segment`], taking the body when it was compressed ahead (see [`Commit::body`]).
+pub fn encode_segment_with(
+    ops: &[NewOp],
+    compressed: Option<Vec<u8>>,
+) -> Result<Option<Segment>, StorageError> {
+    let mut keys = Vec::new();
+    let Some(h) = encode_keys_into(ops, &mut keys)? else {
+        return Ok(None);
+    };
+    let body = match compressed {
+        Some(b) => {
+            check_body(ops, &b)?;
+            b
+        }
+        None => compress_body(ops.iter().map(|o| o.payload.as_str()))?,
+    };
+    Ok(Some(Segment {
         first_seq: h.first_seq,
         n: h.n,
         received_ms: h.received_ms,
-        keys: buf.keys,
-        body: buf.body,
+        keys,
+        body,
     }))
+}
+
+/// A body compressed ahead must be the one of these ops: its length header must match theirs.
+fn check_body(ops: &[NewOp], body: &[u8]) -> Result<(), StorageError> {
+    let expected: usize = ops.iter().map(|o| o.payload.len() + 4).sum();
+    let header = body
+        .get(1..5)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map(|b| u32::from_le_bytes(b) as usize);
+    if header == Some(expected) {
+        Ok(())
+    } else {
+        Err(StorageError::Corrupt(
+            "a segment body compressed ahead does not match the commit's ops".into(),
+        ))
+    }
+}
+
+impl SegmentBuf {
+    /// Encodes `ops` as a segment into these buffers: the keys always, the body unless
+    /// `compressed` already holds it. Returns where it goes, the keys and the body.
+    pub fn encode<'a>(
+        &'a mut self,
+        ops: &[NewOp],
+        compressed: Option<&'a [u8]>,
+    ) -> Result<Option<(SegmentHead, &'a [u8], &'a [u8])>, StorageError> {
+        let Some(head) = encode_keys_into(ops, &mut self.keys)? else {
+            return Ok(None);
+        };
+        let body = match compressed {
+            Some(b) => {
+                check_body(ops, b)?;
+                b
+            }
+            None => {
+                compress_body_into(
+                    ops.iter().map(|o| o.payload.as_str()),
+                    &mut self.raw,
+                    &mut self.body,
+                )?;
+                &self.body[..]
+            }
+        };
+        Ok(Some((head, &self.keys[..], body)))
+    }
 }
 
 /// [`encode_segment`] into reused buffers: the keys and body are left in `buf`.
@@ -301,14 +368,25 @@ pub fn encode_segment_into(
     ops: &[NewOp],
     buf: &mut SegmentBuf,
 ) -> Result<Option<SegmentHead>, StorageError> {
+    let head = encode_keys_into(ops, &mut buf.keys)?;
+    if head.is_some() {
+        let SegmentBuf { raw, body, .. } = buf;
+        compress_body_into(ops.iter().map(|o| o.payload.as_str()), raw, body)?;
+    }
+    Ok(head)
+}
+
+/// The keys half of a segment (IDs, hashes, effective HLCs, flags), into `keys`. Checks that
+/// the seqs are consecutive.
+pub fn encode_keys_into(
+    ops: &[NewOp],
+    keys: &mut Vec<u8>,
+) -> Result<Option<SegmentHead>, StorageError> {
     let Some(first) = ops.first() else {
         return Ok(None);
     };
-    let SegmentBuf { raw, keys, body } = buf;
     keys.clear();
-    raw.clear();
     keys.reserve(ops.len() * KEY_BYTES);
-    raw.reserve(ops.iter().map(|o| o.payload.len() + 4).sum());
     for (i, o) in ops.iter().enumerate() {
         if o.seq != first.seq + i as u64 {
             return Err(StorageError::Corrupt(format!(
@@ -316,15 +394,52 @@ pub fn encode_segment_into(
                 o.seq, first.seq
             )));
         }
-        let len = u32::try_from(o.payload.len())
-            .map_err(|_| StorageError::Corrupt("an op of 4 GiB or more".into()))?;
         keys.extend_from_slice(o.op_id.as_bytes());
         keys.extend_from_slice(&o.hash.to_be_bytes());
         keys.extend_from_slice(&o.eff_hlc.0.to_be_bytes());
         keys.push(u8::try_from(o.flags).unwrap_or(u8::MAX));
-        raw.extend_from_slice(&len.to_le_bytes());
-        raw.extend_from_slice(o.payload.as_bytes());
     }
+    Ok(Some(SegmentHead {
+        first_seq: first.seq,
+        n: ops.len() as u64,
+        received_ms: first.received_ms,
+    }))
+}
+
+/// The body half of a segment: the payloads, each behind its length, compressed.
+pub fn compress_body<'a>(payloads: impl Iterator<Item = &'a str>) -> Result<Vec<u8>, StorageError> {
+    let mut body = Vec::new();
+    compress_body_into(payloads, &mut Vec::new(), &mut body)?;
+    Ok(body)
+}
+
+/// [`compress_body`] into reused buffers (`raw` is scratch).
+pub fn compress_body_into<'a>(
+    payloads: impl Iterator<Item = &'a str>,
+    raw: &mut Vec<u8>,
+    body: &mut Vec<u8>,
+) -> Result<(), StorageError> {
+    raw.clear();
+    append_raw_body(payloads, raw)?;
+    compress_raw_body(raw, body)
+}
+
+/// The uncompressed body: each payload behind its length (u32, little-endian), appended.
+pub fn append_raw_body<'a>(
+    payloads: impl Iterator<Item = &'a str>,
+    raw: &mut Vec<u8>,
+) -> Result<(), StorageError> {
+    for p in payloads {
+        let len = u32::try_from(p.len())
+            .map_err(|_| StorageError::Corrupt("an op of 4 GiB or more".into()))?;
+        raw.extend_from_slice(&len.to_le_bytes());
+        raw.extend_from_slice(p.as_bytes());
+    }
+    Ok(())
+}
+
+/// Compresses an uncompressed body (see [`append_raw_body`]) into `body`.
+pub fn compress_raw_body(raw: &[u8], body: &mut Vec<u8>) -> Result<(), StorageError> {
     let raw_len = u32::try_from(raw.len())
         .map_err(|_| StorageError::Corrupt("a commit of 4 GiB or more".into()))?;
     body.clear();
@@ -341,11 +456,7 @@ pub fn encode_segment_into(
             body.extend_from_slice(raw);
         }
     }
-    Ok(Some(SegmentHead {
-        first_seq: first.seq,
-        n: ops.len() as u64,
-        received_ms: first.received_ms,
-    }))
+    Ok(())
 }
 
 /// The keys of a segment of `n` ops.
@@ -465,4 +576,52 @@ pub fn read_segment(
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(seq: u64, payload: &str) -> NewOp {
+        NewOp {
+            seq,
+            op_id: OpId::from_bytes([seq as u8; 16]),
+            site: SiteId::from_bytes([7; 16]),
+            hlc: Hlc::new(1_000 + seq, 0),
+            eff_hlc: Hlc::new(1_000 + seq, 0),
+            flags: 0,
+            received_ms: 5,
+            hash: u128::from(seq),
+            payload: payload.into(),
+        }
+    }
+
+    #[test]
+    fn a_body_compressed_ahead_reads_back_like_one_compressed_at_commit() {
+        let ops: Vec<NewOp> = (1..=300)
+            .map(|i| op(i, &format!(r#"{{"n":{i},"pad":"{}"}}"#, "x".repeat(40))))
+            .collect();
+        let ahead = compress_body(ops.iter().map(|o| o.payload.as_str())).expect("compress");
+        let with = encode_segment_with(&ops, Some(ahead))
+            .expect("encode")
+            .expect("some");
+        let plain = encode_segment(&ops).expect("encode").expect("some");
+        assert_eq!(with.body, plain.body);
+        assert_eq!(with.keys, plain.keys);
+        let mut out = Vec::new();
+        read_segment(1, 300, &with.keys, &with.body, 0, 1_000, &mut out).expect("read");
+        let got: Vec<&str> = out.iter().map(|o| o.payload.as_str()).collect();
+        let want: Vec<&str> = ops.iter().map(|o| o.payload.as_str()).collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_body_compressed_ahead_for_other_ops_is_refused() {
+        let ops: Vec<NewOp> = (1..=3).map(|i| op(i, r#"{"a":1}"#)).collect();
+        let other = compress_body(ops[..2].iter().map(|o| o.payload.as_str())).expect("compress");
+        let err = encode_segment_with(&ops, Some(other.clone())).expect_err("mismatch");
+        assert!(err.to_string().contains("does not match"), "{err}");
+        let mut buf = SegmentBuf::default();
+        assert!(buf.encode(&ops, Some(&other)).is_err());
+    }
 }

@@ -128,6 +128,77 @@ where
     assert_state(&hub, &replica(&ops)).await;
 }
 
+/// A big push (its segment body compressed ahead while it is classified) that is not all new:
+/// a resent op, an op twice in the batch and an invalid op in the middle. Exactly the accepted
+/// ops are stored, in order, once each; the state and the log survive a restart.
+async fn mixed_big_push<S, F, Fut>(open: F)
+where
+    S: Storage,
+    F: Fn() -> Fut,
+    Fut: Future<Output = S>,
+{
+    let ops = mixed(1_200, 3, 11, now_ms() - 3_600_000);
+    let src = Source::Upstream;
+    let hub = Hub::open(open().await, HubConfig::default())
+        .await
+        .expect("open");
+    // An all-new big push: stored from the body compressed ahead.
+    hub.push(src, items(&ops[..500]), now_ms())
+        .await
+        .expect("push");
+    let mut batch = items(&ops[500..]);
+    batch.insert(300, items(&ops[10..11]).remove(0)); // resent from the first push
+    batch.insert(400, items(&ops[700..701]).remove(0)); // twice in this batch
+    batch.insert(
+        450,
+        parse_item(r#"{"id":"not an op"}"#, None), // rejected alone
+    );
+    let r = hub.push(src, batch, now_ms()).await.expect("push");
+    let applied = r
+        .iter()
+        .filter(|x| matches!(x.outcome, Outcome::Applied { .. }))
+        .count();
+    assert_eq!(applied, 700);
+    assert_eq!(
+        r.iter().filter(|x| x.outcome == Outcome::Duplicate).count(),
+        2
+    );
+    assert_eq!(hub.head(), 1_200);
+    let expected: Vec<(u64, String)> = ops
+        .iter()
+        .enumerate()
+        .map(|(i, o)| (i as u64 + 1, serde_json::to_string(o).expect("json")))
+        .collect();
+    assert_eq!(pull_payloads(&hub).await, expected);
+    assert_state(&hub, &replica(&ops)).await;
+    drop(hub);
+    let hub = Hub::open(open().await, HubConfig::default())
+        .await
+        .expect("reopen");
+    assert_eq!(pull_payloads(&hub).await, expected);
+    assert_state(&hub, &replica(&ops)).await;
+}
+
+#[test]
+fn a_big_push_not_all_new_stores_exactly_its_new_ops_sqlite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("hub.sqlite3");
+    rt().block_on(mixed_big_push(|| {
+        let p = path.clone();
+        async move { SqliteStorage::open(&p).expect("open sqlite") }
+    }));
+}
+
+#[test]
+fn a_big_push_not_all_new_stores_exactly_its_new_ops_postgres() {
+    let url = pg_url();
+    let schema = unique_schema("mixedpush");
+    rt().block_on(mixed_big_push(|| {
+        let (u, s) = (url.clone(), schema.clone());
+        async move { pg_open(&u, &s).await }
+    }));
+}
+
 #[test]
 fn state_survives_restarts_sqlite() {
     let dir = tempfile::tempdir().expect("tempdir");
