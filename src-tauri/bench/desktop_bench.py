@@ -74,22 +74,27 @@ def pss_kb(pid: int) -> int:
     return next((int(l.split()[1]) for l in rollup.splitlines() if l.startswith("Pss:")), 0)
 
 
-def resident_pages(pid: int) -> set[int]:
-    """Physical page frame numbers resident in a process (reads /proc/PID/pagemap: needs root,
-    else the frame numbers read as 0 and the set is empty)."""
-    frames: set[int] = set()
+def resident_pages(pid: int) -> tuple[set[int], set[int]]:
+    """Physical page frame numbers resident in a process: those of mapped files (libraries, the
+    binary) and the rest (heap, stacks, anonymous and shared memory). Reads /proc/PID/pagemap:
+    needs root, else the frame numbers read as 0 and the sets are empty."""
+    files: set[int] = set()
+    other: set[int] = set()
     try:
         smaps = Path(f"/proc/{pid}/smaps").read_text().splitlines()
         pagemap = open(f"/proc/{pid}/pagemap", "rb")
     except OSError:
-        return frames
+        return files, other
     with pagemap:
         span = None
+        frames = other
         for line in smaps:
             head = line.split()
             if head and "-" in head[0] and not head[0].endswith(":"):
                 lo, hi = (int(x, 16) for x in head[0].split("-"))
                 span = (lo, hi)
+                path = head[5] if len(head) > 5 else ""
+                frames = files if path.startswith("/") and not path.startswith("/SYSV") else other
             elif head and head[0] == "Rss:" and span and int(head[1]) > 0:
                 lo, hi = span
                 try:
@@ -100,7 +105,7 @@ def resident_pages(pid: int) -> set[int]:
                 for (entry,) in struct.iter_unpack("<Q", raw):
                     if entry >> 63 and entry & ((1 << 55) - 1):
                         frames.add(entry & ((1 << 55) - 1))
-    return frames
+    return files, other
 
 
 def tree_rss_kb(pid: int) -> dict[str, int]:
@@ -114,7 +119,8 @@ def tree_rss_kb(pid: int) -> dict[str, int]:
                 continue
             children.setdefault(ppid, []).append(int(d.name))
     out: dict[str, int] = {}
-    frames: set[int] = set()
+    files: set[int] = set()
+    other: set[int] = set()
     stack = [pid]
     while stack:
         p = stack.pop()
@@ -127,10 +133,13 @@ def tree_rss_kb(pid: int) -> dict[str, int]:
         rss = next((int(l.split()[1]) for l in status.splitlines() if l.startswith("VmRSS:")), 0)
         out[name] = out.get(name, 0) + rss
         out["PSS total"] = out.get("PSS total", 0) + pss_kb(p)
-        frames |= resident_pages(p)
+        f, o = resident_pages(p)
+        files |= f
+        other |= o
         if os.environ.get("PARCHI_BENCH_MAPS"):
             print_top_mappings(p, name)
-    out["unique total"] = len(frames) * 4
+    out["unique total"] = len(files | other) * 4
+    out["unique files"] = len(files) * 4
     return out
 
 
@@ -202,6 +211,38 @@ def search_and_memory(app: Path, data: Path) -> tuple[list[float], dict[str, int
         drv.wait(timeout=5)
 
 
+def idle_memory(app: Path) -> dict[str, int]:
+    """The app's memory at its first screen on an empty data directory, nothing searched: its
+    fixed cost (WebKitGTK's three processes, the UI, an empty store)."""
+    tmp = Path(tempfile.mkdtemp(prefix="parchi-bench-"))
+    env = dict(os.environ, PARCHI_DATA=str(tmp / "data"), PARCHI_BENCH_READY="1")
+    p = subprocess.Popen([str(app)], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert p.stdout is not None
+        for line in p.stdout:
+            if "ready_ms=" in line:
+                break
+        time.sleep(2.0)  # the first status poll and the sync worker's first round
+        return tree_rss_kb(p.pid)
+    finally:
+        p.kill()
+        p.wait(timeout=10)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def describe_memory(mem: dict[str, int]) -> str:
+    mem = dict(mem)
+    pss = mem.pop("PSS total", 0)
+    unique = mem.pop("unique total", 0)
+    unique_files = mem.pop("unique files", 0)
+    total = sum(mem.values())
+    parts = ", ".join(f"{k} {v / 1024:.0f} MB" for k, v in sorted(mem.items(), key=lambda kv: -kv[1]))
+    return (f"RSS total {total / 1024:.0f} MB ({parts}); PSS total {pss / 1024:.0f} MB; distinct "
+            f"pages of the three processes (each shared page once) {unique / 1024:.0f} MB, of which "
+            f"mapped files (libraries, the binary) {unique_files / 1024:.0f} MB and heap, stacks and "
+            f"other memory {(unique - unique_files) / 1024:.0f} MB")
+
+
 def pct(xs: list[float], p: float) -> float:
     s = sorted(xs)
     return s[min(len(s) - 1, round((len(s) - 1) * p))] if s else 0.0
@@ -238,13 +279,9 @@ def main() -> None:
     print(f"search keystroke to results on screen, 1M patients: {len(times)} keystrokes, "
           f"p50 {pct(times, 0.5):.1f} ms, p95 {pct(times, 0.95):.1f} ms, p99 {pct(times, 0.99):.1f} ms, "
           f"max {max(times) if times else 0:.1f} ms")
-    pss = mem.pop("PSS total", 0)
-    unique = mem.pop("unique total", 0)
-    total = sum(mem.values())
-    parts = ", ".join(f"{k} {v / 1024:.0f} MB" for k, v in sorted(mem.items(), key=lambda kv: -kv[1]))
-    print(f"resident memory after the searches: RSS total {total / 1024:.0f} MB ({parts}); "
-          f"PSS total {pss / 1024:.0f} MB; distinct pages of the three processes "
-          f"(each shared page once) {unique / 1024:.0f} MB")
+    print(f"resident memory after the searches, 1M patients: {describe_memory(mem)}")
+    print(f"baseline, same run: resident memory at the first screen, empty data dir, nothing "
+          f"searched: {describe_memory(idle_memory(app))}")
 
 
 if __name__ == "__main__":
