@@ -306,7 +306,8 @@ fn write_commit(
     c: &Commit,
 ) -> Result<(), StorageError> {
     let tx = conn.transaction()?;
-    if let Some((h, keys, body)) = buf.encode(&c.ops, c.body.as_deref())? {
+    if let Some(seg) = buf.encode(&c.ops, c.body.as_deref())? {
+        let h = seg.head;
         tx.prepare_cached(
             "INSERT INTO op_log (first_seq, n, received_ms, keys, body) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?
@@ -314,8 +315,8 @@ fn write_commit(
             to_i64(h.first_seq),
             to_i64(h.n),
             to_i64(h.received_ms),
-            keys,
-            body
+            seg.keys,
+            seg.body
         ])?;
     }
     if !c.patients.is_empty() {

@@ -334,14 +334,30 @@ fn check_body(ops: &[NewOp], body: &[u8]) -> Result<(), StorageError> {
     }
 }
 
+/// A segment encoded by [`SegmentBuf::encode`], borrowing its buffers.
+#[derive(Clone, Copy)]
+pub struct EncodedSegment<'a> {
+    pub head: SegmentHead,
+    pub keys: &'a [u8],
+    pub body: &'a [u8],
+}
+
+impl fmt::Debug for EncodedSegment<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EncodedSegment")
+            .field("head", &self.head)
+            .finish_non_exhaustive()
+    }
+}
+
 impl SegmentBuf {
     /// Encodes `ops` as a segment into these buffers: the keys always, the body unless
-    /// `compressed` already holds it. Returns where it goes, the keys and the body.
+    /// `compressed` already holds it.
     pub fn encode<'a>(
         &'a mut self,
         ops: &[NewOp],
         compressed: Option<&'a [u8]>,
-    ) -> Result<Option<(SegmentHead, &'a [u8], &'a [u8])>, StorageError> {
+    ) -> Result<Option<EncodedSegment<'a>>, StorageError> {
         let Some(head) = encode_keys_into(ops, &mut self.keys)? else {
             return Ok(None);
         };
@@ -359,7 +375,11 @@ impl SegmentBuf {
                 &self.body[..]
             }
         };
-        Ok(Some((head, &self.keys[..], body)))
+        Ok(Some(EncodedSegment {
+            head,
+            keys: &self.keys[..],
+            body,
+        }))
     }
 }
 
