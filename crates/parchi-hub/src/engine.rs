@@ -1121,9 +1121,13 @@ impl<S: Storage> Hub<S> {
             }
             PushTimings::add(&self.timings.commit_ns, t);
             let t_merge = std::time::Instant::now();
-            // Waits for the previous push's merge (the time counted as `merge_wait`), then
-            // hands these ops to a new one and answers without waiting for it.
-            inner.start_merge(merged).await?;
+            // Waits for the previous push's merge (the time counted as `merge_ns`), then hands
+            // these ops to a new one and answers without waiting for it. These ops are durable
+            // whatever happens to a merge: if one failed, `merged` marked the hub stale, and it
+            // rebuilds its records from the log before the next write or query.
+            if let Err(e) = inner.start_merge(merged).await {
+                tracing::error!(error = %e, "merging into the records failed; reloading from the log");
+            }
             PushTimings::add(&self.timings.merge_ns, t_merge);
             tracing::debug!(
                 ops = n_merged,
