@@ -951,8 +951,10 @@ impl<S: Storage> Hub<S> {
         let drift_bound = now_ms.saturating_add(self.config.max_drift_ms);
 
         // New op IDs go into the index as they are accepted (that also dedupes within the
-        // batch). If the commit then fails, the hub is marked stale and reloads everything from
-        // storage before the next write or query.
+        // batch). From here until memory matches storage again (below), the hub counts as stale:
+        // if the commit fails, or this future is dropped at one of its awaits (a client hanging
+        // up mid-push), it reloads everything from storage before the next write or query.
+        inner.stale = true;
         for (i, item) in items.into_iter().enumerate() {
             let index = u32::try_from(i).unwrap_or(u32::MAX);
             let p = match item {
@@ -1109,24 +1111,31 @@ impl<S: Storage> Hub<S> {
             commit.body = task.await.ok().and_then(Result::ok);
         }
 
+        let t = std::time::Instant::now();
         if !nothing_new {
             // The write runs on a blocking thread (the segment is compressed there) while the
-            // previous push's merge may still run on another.
-            let t = std::time::Instant::now();
-            let n_merged = merged.len();
-            if let Err(e) = self.storage.commit(commit).await {
-                // Did it reach the disk? A database over a network cannot always say: reload.
-                inner.stale = true;
-                return Err(e.into());
-            }
+            // previous push's merge may still run on another. If it fails, did it reach the
+            // disk? A database over a network cannot always say: the hub stays stale, reloads.
+            self.storage.commit(commit).await?;
             PushTimings::add(&self.timings.commit_ns, t);
+        }
+        inner.quarantine_keys.extend(batch_q);
+        for s in new_sites {
+            inner.sites.insert(s.site, s);
+        }
+        inner.meta.extend(meta_after);
+        self.head.store(head + n_new, Ordering::Release);
+        let mut in_step = true;
+        if !merged.is_empty() {
             let t_merge = std::time::Instant::now();
+            let n_merged = merged.len();
             // Waits for the previous push's merge (the time counted as `merge_ns`), then hands
             // these ops to a new one and answers without waiting for it. These ops are durable
-            // whatever happens to a merge: if one failed, `merged` marked the hub stale, and it
-            // rebuilds its records from the log before the next write or query.
+            // whatever happens to a merge: if one failed, the hub stays stale and rebuilds its
+            // records from the log before the next write or query.
             if let Err(e) = inner.start_merge(merged).await {
                 tracing::error!(error = %e, "merging into the records failed; reloading from the log");
+                in_step = false;
             }
             PushTimings::add(&self.timings.merge_ns, t_merge);
             tracing::debug!(
@@ -1135,13 +1144,9 @@ impl<S: Storage> Hub<S> {
                 "push committed"
             );
         }
-
-        inner.quarantine_keys.extend(batch_q);
-        for s in new_sites {
-            inner.sites.insert(s.site, s);
+        if in_step {
+            inner.stale = false;
         }
-        inner.meta.extend(meta_after);
-        self.head.store(head + n_new, Ordering::Release);
         drop(inner);
         if let Some(d) = device_after {
             self.update_device(&d);

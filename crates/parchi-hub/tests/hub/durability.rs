@@ -199,6 +199,52 @@ fn a_big_push_not_all_new_stores_exactly_its_new_ops_postgres() {
     }));
 }
 
+/// Pushes abandoned part-way (a client hanging up: the push's future is dropped at whichever
+/// await it reached, before, during or after its write) leave the hub consistent: resending
+/// everything stores each op exactly once, and the merged state is the replica's, before and
+/// after a restart.
+#[test]
+fn pushes_dropped_part_way_leave_the_hub_consistent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("hub.sqlite3");
+    let open = || SqliteStorage::open(&path).expect("open sqlite");
+    rt().block_on(async {
+        let ops = mixed(4_000, 3, 21, now_ms() - 3_600_000);
+        let src = Source::Upstream;
+        let hub = Hub::open(open(), HubConfig::default()).await.expect("open");
+        let cuts = [0u64, 50, 200, 1_000, 3_000, 10_000, 30_000];
+        for (i, chunk) in ops.chunks(400).enumerate() {
+            let cut = std::time::Duration::from_micros(cuts[i % cuts.len()]);
+            let _ = tokio::time::timeout(cut, hub.push(src, items(chunk), now_ms())).await;
+        }
+        for chunk in ops.chunks(400) {
+            hub.push(src, items(chunk), now_ms()).await.expect("push");
+        }
+        let mut want: Vec<String> = ops
+            .iter()
+            .map(|o| serde_json::to_string(o).expect("json"))
+            .collect();
+        want.sort();
+        let stored = |pulled: Vec<(u64, String)>| {
+            let seqs: Vec<u64> = pulled.iter().map(|(s, _)| *s).collect();
+            assert_eq!(seqs, (1..=4_000).collect::<Vec<u64>>(), "seqs without gaps");
+            let mut got: Vec<String> = pulled.into_iter().map(|(_, p)| p).collect();
+            got.sort();
+            got
+        };
+        assert_eq!(hub.head(), 4_000);
+        assert_eq!(stored(pull_payloads(&hub).await), want);
+        assert_state(&hub, &replica(&ops)).await;
+        hub.checkpoint().await.expect("checkpoint");
+        drop(hub);
+        let hub = Hub::open(open(), HubConfig::default())
+            .await
+            .expect("reopen");
+        assert_eq!(stored(pull_payloads(&hub).await), want);
+        assert_state(&hub, &replica(&ops)).await;
+    });
+}
+
 #[test]
 fn state_survives_restarts_sqlite() {
     let dir = tempfile::tempdir().expect("tempdir");
