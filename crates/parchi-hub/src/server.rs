@@ -233,7 +233,18 @@ async fn push<S: Storage>(
     } else {
         parse_push(&bytes, max_ops)?
     };
-    let results = st.hub.push(Source::Device(&dev), items, now_ms()).await?;
+    // The push runs to its end as a task of its own even if the client hangs up: dropped
+    // part-way, it would leave the hub to reload everything from storage (correct, but seconds
+    // on a big hub).
+    let task_st = st.clone();
+    let results = tokio::spawn(async move {
+        task_st
+            .hub
+            .push(Source::Device(&dev), items, now_ms())
+            .await
+    })
+    .await
+    .map_err(|e| ApiError::new(500, ErrorCode::Internal, e.to_string()))??;
     Ok(json_response(&PushResponse {
         version: PROTOCOL_VERSION,
         results,
@@ -407,9 +418,12 @@ async fn admin_assign_uhids<S: Storage>(
             format!("expected {{\"prefix\": \"DHP\"}}: {e}"),
         )
     })?;
-    Ok(json_response(
-        &st.hub.assign_uhids(&req.prefix, now_ms()).await?,
-    ))
+    // As for a push: runs to its end even if the admin's client hangs up.
+    let task_st = st.clone();
+    let report = tokio::spawn(async move { task_st.hub.assign_uhids(&req.prefix, now_ms()).await })
+        .await
+        .map_err(|e| ApiError::new(500, ErrorCode::Internal, e.to_string()))??;
+    Ok(json_response(&report))
 }
 
 async fn not_found() -> ApiError {

@@ -6,8 +6,10 @@
 //! For each size it fills a store (bulk, in large transactions), then measures, in the same run:
 //! - `register`: one durable transaction per registration (patient, visit, token, 2 operations,
 //!   search index), WAL + synchronous=FULL;
-//! - the baseline: plain inserts of a patient row, a visit row and a token row per transaction
-//!   into an equally filled plain SQLite database, WAL + synchronous=FULL;
+//! - the baseline: plain inserts of the same rows, as PRODUCT.md words it (patient, visit, token
+//!   and operations): a patient row, a token row, a visit row and two operation rows with JSON
+//!   bodies per transaction, into an equally filled plain SQLite database, WAL +
+//!   synchronous=FULL;
 //! - search: exact mobile, exact temporary ID, and misspelt names.
 
 use std::path::Path;
@@ -288,7 +290,9 @@ fn baseline_schema(conn: &Connection) {
              token_counter TEXT NOT NULL, token_seq INTEGER NOT NULL, fee INTEGER NOT NULL,
              UNIQUE (department, day, token_counter, token_seq));
          CREATE TABLE tokens (department TEXT NOT NULL, day TEXT NOT NULL, last INTEGER NOT NULL,
-             PRIMARY KEY (department, day)) WITHOUT ROWID;",
+             PRIMARY KEY (department, day)) WITHOUT ROWID;
+         CREATE TABLE ops (seq INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, hlc INTEGER NOT NULL,
+             body TEXT NOT NULL);",
     )
     .expect("baseline schema");
 }
@@ -327,6 +331,21 @@ fn baseline_insert(conn: &Connection, rng: &mut Rng, reg: &NewRegistration, day:
             seq
         ])
         .expect("visit");
+    // The registration's two operations (patient created, visit created), as JSON.
+    let visit_json = format!(
+        r#"{{"id":"{}","patient":"{}","department":"{}","day":"{day}","token":{seq}}}"#,
+        u128::from_be_bytes(vid),
+        u128::from_be_bytes(id),
+        reg.visit.department.as_str()
+    );
+    for body in [&fields, &visit_json] {
+        let mut op_id = [0u8; 16];
+        rng.fill(&mut op_id);
+        conn.prepare_cached("INSERT INTO ops (id, hlc, body) VALUES (?1, ?2, ?3)")
+            .expect("prep")
+            .execute(params![&op_id[..], seq, body])
+            .expect("op");
+    }
 }
 
 fn misspell(name: &str, rng: &mut Rng) -> String {
