@@ -6,7 +6,7 @@ use parchi_app::desktop::{
     CounterInfo, CounterState, DepartmentToday, DesktopSettings, PatientCheck, VisitDetail,
 };
 use parchi_app::reconcile::{ConflictView, DuplicatePair, MergeOutcome};
-use parchi_app::sync::{SIDE_CACHE_KIB, SyncStatus};
+use parchi_app::sync::SyncStatus;
 use parchi_app::{
     AppError, Counter, PatientSummary, RegisterRequest, Registration, Report, Role, Session,
     SystemEnv, UserInfo, VisitReceipt,
@@ -266,13 +266,7 @@ pub async fn sync_status(state: State<'_, AppState>) -> Res<SyncStatus> {
     let mut status = state.status.lock().map_err(|_| UiError::busy())?;
     let counter = match status.take() {
         Some(c) => c,
-        None => {
-            let c = Counter::open(&state.data_dir, Box::new(SystemEnv))?;
-            c.store()
-                .set_cache_kib(SIDE_CACHE_KIB)
-                .map_err(AppError::from)?;
-            c
-        }
+        None => Counter::open_side(&state.data_dir, Box::new(SystemEnv))?,
     };
     let answer = counter.sync_status();
     *status = Some(counter);
@@ -285,8 +279,7 @@ pub async fn sync_now(state: State<'_, AppState>) -> Res<SyncStatus> {
     session(&state)?;
     let dir = state.data_dir.clone();
     let round = tauri::async_runtime::spawn_blocking(move || {
-        let mut c = Counter::open(&dir, Box::new(SystemEnv))?;
-        c.store().set_cache_kib(SIDE_CACHE_KIB)?;
+        let mut c = Counter::open_side(&dir, Box::new(SystemEnv))?;
         let outcome = c.sync_once(&mut |_| {});
         let status = c.sync_status()?;
         outcome.map(|_| status)
@@ -336,12 +329,7 @@ pub async fn set_user_disabled(
 ) -> Res<Vec<UserInfo>> {
     let me = session(&state)?;
     admin(&state, |c| {
-        if disabled && me.user == name.trim().to_lowercase() {
-            return Err(AppError::Invalid(
-                "you cannot disable your own account while logged in with it".into(),
-            ));
-        }
-        c.set_user_disabled(&name, disabled)?;
+        c.set_user_disabled_by(&me, &name, disabled)?;
         c.users()
     })
 }

@@ -162,6 +162,9 @@ fn local_time(cfg: &HospitalConfig, now_ms: u64) -> NaiveDateTime {
     }
 }
 
+/// The page cache, in KiB, of a connection opened by [`Counter::open_side`].
+pub const SIDE_CACHE_KIB: u32 = 2_048;
+
 impl Counter {
     /// Initialises a new counter installation in `dir` from a configuration file.
     pub fn init(
@@ -201,6 +204,15 @@ impl Counter {
         let store = Store::open(dir)?;
         let config = HospitalConfig::from_json(&store.config_json()?)?;
         Ok(Counter { store, config, env })
+    }
+
+    /// Opens a second connection to an initialised counter for work beside the clerk's
+    /// (syncing, counting what waits), with a page cache of [`SIDE_CACHE_KIB`]: it reads the
+    /// op log once, in order, and a big cache would only hold memory.
+    pub fn open_side(dir: &Path, env: Box<dyn Env>) -> Result<Counter> {
+        let c = Self::open(dir, env)?;
+        c.store.set_cache_kib(SIDE_CACHE_KIB)?;
+        Ok(c)
     }
 
     pub fn config(&self) -> &HospitalConfig {

@@ -177,10 +177,6 @@ impl Counter {
 /// A background sync worker: its own connection to the counter's database, a round every
 /// `interval`, exponential backoff with jitter while the hub is unreachable. Registration never
 /// waits for it (each pulled page is one short transaction).
-/// The page cache, in KiB, of a connection that only syncs or counts (it reads the op log
-/// once, in order: a big cache would only hold memory).
-pub const SIDE_CACHE_KIB: u32 = 2_048;
-
 #[derive(Debug)]
 pub struct SyncWorker {
     pub status: Arc<Mutex<Option<SyncStatus>>>,
@@ -202,10 +198,8 @@ impl SyncWorker {
             let mut seed = 0x9E37_79B9_7F4A_7C15u64;
             while !sp.load(std::sync::atomic::Ordering::Relaxed) {
                 let mut wait = interval;
-                match Counter::open(&dir, make_env()) {
+                match Counter::open_side(&dir, make_env()) {
                     Ok(mut c) => {
-                        // A smaller cache only costs speed; a failure here changes nothing.
-                        let _ = c.store().set_cache_kib(SIDE_CACHE_KIB);
                         let enrolled = c.sync_status().map(|s| s.enrolled).unwrap_or(false);
                         if enrolled {
                             match c.sync_once(&mut |_| {}) {

@@ -155,6 +155,18 @@ impl Counter {
             .set_user_disabled(&check_name(name)?, disabled)?)
     }
 
+    /// [`Counter::set_user_disabled`] by a logged-in admin, who cannot disable the account they
+    /// are logged in with.
+    pub fn set_user_disabled_by(&mut self, by: &Session, name: &str, disabled: bool) -> Result<()> {
+        let name = check_name(name)?;
+        if disabled && by.user == name {
+            return Err(AppError::Invalid(
+                "you cannot disable your own account while logged in with it".into(),
+            ));
+        }
+        self.set_user_disabled(&name, disabled)
+    }
+
     pub fn users(&self) -> Result<Vec<UserInfo>> {
         Ok(self
             .store()
@@ -265,6 +277,18 @@ mod tests {
         );
         c.set_user_disabled("asha", true).expect("disable");
         assert!(c.login("asha", "4321").is_err());
+        // An admin cannot disable the account they are logged in with; another one they can.
+        let admin = c.login("admin", "correct horse").expect("admin");
+        assert_eq!(
+            c.set_user_disabled_by(&admin, " Admin ", true)
+                .map_err(|e| e.code())
+                .err(),
+            Some("invalid")
+        );
+        assert!(c.login("admin", "correct horse").is_ok());
+        c.set_user_disabled_by(&admin, "asha", false)
+            .expect("enable");
+        assert!(c.login("asha", "4321").is_ok());
         // The secret is not stored in clear.
         let stored = c.store().user("admin").expect("read").expect("user");
         assert!(!stored.secret.contains("correct horse") && stored.secret.starts_with("argon2id$"));

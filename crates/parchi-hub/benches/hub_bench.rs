@@ -298,7 +298,7 @@ fn main() {
         let mut buf = parchi_hub::storage::SegmentBuf::default();
         let t = Instant::now();
         for _ in 0..20 {
-            parchi_hub::storage::encode_segment_into(&ops, &mut buf).expect("encode");
+            buf.encode(&ops, None).expect("encode");
         }
         let per = t.elapsed() / 20;
         let raw: usize = ops.iter().map(|o| o.payload.len() + 4).sum();

@@ -234,18 +234,11 @@ fn compress_ahead(items: &[Item], index: &HashMap<OpId, u128, IdHash>) -> Option
     if items.len() < COMPRESS_AHEAD_MIN || index.contains_key(&first.op.id) {
         return None;
     }
-    let mut raw = Vec::with_capacity(items.iter().flatten().map(|p| p.canonical.len() + 4).sum());
-    let n_ok = items.iter().flatten().count();
-    if append_raw_body(
-        items.iter().flatten().map(|p| p.canonical.as_str()),
-        &mut raw,
-    )
-    .is_err()
-    {
-        return None;
-    }
+    let payloads = || items.iter().flatten().map(|p| p.canonical.as_str());
+    let mut raw = Vec::with_capacity(payloads().map(|p| p.len() + 4).sum());
+    append_raw_body(payloads(), &mut raw).ok()?;
     Some((
-        n_ok,
+        payloads().count(),
         tokio::task::spawn_blocking(move || {
             let mut body = Vec::new();
             compress_raw_body(&raw, &mut body).map(|()| body)
@@ -532,16 +525,6 @@ async fn build_inner<S: Storage>(storage: &S, loaded: Loaded) -> Result<Inner, H
         visits,
         dirty: Vec::new(),
     };
-    let inner = Inner {
-        index,
-        quarantine_keys: loaded.quarantine_keys.into_iter().collect(),
-        merged: MergeSlot::Ready(Box::default()),
-        state_seq,
-        sites: loaded.sites.into_iter().map(|s| (s.site, s)).collect(),
-        meta,
-        stale: false,
-        generation: 0,
-    };
     // Merge the log after the checkpoint.
     let mut after = state_seq;
     while after < loaded.head {
@@ -564,8 +547,14 @@ async fn build_inner<S: Storage>(storage: &S, loaded: Loaded) -> Result<Inner, H
         after = last;
     }
     Ok(Inner {
+        index,
+        quarantine_keys: loaded.quarantine_keys.into_iter().collect(),
         merged: MergeSlot::Ready(Box::new(merged)),
-        ..inner
+        state_seq,
+        sites: loaded.sites.into_iter().map(|s| (s.site, s)).collect(),
+        meta,
+        stale: false,
+        generation: 0,
     })
 }
 

@@ -218,6 +218,17 @@ async fn health<S: Storage>(State(st): State<Arc<AppState<S>>>) -> Response {
     })
 }
 
+/// Runs a write as a task of its own, so that a client hanging up does not cancel it part-way
+/// (the hub would then reload everything from storage: correct, but seconds on a big hub).
+async fn to_the_end<T: Send + 'static>(
+    write: impl std::future::Future<Output = Result<T, HubError>> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::spawn(write)
+        .await
+        .map_err(|e| ApiError::new(500, ErrorCode::Internal, e.to_string()))?
+        .map_err(ApiError::from)
+}
+
 async fn push<S: Storage>(
     State(st): State<Arc<AppState<S>>>,
     headers: HeaderMap,
@@ -233,18 +244,9 @@ async fn push<S: Storage>(
     } else {
         parse_push(&bytes, max_ops)?
     };
-    // The push runs to its end as a task of its own even if the client hangs up: dropped
-    // part-way, it would leave the hub to reload everything from storage (correct, but seconds
-    // on a big hub).
-    let task_st = st.clone();
-    let results = tokio::spawn(async move {
-        task_st
-            .hub
-            .push(Source::Device(&dev), items, now_ms())
-            .await
-    })
-    .await
-    .map_err(|e| ApiError::new(500, ErrorCode::Internal, e.to_string()))??;
+    let st = st.clone();
+    let results =
+        to_the_end(async move { st.hub.push(Source::Device(&dev), items, now_ms()).await }).await?;
     Ok(json_response(&PushResponse {
         version: PROTOCOL_VERSION,
         results,
@@ -418,11 +420,9 @@ async fn admin_assign_uhids<S: Storage>(
             format!("expected {{\"prefix\": \"DHP\"}}: {e}"),
         )
     })?;
-    // As for a push: runs to its end even if the admin's client hangs up.
-    let task_st = st.clone();
-    let report = tokio::spawn(async move { task_st.hub.assign_uhids(&req.prefix, now_ms()).await })
-        .await
-        .map_err(|e| ApiError::new(500, ErrorCode::Internal, e.to_string()))??;
+    let st = st.clone();
+    let report =
+        to_the_end(async move { st.hub.assign_uhids(&req.prefix, now_ms()).await }).await?;
     Ok(json_response(&report))
 }
 

@@ -303,11 +303,10 @@ fn put_device(conn: &Connection, d: &DeviceRow) -> Result<(), StorageError> {
 fn write_commit(
     conn: &mut Connection,
     buf: &mut SegmentBuf,
-    c: &Commit,
+    mut c: Commit,
 ) -> Result<(), StorageError> {
     let tx = conn.transaction()?;
-    if let Some(seg) = buf.encode(&c.ops, c.body.as_deref())? {
-        let h = seg.head;
+    if let Some(h) = buf.encode(&c.ops, c.body.take())? {
         tx.prepare_cached(
             "INSERT INTO op_log (first_seq, n, received_ms, keys, body) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?
@@ -315,8 +314,8 @@ fn write_commit(
             to_i64(h.first_seq),
             to_i64(h.n),
             to_i64(h.received_ms),
-            seg.keys,
-            seg.body
+            &buf.keys[..],
+            &buf.body[..]
         ])?;
     }
     if !c.patients.is_empty() {
@@ -475,7 +474,7 @@ impl Storage for SqliteStorage {
             let mut buf = buf
                 .lock()
                 .map_err(|_| StorageError::Task("segment buffer lock poisoned".into()))?;
-            write_commit(conn, &mut buf, &commit)
+            write_commit(conn, &mut buf, commit)
         })
         .await
     }

@@ -99,7 +99,7 @@ pub struct SiteRow {
 #[derive(Default, Debug)]
 pub struct Commit {
     pub ops: Vec<NewOp>,
-    /// The segment body of `ops` (their payloads, in order, as [`compress_body`] makes it),
+    /// The segment body of `ops` (their payloads, in order, as [`compress_body_into`] makes it),
     /// when the engine compressed it ahead while it classified the push; else the storage
     /// compresses.
     pub body: Option<Vec<u8>>,
@@ -298,23 +298,13 @@ pub fn encode_segment_with(
     ops: &[NewOp],
     compressed: Option<Vec<u8>>,
 ) -> Result<Option<Segment>, StorageError> {
-    let mut keys = Vec::new();
-    let Some(h) = encode_keys_into(ops, &mut keys)? else {
-        return Ok(None);
-    };
-    let body = match compressed {
-        Some(b) => {
-            check_body(ops, &b)?;
-            b
-        }
-        None => compress_body(ops.iter().map(|o| o.payload.as_str()))?,
-    };
-    Ok(Some(Segment {
+    let mut buf = SegmentBuf::default();
+    Ok(buf.encode(ops, compressed)?.map(|h| Segment {
         first_seq: h.first_seq,
         n: h.n,
         received_ms: h.received_ms,
-        keys,
-        body,
+        keys: buf.keys,
+        body: buf.body,
     }))
 }
 
@@ -334,66 +324,31 @@ fn check_body(ops: &[NewOp], body: &[u8]) -> Result<(), StorageError> {
     }
 }
 
-/// A segment encoded by [`SegmentBuf::encode`], borrowing its buffers.
-#[derive(Clone, Copy)]
-pub struct EncodedSegment<'a> {
-    pub head: SegmentHead,
-    pub keys: &'a [u8],
-    pub body: &'a [u8],
-}
-
-impl fmt::Debug for EncodedSegment<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EncodedSegment")
-            .field("head", &self.head)
-            .finish_non_exhaustive()
-    }
-}
-
 impl SegmentBuf {
-    /// Encodes `ops` as a segment into these buffers: the keys always, the body unless
-    /// `compressed` already holds it.
-    pub fn encode<'a>(
-        &'a mut self,
+    /// Encodes `ops` as one segment into these buffers: the keys, and as the body `compressed`
+    /// when it was compressed ahead (checked against the ops), else the ops' payloads
+    /// compressed here. None when there are no ops.
+    pub fn encode(
+        &mut self,
         ops: &[NewOp],
-        compressed: Option<&'a [u8]>,
-    ) -> Result<Option<EncodedSegment<'a>>, StorageError> {
+        compressed: Option<Vec<u8>>,
+    ) -> Result<Option<SegmentHead>, StorageError> {
         let Some(head) = encode_keys_into(ops, &mut self.keys)? else {
             return Ok(None);
         };
-        let body = match compressed {
+        match compressed {
             Some(b) => {
-                check_body(ops, b)?;
-                b
+                check_body(ops, &b)?;
+                self.body = b;
             }
-            None => {
-                compress_body_into(
-                    ops.iter().map(|o| o.payload.as_str()),
-                    &mut self.raw,
-                    &mut self.body,
-                )?;
-                &self.body[..]
-            }
-        };
-        Ok(Some(EncodedSegment {
-            head,
-            keys: &self.keys[..],
-            body,
-        }))
+            None => compress_body_into(
+                ops.iter().map(|o| o.payload.as_str()),
+                &mut self.raw,
+                &mut self.body,
+            )?,
+        }
+        Ok(Some(head))
     }
-}
-
-/// [`encode_segment`] into reused buffers: the keys and body are left in `buf`.
-pub fn encode_segment_into(
-    ops: &[NewOp],
-    buf: &mut SegmentBuf,
-) -> Result<Option<SegmentHead>, StorageError> {
-    let head = encode_keys_into(ops, &mut buf.keys)?;
-    if head.is_some() {
-        let SegmentBuf { raw, body, .. } = buf;
-        compress_body_into(ops.iter().map(|o| o.payload.as_str()), raw, body)?;
-    }
-    Ok(head)
 }
 
 /// The keys half of a segment (IDs, hashes, effective HLCs, flags), into `keys`. Checks that
@@ -426,14 +381,8 @@ pub fn encode_keys_into(
     }))
 }
 
-/// The body half of a segment: the payloads, each behind its length, compressed.
-pub fn compress_body<'a>(payloads: impl Iterator<Item = &'a str>) -> Result<Vec<u8>, StorageError> {
-    let mut body = Vec::new();
-    compress_body_into(payloads, &mut Vec::new(), &mut body)?;
-    Ok(body)
-}
-
-/// [`compress_body`] into reused buffers (`raw` is scratch).
+/// The body half of a segment: the payloads, each behind its length, compressed into `body`
+/// (`raw` is scratch).
 pub fn compress_body_into<'a>(
     payloads: impl Iterator<Item = &'a str>,
     raw: &mut Vec<u8>,
@@ -616,12 +565,23 @@ mod tests {
         }
     }
 
+    fn compress_body(ops: &[NewOp]) -> Vec<u8> {
+        let mut body = Vec::new();
+        compress_body_into(
+            ops.iter().map(|o| o.payload.as_str()),
+            &mut Vec::new(),
+            &mut body,
+        )
+        .expect("compress");
+        body
+    }
+
     #[test]
     fn a_body_compressed_ahead_reads_back_like_one_compressed_at_commit() {
         let ops: Vec<NewOp> = (1..=300)
             .map(|i| op(i, &format!(r#"{{"n":{i},"pad":"{}"}}"#, "x".repeat(40))))
             .collect();
-        let ahead = compress_body(ops.iter().map(|o| o.payload.as_str())).expect("compress");
+        let ahead = compress_body(&ops);
         let with = encode_segment_with(&ops, Some(ahead))
             .expect("encode")
             .expect("some");
@@ -638,10 +598,10 @@ mod tests {
     #[test]
     fn a_body_compressed_ahead_for_other_ops_is_refused() {
         let ops: Vec<NewOp> = (1..=3).map(|i| op(i, r#"{"a":1}"#)).collect();
-        let other = compress_body(ops[..2].iter().map(|o| o.payload.as_str())).expect("compress");
+        let other = compress_body(&ops[..2]);
         let err = encode_segment_with(&ops, Some(other.clone())).expect_err("mismatch");
         assert!(err.to_string().contains("does not match"), "{err}");
         let mut buf = SegmentBuf::default();
-        assert!(buf.encode(&ops, Some(&other)).is_err());
+        assert!(buf.encode(&ops, Some(other)).is_err());
     }
 }
