@@ -323,6 +323,7 @@ impl Counter {
         let reg = NewRegistration {
             fields: v.fields,
             quick: req.patient.quick,
+            link: None,
             visit: NewVisitSpec {
                 department: dept.code.clone(),
                 fee: self.config.fee(&dept, category),
@@ -364,6 +365,7 @@ impl Counter {
                         NewRegistration {
                             fields: v.fields,
                             quick: req.patient.quick,
+                            link: None,
                             visit: NewVisitSpec {
                                 department: dept.code.clone(),
                                 fee,
@@ -706,6 +708,32 @@ fn describe(body: &OpBody) -> String {
             format!("slip reprinted at counter {counter} (marked DUPLICATE)")
         }
         OpBody::AssignUhid { uhid, .. } => format!("permanent UHID {uhid} assigned"),
+        OpBody::Link { link, reason, .. } => {
+            let what = match link {
+                parchi_core::CentralLink::Claimed { uhid } => {
+                    format!("UHID {uhid} taken from the patient's card, not yet verified")
+                }
+                parchi_core::CentralLink::Linked { uhid, basis, .. } => format!(
+                    "linked to the hospital's record {uhid} ({})",
+                    match basis {
+                        parchi_core::LinkBasis::Card =>
+                            "the card's UHID, found in the hospital index",
+                        parchi_core::LinkBasis::Abha => "same ABHA number",
+                        parchi_core::LinkBasis::Auto => "matched after the outage",
+                        parchi_core::LinkBasis::Admin => "accepted in the link review",
+                    }
+                ),
+                parchi_core::CentralLink::New => "marked new to the hospital".to_string(),
+                parchi_core::CentralLink::NotLinked { uhid } => {
+                    format!("not the hospital's record {uhid} (rejected in the link review)")
+                }
+            };
+            if reason.is_empty() {
+                what
+            } else {
+                format!("{what}: {reason}")
+            }
+        }
         OpBody::Decide {
             a,
             b,

@@ -24,6 +24,7 @@ macro_rules! redacted_debug {
     };
 }
 
+pub mod central;
 pub mod code;
 pub mod hlc;
 pub mod ids;
@@ -34,6 +35,7 @@ pub mod replica;
 #[cfg(any(test, feature = "testgen"))]
 pub mod testgen;
 
+pub use central::{CentralLink, CentralPatient, LinkBasis};
 pub use hlc::{Clock, Hlc, Stamp};
 pub use ids::{
     CounterCode, DeptCode, IdError, OpId, PatientId, SiteId, SiteTag, TempId, Token, Uhid, VisitId,

@@ -7,6 +7,7 @@ use std::fmt;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::central::CentralLink;
 use crate::hlc::{Hlc, Stamp};
 use crate::ids::{CounterCode, DeptCode, OpId, PatientId, SiteId, TempId, Token, Uhid, VisitId};
 use crate::patient::{
@@ -44,7 +45,9 @@ impl Op {
             OpBody::CancelVisit { visit, .. } | OpBody::RecordReprint { visit, .. } => {
                 *visit.as_bytes()
             }
-            OpBody::AssignUhid { patient, .. } => *patient.as_bytes(),
+            OpBody::AssignUhid { patient, .. } | OpBody::Link { patient, .. } => {
+                *patient.as_bytes()
+            }
             OpBody::Decide { a, .. } => *a.as_bytes(),
         }
     }
@@ -108,6 +111,16 @@ pub enum OpBody {
         #[serde(default, skip_serializing_if = "String::is_empty")]
         reason: String,
     },
+    /// What is known of the patient's record in the hospital's own patient index: linked to a
+    /// UHID (from the card, or matched after the outage), claimed from a card but unverified,
+    /// new to the hospital, or not a proposed record. A last-writer-wins register per patient;
+    /// every `NotLinked` is also remembered for good (see `central`).
+    Link {
+        patient: PatientId,
+        link: CentralLink,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        reason: String,
+    },
     /// A visit with its queue token. Visits are append-only.
     CreateVisit(NewVisit),
     /// Cancels a visit; the visit stays in the record, marked cancelled.
@@ -132,6 +145,7 @@ impl OpBody {
             OpBody::CancelVisit { .. } => "cancel_visit",
             OpBody::RecordReprint { .. } => "record_reprint",
             OpBody::AssignUhid { .. } => "assign_uhid",
+            OpBody::Link { .. } => "link",
             OpBody::Decide {
                 decision: PairDecision::Same,
                 ..

@@ -2,6 +2,8 @@
 //!
 //! - Each patient field is a last-writer-wins register ordered by [`Stamp`] (HLC, site, op ID).
 //!   A patient's creation offers every field's first value at the creation's stamp.
+//! - A patient's UHID assignment and their link to the hospital's index are last-writer-wins
+//!   registers; every rejected link (`NotLinked`) is also kept in a grow-only set.
 //! - Visits are append-only. A cancellation is a separate fact about a visit; the earliest
 //!   cancellation by stamp is the one shown. Reprints are a grow-only set.
 //!
@@ -12,6 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::central::CentralLink;
 use crate::hlc::Stamp;
 use crate::ids::{CounterCode, PatientId, TempId, Uhid, VisitId};
 use crate::op::{Field, FieldValue, NewVisit, Op, OpBody, PairDecision, pair};
@@ -50,7 +53,10 @@ pub struct PatientView {
     pub id: PatientId,
     pub origin: Origin,
     pub fields: PatientFields,
+    /// The UHID the hub assigned (a new patient's permanent ID).
     pub uhid: Option<Uhid>,
+    /// The record's link to the hospital's own index.
+    pub link: Option<CentralLink>,
     /// The record this one was merged into (the person's surviving record), if any.
     pub merged_into: Option<PatientId>,
 }
@@ -70,6 +76,8 @@ pub struct Replica {
     patients: BTreeMap<PatientId, PatientState>,
     visits: BTreeMap<VisitId, VisitState>,
     uhids: BTreeMap<PatientId, (Stamp, Uhid)>,
+    links: BTreeMap<PatientId, (Stamp, CentralLink)>,
+    rejected: BTreeSet<(PatientId, Uhid)>,
     pairs: BTreeMap<(PatientId, PatientId), (Stamp, PairDecision)>,
 }
 
@@ -150,6 +158,13 @@ impl Replica {
             OpBody::AssignUhid { patient, uhid } => {
                 offer_lww(&mut self.uhids, *patient, stamp, uhid)
             }
+            OpBody::Link { patient, link, .. } => {
+                let mut changed = false;
+                if let CentralLink::NotLinked { uhid } = link {
+                    changed |= self.rejected.insert((*patient, uhid.clone()));
+                }
+                changed | offer_lww(&mut self.links, *patient, stamp, link)
+            }
             OpBody::Decide { a, b, decision, .. } => {
                 offer_lww(&mut self.pairs, pair(*a, *b), stamp, decision)
             }
@@ -214,6 +229,10 @@ impl Replica {
         for (k, (s, v)) in &other.uhids {
             offer_lww(&mut self.uhids, *k, *s, v);
         }
+        for (k, (s, v)) in &other.links {
+            offer_lww(&mut self.links, *k, *s, v);
+        }
+        self.rejected.extend(other.rejected.iter().cloned());
         for (k, (s, v)) in &other.pairs {
             offer_lww(&mut self.pairs, *k, *s, v);
         }
@@ -278,6 +297,7 @@ impl Replica {
             origin,
             fields,
             uhid: self.uhids.get(id).map(|(_, u)| u.clone()),
+            link: self.links.get(id).map(|(_, l)| l.clone()),
             merged_into: (survivor != *id).then_some(survivor),
         })
     }
@@ -300,6 +320,15 @@ impl Replica {
 
     pub fn visits(&self) -> impl Iterator<Item = VisitView> + '_ {
         self.visits.keys().filter_map(|id| self.visit(id))
+    }
+
+    /// The hospital records an admin said a patient is not.
+    pub fn rejected_links(&self, id: &PatientId) -> Vec<Uhid> {
+        self.rejected
+            .iter()
+            .filter(|(p, _)| p == id)
+            .map(|(_, u)| u.clone())
+            .collect()
     }
 
     /// The stamp of the winning write to each field of a patient.

@@ -4,6 +4,7 @@
 use chrono::NaiveDate;
 use proptest::prelude::*;
 
+use crate::central::{CentralLink, LinkBasis};
 use crate::hlc::Hlc;
 use crate::ids::{
     CounterCode, DeptCode, OpId, PatientId, SiteId, SiteTag, TempId, Token, Uhid, VisitId,
@@ -132,7 +133,24 @@ pub fn arb_body() -> impl Strategy<Value = OpBody> {
             },
             reason: String::new(),
         });
-    prop_oneof![3 => create, 4 => set, 2 => visit, 1 => cancel, 1 => reprint, 1 => uhid, 2 => decide]
+    let link = (0u8..4, 0u32..3, 0u8..4).prop_map(|(p, n, kind)| {
+        let uhid = Uhid::parse(&format!("CEN{}", 500 + n)).expect("valid uhid");
+        OpBody::Link {
+            patient: patient_id(p),
+            link: match kind {
+                0 => CentralLink::Claimed { uhid },
+                1 => CentralLink::Linked {
+                    uhid,
+                    basis: LinkBasis::Card,
+                    update: Vec::new(),
+                },
+                2 => CentralLink::New,
+                _ => CentralLink::NotLinked { uhid },
+            },
+            reason: String::new(),
+        }
+    });
+    prop_oneof![3 => create, 4 => set, 2 => visit, 1 => cancel, 1 => reprint, 1 => uhid, 2 => decide, 2 => link]
 }
 
 /// Up to `max` operations from 3 sites, with distinct op IDs and clustered HLCs (so ties in wall

@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use parchi_core::central::CentralLink;
 use parchi_core::op::{Field, FieldValue, NewVisit, Op, OpBody, PairDecision, pair};
 use parchi_core::patient::PatientFields;
 use parchi_core::replica::{Origin, PatientView, VisitView, wins};
@@ -71,6 +72,8 @@ pub struct PatientExtra {
     pub uhid: Option<(Stamp, Uhid)>,
     /// Decisions about pairs whose smaller ID is this patient, last writer wins per pair.
     pub decisions: BTreeMap<PatientId, (Stamp, PairDecision)>,
+    /// The link to the hospital's own index, last writer wins.
+    pub link: Option<(Stamp, CentralLink)>,
 }
 
 impl std::fmt::Debug for PatientExtra {
@@ -78,6 +81,7 @@ impl std::fmt::Debug for PatientExtra {
         f.debug_struct("PatientExtra")
             .field("uhid", &self.uhid.as_ref().map(|u| u.0))
             .field("decisions", &self.decisions.len())
+            .field("link", &self.link.as_ref().map(|l| (l.0, l.1.status())))
             .finish()
     }
 }
@@ -220,6 +224,12 @@ impl PatientState {
                     x.uhid = Some((stamp, uhid));
                 }
             }
+            OpBody::Link { link, .. } => {
+                let x = self.extra_mut();
+                if x.link.as_ref().is_none_or(|(s, _)| wins(&stamp, s)) {
+                    x.link = Some((stamp, link));
+                }
+            }
             OpBody::Decide { a, b, decision, .. } => {
                 let (_, other) = pair(a, b);
                 let x = self.extra_mut();
@@ -233,6 +243,10 @@ impl PatientState {
 
     pub fn uhid(&self) -> Option<&(Stamp, Uhid)> {
         self.extra.as_ref().and_then(|x| x.uhid.as_ref())
+    }
+
+    pub fn link(&self) -> Option<&(Stamp, CentralLink)> {
+        self.extra.as_ref().and_then(|x| x.link.as_ref())
     }
 
     /// Decisions about pairs whose smaller ID is this patient.
@@ -255,6 +269,7 @@ impl PatientState {
             origin,
             fields: self.values.clone(),
             uhid: self.uhid().map(|(_, u)| u.clone()),
+            link: self.link().map(|(_, l)| l.clone()),
             merged_into: None,
         })
     }
@@ -303,9 +318,10 @@ pub enum Entity {
 
 pub fn entity_of(op: &Op) -> Entity {
     match &op.body {
-        OpBody::CreatePatient { .. } | OpBody::SetField { .. } | OpBody::AssignUhid { .. } => {
-            Entity::Patient(op.entity())
-        }
+        OpBody::CreatePatient { .. }
+        | OpBody::SetField { .. }
+        | OpBody::AssignUhid { .. }
+        | OpBody::Link { .. } => Entity::Patient(op.entity()),
         OpBody::Decide { a, b, .. } => Entity::Patient(*pair(*a, *b).0.as_bytes()),
         _ => Entity::Visit(op.entity()),
     }
@@ -373,6 +389,9 @@ struct StoredPatient {
     /// Decisions: other patient, stamp, decision.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     d: Vec<(PatientId, String, PairDecision)>,
+    /// Link to the hospital's index: stamp and link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    l: Option<(String, CentralLink)>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -467,6 +486,7 @@ impl PatientState {
                 .decisions()
                 .map(|(o, (s, d))| (*o, stamp_hex(s), *d))
                 .collect(),
+            l: self.link().map(|(s, l)| (stamp_hex(s), l.clone())),
         };
         PatientRow {
             id,
@@ -507,6 +527,9 @@ impl PatientState {
         for (other, s, d) in stored.d {
             let stamp = parse_stamp(&s)?;
             out.extra_mut().decisions.insert(other, (stamp, d));
+        }
+        if let Some((s, l)) = stored.l {
+            out.extra_mut().link = Some((parse_stamp(&s)?, l));
         }
         Ok(out)
     }

@@ -219,6 +219,7 @@ fn registration(rng: &mut Rng, day: NaiveDate) -> (NewRegistration, String) {
             fields,
             quick: false,
             visit,
+            link: None,
         },
         mobile,
     )

@@ -1,7 +1,13 @@
 //! The counter's local store: one SQLite file (WAL, `synchronous=FULL`) holding the operation
 //! log and the state materialised from it.
 //!
-//! Every write goes through [`Store::apply_in`], which records an operation and folds it into the
+//! Three parts, each depending only on the one before: the **fold** (`fold`: `apply_in`, the
+//! materialised tables, the person each record belongs to), **commands** (`command`: one
+//! transaction per public write, building operations and handing them to the fold) and
+//! **queries** (`query`: lookups, search, history, reports). `records` holds the row types
+//! all three share.
+//!
+//! Every write goes through `fold::apply_in`, which records an operation and folds it into the
 //! materialised tables with the core's merge rules, in the caller's transaction. Local writes
 //! (registration, visits, corrections) and operations pulled from a hub take that same path, so
 //! the tables are a function of the set of operations seen, whatever their order.
@@ -12,11 +18,13 @@
 //! **Architecture Invariant:** the store does not read the clock or draw randomness: the caller
 //! passes a [`Stamping`] with wall time and a random source.
 
+mod command;
 mod error;
-mod merge;
-mod read;
+mod fold;
+mod mirror;
+mod query;
+mod records;
 mod schema;
-mod write;
 
 use std::path::{Path, PathBuf};
 
@@ -24,13 +32,15 @@ use chrono::{NaiveDate, NaiveDateTime, Timelike};
 use parchi_core::{Clock, CounterCode, Hlc, SiteId, SiteTag, hlc::DEFAULT_MAX_DRIFT_MS};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
+pub use command::{NewRegistration, NewVisitSpec, Registered};
 pub use error::StoreError;
-pub use merge::{Conflict, ConflictWrite, Decision};
-pub use read::{
+pub use fold::Applied;
+pub use mirror::{MirrorHit, MirrorStatus, MirrorWrite};
+pub use query::{Conflict, ConflictWrite, Decision};
+pub use records::{
     DayReport, HistoryEntry, Hit, MatchKind, PatientRecord, RecordSyncState, ReportRow, UserRow,
     VisitRecord,
 };
-pub use write::{Applied, NewRegistration, NewVisitSpec, Registered};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

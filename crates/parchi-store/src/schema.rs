@@ -188,6 +188,57 @@ CREATE TABLE field_edits (
     r#"
 CREATE INDEX ops_rejected ON ops (seq) WHERE origin = 0 AND sync_state = 2;
 "#,
+    // 5: the hospital's own patient index: each record's link to it, and the mirror.
+    r#"
+-- The record's winning link (JSON of parchi_core::CentralLink); patients.uhid becomes the UHID
+-- the record is known by (linked, else assigned, else claimed).
+ALTER TABLE patients ADD COLUMN link TEXT;
+
+CREATE TABLE link_stamps (
+    patient BLOB PRIMARY KEY,
+    hlc     INTEGER NOT NULL,
+    site    BLOB NOT NULL,
+    op      BLOB NOT NULL,
+    link    TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- Hospital records an admin said a patient is not: grow-only, so a link run never proposes
+-- them again.
+CREATE TABLE link_rejections (
+    patient BLOB NOT NULL,
+    uhid    TEXT NOT NULL,
+    PRIMARY KEY (patient, uhid)
+) WITHOUT ROWID;
+
+-- The mirror: a read-only copy of the hospital's patient index (never operations). `run` is
+-- the local import that last wrote the row (to report a UHID listed twice in one file).
+CREATE TABLE mirror (
+    rowid       INTEGER PRIMARY KEY,
+    uhid        TEXT NOT NULL UNIQUE,
+    name        TEXT NOT NULL,
+    mobile      TEXT,
+    abha_number TEXT,
+    seen        TEXT,
+    record      TEXT NOT NULL,
+    run         INTEGER
+);
+CREATE INDEX mirror_mobile ON mirror (mobile) WHERE mobile IS NOT NULL;
+CREATE INDEX mirror_abha_number ON mirror (abha_number) WHERE abha_number IS NOT NULL;
+CREATE VIRTUAL TABLE mirror_fts USING fts5(
+    terms,
+    content = '',
+    contentless_delete = 1,
+    tokenize = 'ascii',
+    prefix = '3 4 5'
+);
+
+-- The review queue of the last link run (local to this installation; decisions are ops).
+CREATE TABLE link_queue (
+    patient    BLOB PRIMARY KEY,
+    verdict    TEXT NOT NULL,
+    run_at     INTEGER NOT NULL
+) WITHOUT ROWID;
+"#,
 ];
 
 /// The schema version this binary writes.

@@ -70,6 +70,7 @@ fn reg(name: &str, mobile: &str) -> NewRegistration {
             fee: 10,
             category: Category::General,
         },
+        link: None,
     }
 }
 
@@ -325,18 +326,22 @@ fn store_state(s: &Store) -> (BTreeMap<String, String>, BTreeMap<String, String>
     let c = s.connection();
     let mut p = BTreeMap::new();
     let mut q = c
-        .prepare("SELECT hex(id), temp_id, fields, coalesce(uhid, '-'), CASE WHEN merged_into IS NULL THEN '-' ELSE hex(merged_into) END FROM patients")
+        .prepare("SELECT hex(id), temp_id, fields, coalesce(uhid, '-'), CASE WHEN merged_into IS NULL THEN '-' ELSE hex(merged_into) END,
+                coalesce(link, '-'), coalesce((SELECT group_concat(uhid, ',') FROM (SELECT uhid FROM link_rejections r WHERE r.patient = patients.id ORDER BY uhid)), '')
+            FROM patients")
         .expect("q");
     let rows = q
         .query_map([], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 format!(
-                    "{} {} {} {}",
+                    "{} {} {} {} {} [{}]",
                     r.get::<_, String>(1)?,
                     r.get::<_, String>(2)?,
                     r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?
                 ),
             ))
         })
@@ -381,16 +386,24 @@ fn replica_state(r: &Replica) -> (BTreeMap<String, String>, BTreeMap<String, Str
             (
                 hex(p.id.as_bytes()),
                 format!(
-                    "{} {} {} {}",
+                    "{} {} {} {} {} [{}]",
                     p.origin.temp_id.as_str(),
                     serde_json::to_string(&p.fields).expect("json"),
-                    p.uhid
-                        .as_ref()
+                    parchi_core::central::effective_uhid(p.link.as_ref(), p.uhid.as_ref())
                         .map(|u| u.to_string())
                         .unwrap_or_else(|| "-".into()),
                     p.merged_into
                         .map(|m| hex(m.as_bytes()))
-                        .unwrap_or_else(|| "-".into())
+                        .unwrap_or_else(|| "-".into()),
+                    p.link
+                        .as_ref()
+                        .map(|l| serde_json::to_string(l).expect("json"))
+                        .unwrap_or_else(|| "-".into()),
+                    r.rejected_links(&p.id)
+                        .iter()
+                        .map(|u| u.to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
                 ),
             )
         })

@@ -172,7 +172,9 @@ pub fn validate_op(op: &Op) -> Result<(), Invalid> {
         OpBody::Decide { a, b, .. } if a == b => {
             Err(bad("b", "a record cannot be merged with itself"))
         }
-        OpBody::CancelVisit { reason, .. } | OpBody::Decide { reason, .. } => {
+        OpBody::CancelVisit { reason, .. }
+        | OpBody::Decide { reason, .. }
+        | OpBody::Link { reason, .. } => {
             if reason.chars().count() > MAX_REASON_CHARS {
                 Err(bad(
                     "reason",

@@ -1,0 +1,280 @@
+//! Search as you type: identifiers exactly or by prefix, names tolerant of misspelling.
+
+use parchi_core::names;
+use parchi_core::patient::{AbhaAddress, AbhaNumber, Mobile};
+use parchi_core::{PatientId, TempId, Uhid};
+use rusqlite::{OptionalExtension, params};
+
+use crate::records::{Hit, MatchKind, PATIENT_COLS, PatientRecord, patient_from_row};
+use crate::{Result, Store, StoreError};
+
+/// Longest a query may be; anything longer is no name or ID anyone types.
+const MAX_QUERY_CHARS: usize = 100;
+/// How many name-search candidates are scored before ranking.
+const NAME_CANDIDATES: usize = 300;
+/// A best strict-key match at least this good ends the name search early.
+const STRICT_GOOD_ENOUGH: f64 = 0.85;
+
+impl Store {
+    /// Search as you type: exact by mobile, temporary ID, UHID, ABHA number or address (and by
+    /// prefix while a mobile or ID is being typed); otherwise by name, tolerant of misspelling,
+    /// ranked best first.
+    pub fn search(&self, query: &str, limit: usize) -> Result<Vec<Hit>> {
+        let hits = self.search_records(query, limit)?;
+        if hits.iter().all(|h| h.patient.merged_into.is_none()) {
+            return Ok(hits);
+        }
+        // A merged record stands for its person: show the surviving record once.
+        let mut out: Vec<Hit> = Vec::with_capacity(hits.len());
+        for h in hits {
+            let patient = self.survivor_of(h.patient)?;
+            if !out.iter().any(|o| o.patient.id == patient.id) {
+                out.push(Hit { patient, ..h });
+            }
+        }
+        Ok(out)
+    }
+
+    fn search_records(&self, query: &str, limit: usize) -> Result<Vec<Hit>> {
+        let exact = |kind, recs: Vec<PatientRecord>| -> Vec<Hit> {
+            recs.into_iter()
+                .map(|patient| Hit {
+                    patient,
+                    matched: kind,
+                    score: 1.0,
+                })
+                .collect()
+        };
+        let prefix = |col: &str, p: &str| -> Result<Vec<PatientRecord>> {
+            let mut qy = self.conn.prepare_cached(&format!(
+                "SELECT {PATIENT_COLS} FROM patients WHERE {col} >= ?1 AND {col} < ?2 ORDER BY {col} LIMIT ?3"
+            ))?;
+            let rows = qy.query_map(
+                params![p, prefix_upper_bound(p), limit as i64],
+                patient_from_row,
+            )?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        };
+        Ok(match classify(query, limit)? {
+            Query::Nothing => Vec::new(),
+            Query::PatientId(id) => exact(
+                MatchKind::PatientId,
+                self.patient(id)?.into_iter().collect(),
+            ),
+            Query::AbhaAddress(a) => exact(
+                MatchKind::AbhaAddress,
+                self.patients_where("abha_address = ?1", a.as_str(), limit)?,
+            ),
+            Query::Mobile(m) => exact(
+                MatchKind::Mobile,
+                self.patients_where("mobile = ?1", m.as_str(), limit)?,
+            ),
+            Query::AbhaNumber(a) => exact(
+                MatchKind::AbhaNumber,
+                self.patients_where("abha_number = ?1", a.as_str(), limit)?,
+            ),
+            Query::MobilePrefix(digits) => exact(MatchKind::Mobile, prefix("mobile", &digits)?),
+            Query::Identifier { temp, uhid, canon } => {
+                if let Some(t) = temp {
+                    return Ok(exact(
+                        MatchKind::TempId,
+                        self.patients_where("temp_id = ?1", t.as_str(), limit)?,
+                    ));
+                }
+                if let Some(u) = uhid {
+                    let hits = self.patients_where("uhid = ?1", u.as_str(), limit)?;
+                    if !hits.is_empty() {
+                        return Ok(exact(MatchKind::Uhid, hits));
+                    }
+                }
+                if canon.len() >= 3 {
+                    exact(MatchKind::TempId, prefix("temp_id", &canon)?)
+                } else {
+                    Vec::new()
+                }
+            }
+            Query::Name(q) => self.search_name(&q, limit)?,
+        })
+    }
+
+    fn search_name(&self, q: &str, limit: usize) -> Result<Vec<Hit>> {
+        let mut ranked = self.rank_names(NameIndex::Patients, q)?;
+        ranked.truncate(limit);
+        let mut hits = Vec::with_capacity(ranked.len());
+        let mut qy = self.conn.prepare_cached(&format!(
+            "SELECT {PATIENT_COLS} FROM patients WHERE rowid = ?1"
+        ))?;
+        for (score, rowid) in ranked {
+            if let Some(patient) = qy.query_row([rowid], patient_from_row).optional()? {
+                hits.push(Hit {
+                    patient,
+                    matched: MatchKind::Name,
+                    score,
+                });
+            }
+        }
+        // Equal scores: the patient seen most recently first.
+        hits.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| b.patient.last_visit.cmp(&a.patient.last_visit))
+                .then_with(|| b.patient.created_hlc.cmp(&a.patient.created_hlc))
+        });
+        Ok(hits)
+    }
+
+    /// Name candidates from one name index, best first, as (score, rowid).
+    pub(crate) fn rank_names(&self, index: NameIndex, q: &str) -> Result<Vec<(f64, i64)>> {
+        let qt = names::tokens(q);
+        // First the sound keys alone (dropped vowels, doubled letters, transliterations: most
+        // slips), which touch short lists; only if that finds nothing good, the deletion
+        // neighbours too (one more slip), which touch longer ones.
+        // Fastest: the pairs of sound keys a full name is also indexed under.
+        // Every pair must be there (AND): each list is short, so this reads little.
+        let pairs: Vec<Vec<String>> = names::pair_terms(q).into_iter().map(|t| vec![t]).collect();
+        let mut ranked = self.name_candidates(index, &pairs, &qt)?;
+        if ranked.first().is_none_or(|(s, _)| *s < STRICT_GOOD_ENOUGH) {
+            let strict = self.name_candidates(index, &names::query_groups(q, true, false), &qt)?;
+            merge_ranked(&mut ranked, strict);
+        }
+        if ranked.first().is_none_or(|(s, _)| *s < STRICT_GOOD_ENOUGH) {
+            let wide = self.name_candidates(index, &names::query_groups(q, true, true), &qt)?;
+            merge_ranked(&mut ranked, wide);
+        }
+        Ok(ranked)
+    }
+
+    /// Scores the records an FTS query over `groups` finds; best first, as (score, rowid).
+    fn name_candidates(
+        &self,
+        index: NameIndex,
+        groups: &[Vec<String>],
+        qt: &[String],
+    ) -> Result<Vec<(f64, i64)>> {
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        let fts = groups
+            .iter()
+            .map(|g| format!("({})", g.join(" OR ")))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let mut qy = self.conn.prepare_cached(index.candidates_sql())?;
+        let rows = qy.query_map(params![fts, NAME_CANDIDATES as i64], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (rowid, name) = row?;
+            out.push((names::score_tokens(qt, &names::tokens(&name), true), rowid));
+        }
+        out.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+        Ok(out)
+    }
+}
+
+/// Adds candidates not already ranked, keeping best-first order.
+fn merge_ranked(ranked: &mut Vec<(f64, i64)>, more: Vec<(f64, i64)>) {
+    for m in more {
+        if !ranked.iter().any(|(_, r)| *r == m.1) {
+            ranked.push(m);
+        }
+    }
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+}
+
+/// The smallest string greater than every string starting with `prefix` (ASCII).
+pub(crate) fn prefix_upper_bound(prefix: &str) -> String {
+    let mut s = prefix.to_owned();
+    s.push('\u{7f}');
+    s
+}
+
+/// Which name index a search reads: the Parchi patients, or the mirror of the hospital's index.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum NameIndex {
+    Patients,
+    Mirror,
+}
+
+impl NameIndex {
+    fn candidates_sql(self) -> &'static str {
+        match self {
+            NameIndex::Patients => {
+                "SELECT p.rowid, p.name FROM patients p WHERE p.rowid IN
+                    (SELECT rowid FROM patient_fts WHERE patient_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?2)"
+            }
+            NameIndex::Mirror => {
+                "SELECT m.rowid, m.name FROM mirror m WHERE m.rowid IN
+                    (SELECT rowid FROM mirror_fts WHERE mirror_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?2)"
+            }
+        }
+    }
+}
+
+/// What a search text is, decided once for every index searched.
+pub(crate) enum Query {
+    Nothing,
+    PatientId(PatientId),
+    AbhaAddress(AbhaAddress),
+    Mobile(Mobile),
+    AbhaNumber(AbhaNumber),
+    /// A mobile number being typed (4 to 9 digits).
+    MobilePrefix(String),
+    /// A temporary ID or UHID, complete or being typed: `canon` is the text as a temporary ID
+    /// prefix (separators dropped, look-alike characters normalised).
+    Identifier {
+        temp: Option<TempId>,
+        uhid: Option<Uhid>,
+        canon: String,
+    },
+    Name(String),
+}
+
+/// Classifies a search text; refuses one longer than anyone types.
+pub(crate) fn classify(query: &str, limit: usize) -> Result<Query> {
+    let q = query.trim();
+    if q.chars().count() > MAX_QUERY_CHARS {
+        return Err(StoreError::Invalid(format!(
+            "search text is longer than {MAX_QUERY_CHARS} characters"
+        )));
+    }
+    if q.is_empty() || limit == 0 {
+        return Ok(Query::Nothing);
+    }
+    if let Ok(id) = q.parse::<PatientId>() {
+        return Ok(Query::PatientId(id));
+    }
+    if q.contains('@') {
+        return Ok(AbhaAddress::parse(q).map_or(Query::Nothing, Query::AbhaAddress));
+    }
+    let digits: String = q
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '+' | '(' | ')'))
+        .collect();
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        if let Ok(m) = Mobile::parse(q) {
+            return Ok(Query::Mobile(m));
+        }
+        if let Ok((a, _)) = AbhaNumber::parse(q) {
+            return Ok(Query::AbhaNumber(a));
+        }
+        if digits.len() >= 4 && digits.len() < 10 {
+            return Ok(Query::MobilePrefix(digits));
+        }
+        return Ok(Query::Nothing);
+    }
+    if q.bytes().any(|b| b.is_ascii_digit()) {
+        let canon: String = q
+            .bytes()
+            .filter(|b| !matches!(b, b'-' | b' '))
+            .map(|b| parchi_core::code::normalise_char(b) as char)
+            .collect();
+        return Ok(Query::Identifier {
+            temp: TempId::parse(q).ok(),
+            uhid: Uhid::parse(q).ok(),
+            canon,
+        });
+    }
+    Ok(Query::Name(q.to_owned()))
+}
