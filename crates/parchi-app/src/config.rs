@@ -32,6 +32,16 @@ pub struct HospitalConfig {
     pub departments: Vec<Department>,
     #[serde(default)]
     pub sync: SyncConfig,
+    #[serde(default)]
+    pub mirror: MirrorConfig,
+}
+
+/// The counter's copy of the hospital's patient index.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct MirrorConfig {
+    /// Keep only patients the hospital saw in the last this many years (`None`: everyone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recent_years: Option<u32>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -41,6 +51,9 @@ pub struct Hospital {
     pub name_local: Option<String>,
     #[serde(default)]
     pub uhid_system: Option<String>,
+    /// A regular expression every UHID of the hospital matches in full.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uhid_pattern: Option<String>,
     #[serde(default = "default_tz")]
     pub timezone: String,
     #[serde(default = "default_lang")]
