@@ -14,6 +14,7 @@ pub mod desktop;
 pub mod env;
 pub mod error;
 pub mod fhir;
+pub mod mirror;
 pub mod reconcile;
 pub mod slips;
 pub mod sync;
