@@ -25,7 +25,7 @@ use crate::text::{hash_bytes, hash_parts};
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 #[repr(u8)]
-enum Tag {
+pub(crate) enum Tag {
     Mobile = 1,
     Abha = 2,
     GivenSurname = 3,
@@ -41,7 +41,7 @@ enum Tag {
 const BAND: i32 = 6;
 
 /// An ABHA on more records than this is a placeholder someone typed, not an identity.
-const MAX_ABHA_RECORDS: usize = 8;
+pub(crate) const MAX_ABHA_RECORDS: usize = 8;
 
 #[derive(Clone, Copy)]
 struct Entry {
@@ -108,7 +108,7 @@ fn sound(key: &NameKey, i: usize) -> u64 {
     hash_bytes(b'p', key.toks[i].phon.as_bytes())
 }
 
-fn keys(p: &Prepared, out: &mut Vec<(u64, Tag)>) {
+pub(crate) fn keys(p: &Prepared, out: &mut Vec<(u64, Tag)>) {
     if let Some(m) = p.mobile {
         out.push((hash_parts(Tag::Mobile as u8, &[m]), Tag::Mobile));
     }

@@ -27,6 +27,13 @@
 //!    score. Relatives who share a phone are the commonest false match at an Indian OPD, and
 //!    merging a father into his son is the mistake this crate exists to avoid.
 //!
+//! # Linking to the central index
+//!
+//! [`link`] answers the neighbouring question *which record in the hospital's central patient
+//! index is this outage registration*: a card's UHID checked against sex, age and name, then the
+//! ABHA number, then the same blocking and scoring as above between the patients and a stream of
+//! central records, with guards for relatives, namesakes and the index's own duplicates.
+//!
 //! # Example
 //!
 //! ```
@@ -76,6 +83,7 @@
 //! no personal data either (no names, numbers or addresses), so candidates can be logged.
 
 mod block;
+pub mod link;
 mod name;
 mod prepare;
 mod score;
@@ -83,6 +91,8 @@ mod text;
 
 #[cfg(feature = "synth")]
 pub mod synth;
+#[cfg(feature = "synth")]
+pub mod synth_link;
 
 pub use parchi_core::Sex;
 pub use parchi_core::patient::GuardianRelation;

@@ -1,6 +1,6 @@
 //! Each record turned, once, into the normalised keys that blocking and scoring use.
 
-use crate::name::NameKey;
+use crate::name::{NameKey, Tok};
 use crate::text;
 use crate::{Config, Record, Sex};
 use std::collections::HashMap;
@@ -27,6 +27,7 @@ const COMMON_GIVEN: &[&str] = &[
 pub const ADDRESS_WORDS: usize = 6;
 
 /// One record, ready to compare.
+#[derive(Clone)]
 pub struct Prepared {
     pub name: NameKey,
     pub guardian: NameKey,
@@ -150,17 +151,36 @@ fn mark_established(all: &mut [Prepared], min: u32) {
             *counts.entry(*h).or_insert(0) += 1;
         }
     }
+    let toks = all
+        .iter()
+        .flat_map(|p| p.name.toks.iter().chain(&p.guardian.toks));
+    let established = established_tokens(&counts, toks, min);
+    for p in all.iter_mut() {
+        for t in p.name.toks.iter_mut().chain(p.guardian.toks.iter_mut()) {
+            t.count = counts.get(&t.hash).copied().unwrap_or(0);
+            t.established = established.get(&t.hash).copied().unwrap_or(false);
+        }
+    }
+}
+
+/// Which of `toks` are established names, given in how many records each token (by hash)
+/// appears: seen at least `min` times and not merely a variant of a much commoner spelling (see
+/// [`mark_established`]). Tokens missing from the answer are not established. The linker calls
+/// this with counts from the central index.
+pub fn established_tokens<'a>(
+    counts: &HashMap<u64, u32>,
+    toks: impl IntoIterator<Item = &'a Tok>,
+    min: u32,
+) -> HashMap<u64, bool> {
     // The vocabulary of tokens common enough to be candidates, with their neighbourhood keys:
     // each one-letter deletion and the sound key. Two tokens one edit apart share a deletion key.
     let mut vocab: HashMap<u64, (u32, Vec<u64>)> = HashMap::new();
-    for p in all.iter() {
-        for t in p.name.toks.iter().chain(&p.guardian.toks) {
-            let count = counts.get(&t.hash).copied().unwrap_or(0);
-            if count < min || t.text.len() < 3 || vocab.contains_key(&t.hash) {
-                continue;
-            }
-            vocab.insert(t.hash, (count, neighbourhood(&t.text, &t.phon)));
+    for t in toks {
+        let count = counts.get(&t.hash).copied().unwrap_or(0);
+        if count < min || t.text.len() < 3 || vocab.contains_key(&t.hash) {
+            continue;
         }
+        vocab.insert(t.hash, (count, neighbourhood(&t.text, &t.phon)));
     }
     // For every neighbourhood key, the highest count of any token (and which) that has it.
     let mut best: HashMap<u64, (u32, u64)> = HashMap::with_capacity(vocab.len() * 8);
@@ -179,16 +199,10 @@ fn mark_established(all: &mut [Prepared], min: u32) {
                 .is_some_and(|&(c, other)| other != h && c >= count.saturating_mul(SHADOW_FACTOR))
         })
     };
-    let established: HashMap<u64, bool> = vocab
+    vocab
         .iter()
         .map(|(&h, (count, keys))| (h, !shadowed(h, *count, keys)))
-        .collect();
-    for p in all.iter_mut() {
-        for t in p.name.toks.iter_mut().chain(p.guardian.toks.iter_mut()) {
-            t.count = counts.get(&t.hash).copied().unwrap_or(0);
-            t.established = established.get(&t.hash).copied().unwrap_or(false);
-        }
-    }
+        .collect()
 }
 
 /// Keys two spellings one slip apart share: the token itself, each one-letter deletion, and the

@@ -479,7 +479,7 @@ const DEVANAGARI: &[(&str, &str)] = &[
 
 /// Where a person's name comes from, which decides its shape.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Community {
+pub(crate) enum Community {
     /// Given + surname, sometimes a Kumar/Kumari/Devi/Prasad in the middle.
     Hindu,
     /// "Rakesh Kumar", "Sunita Devi": no surname at all.
@@ -491,7 +491,7 @@ enum Community {
 }
 
 /// A name's parts: prefix (Mohammad), given name, middle (Kumar, Devi), surname.
-type NameParts = (
+pub(crate) type NameParts = (
     Option<&'static str>,
     String,
     Option<&'static str>,
@@ -500,20 +500,20 @@ type NameParts = (
 
 /// A person as they really are; registrations are renderings of this.
 #[derive(Clone, Debug)]
-struct Person {
-    id: u64,
-    household: usize,
+pub(crate) struct Person {
+    pub(crate) id: u64,
+    pub(crate) household: usize,
     sex: Sex,
-    birth_year: i32,
+    pub(crate) birth_year: i32,
     exact_dob: bool,
     prefix: Option<&'static str>,
     given: String,
     middle: Option<&'static str>,
     surname: Option<String>,
     guardian_relation: GuardianRelation,
-    guardian_name: String,
-    own_mobile: Option<String>,
-    abha: Option<String>,
+    pub(crate) guardian_name: String,
+    pub(crate) own_mobile: Option<String>,
+    pub(crate) abha: Option<String>,
 }
 
 impl Person {
@@ -534,13 +534,13 @@ impl Person {
 }
 
 #[derive(Clone, Debug)]
-struct Household {
-    community: Community,
-    surname: Option<String>,
+pub(crate) struct Household {
+    pub(crate) community: Community,
+    pub(crate) surname: Option<String>,
     mobile: Option<String>,
     house_no: u32,
     street: &'static str,
-    place: (&'static str, &'static str, u32),
+    pub(crate) place: (&'static str, &'static str, u32),
 }
 
 /// A generated data set: records with the person each one really is.
@@ -590,7 +590,7 @@ fn pick_str(rng: &mut Rng, xs: &[&'static str]) -> &'static str {
     xs[rng.below(xs.len())]
 }
 
-fn mobile(rng: &mut Rng) -> String {
+pub(crate) fn mobile(rng: &mut Rng) -> String {
     let first = *rng.pick(b"6789") as char;
     let rest = rng.next_u64() % 1_000_000_000;
     format!("{first}{rest:09}")
@@ -607,7 +607,7 @@ fn title(s: &str) -> String {
     }
 }
 
-fn make_household(rng: &mut Rng) -> Household {
+pub(crate) fn make_household(rng: &mut Rng) -> Household {
     let community = match rng.below(100) {
         0..=49 => Community::Hindu,
         50..=69 => Community::Bihari,
@@ -647,7 +647,7 @@ fn make_household(rng: &mut Rng) -> Household {
 }
 
 /// Name parts for a new member of a household.
-fn name_for(rng: &mut Rng, h: &Household, sex: Sex) -> NameParts {
+pub(crate) fn name_for(rng: &mut Rng, h: &Household, sex: Sex) -> NameParts {
     let male = sex == Sex::Male;
     match h.community {
         Community::Hindu => {
@@ -717,7 +717,13 @@ fn name_for(rng: &mut Rng, h: &Household, sex: Sex) -> NameParts {
 }
 
 /// Builds the people of one household, appending to `people`.
-fn populate(rng: &mut Rng, hid: usize, h: &Household, year: i32, people: &mut Vec<Person>) {
+pub(crate) fn populate(
+    rng: &mut Rng,
+    hid: usize,
+    h: &Household,
+    year: i32,
+    people: &mut Vec<Person>,
+) {
     let mut next_id = people.len() as u64;
     let mut add = |rng: &mut Rng,
                    people: &mut Vec<Person>,
@@ -1022,7 +1028,13 @@ fn render_guardian(rng: &mut Rng, g: &str, noise: f64) -> Option<String> {
     Some(toks.join(" "))
 }
 
-fn register(rng: &mut Rng, p: &Person, h: &Household, year: i32, noise: f64) -> Record<u64> {
+pub(crate) fn register(
+    rng: &mut Rng,
+    p: &Person,
+    h: &Household,
+    year: i32,
+    noise: f64,
+) -> Record<u64> {
     let age = year - p.birth_year;
     let (birth_year, approx) = if p.exact_dob && rng.chance(0.7) {
         (p.birth_year, false)
