@@ -5,12 +5,15 @@
 use parchi_app::desktop::{
     CounterInfo, CounterState, DepartmentToday, DesktopSettings, PatientCheck, VisitDetail,
 };
+use parchi_app::link::{LinkDecision, LinkRun, ReviewItem, UPDATABLE};
+use parchi_app::mirror::MirrorView;
 use parchi_app::reconcile::{ConflictView, DuplicatePair, MergeOutcome};
 use parchi_app::sync::SyncStatus;
 use parchi_app::{
-    AppError, Counter, PatientSummary, RegisterRequest, Registration, Report, Role, Session,
-    SystemEnv, UserInfo, VisitReceipt,
+    AppError, Counter, Found, RegisterRequest, Registration, Report, Role, Session, SystemEnv,
+    UserInfo, VisitReceipt,
 };
+use parchi_core::op::Field;
 use serde::Serialize;
 use tauri::State;
 
@@ -145,9 +148,10 @@ pub async fn check_patient(
     state: State<'_, AppState>,
     patient: PatientForm,
     department: Option<String>,
+    uhid: Option<String>,
 ) -> Res<PatientCheck> {
     clerk(&state, |c| {
-        Ok(c.check_patient(&patient.into(), department.as_deref()))
+        Ok(c.check_patient(&patient.into(), department.as_deref(), uhid.as_deref()))
     })
 }
 
@@ -156,11 +160,13 @@ pub async fn register(
     state: State<'_, AppState>,
     patient: PatientForm,
     department: String,
+    uhid: Option<String>,
 ) -> Res<Registration> {
     clerk(&state, |c| {
         c.register_today(&RegisterRequest {
             patient: patient.into(),
             department,
+            uhid: uhid.unwrap_or_default(),
         })
     })
 }
@@ -170,7 +176,7 @@ pub async fn search(
     state: State<'_, AppState>,
     query: String,
     limit: Option<usize>,
-) -> Res<Vec<PatientSummary>> {
+) -> Res<Vec<Found>> {
     let limit = limit.unwrap_or(8).clamp(1, 50);
     clerk(&state, |c| {
         if query.trim().is_empty() {
@@ -181,6 +187,8 @@ pub async fn search(
     })
 }
 
+/// A revisit (patient ID, temporary ID or UHID); a hospital-index hit's UHID registers the
+/// patient from the hospital's record, linked to it, when nobody here holds it yet.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn new_visit(
     state: State<'_, AppState>,
@@ -269,6 +277,20 @@ pub async fn sync_status(state: State<'_, AppState>) -> Res<SyncStatus> {
         None => Counter::open_side(&state.data_dir, Box::new(SystemEnv))?,
     };
     let answer = counter.sync_status();
+    *status = Some(counter);
+    Ok(answer?)
+}
+
+/// How current this counter's copy of the hospital's index is, for the status bar (counts and a
+/// time, never patient data; on the status connection, like `sync_status`).
+#[tauri::command]
+pub async fn mirror_status(state: State<'_, AppState>) -> Res<MirrorView> {
+    let mut status = state.status.lock().map_err(|_| UiError::busy())?;
+    let counter = match status.take() {
+        Some(c) => c,
+        None => Counter::open_side(&state.data_dir, Box::new(SystemEnv))?,
+    };
+    let answer = counter.mirror_view();
     *status = Some(counter);
     Ok(answer?)
 }
@@ -364,6 +386,60 @@ pub async fn conflicts(state: State<'_, AppState>) -> Res<Vec<ConflictView>> {
     admin(&state, |c| c.conflicts())
 }
 
+/// Links every undecided patient to the hospital's index (after an outage). Answers the counts;
+/// the per-person verdicts are left out (the review queue holds the ones that need an admin).
+#[tauri::command]
+pub async fn link_run(state: State<'_, AppState>) -> Res<LinkRun> {
+    let mut run = admin(&state, |c| c.link(&mut |_, _| {}))?;
+    run.rows = Vec::new();
+    Ok(run)
+}
+
+/// The link review queue, and the fields an admin may approve for the hospital's record.
+#[derive(Debug, Serialize)]
+pub struct LinkQueue {
+    pub items: Vec<ReviewItem>,
+    pub updatable: &'static [Field],
+}
+
+#[tauri::command]
+pub async fn link_review(state: State<'_, AppState>) -> Res<LinkQueue> {
+    let items = admin(&state, |c| c.link_review())?;
+    Ok(LinkQueue {
+        items,
+        updatable: &UPDATABLE,
+    })
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn link_accept(
+    state: State<'_, AppState>,
+    patient: String,
+    uhid: String,
+    update: Vec<Field>,
+) -> Res<LinkDecision> {
+    admin(&state, |c| c.link_accept(&patient, &uhid, &update))
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn link_reject(
+    state: State<'_, AppState>,
+    patient: String,
+    uhid: String,
+    reason: String,
+) -> Res<LinkDecision> {
+    admin(&state, |c| c.link_reject(&patient, &uhid, &reason))
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn link_new(
+    state: State<'_, AppState>,
+    patient: String,
+    reason: String,
+) -> Res<LinkDecision> {
+    admin(&state, |c| c.link_new(&patient, &reason))
+}
+
 #[tauri::command]
 pub async fn settings(state: State<'_, AppState>) -> Res<DesktopSettings> {
     clerk(&state, |c| c.desktop_settings())
@@ -399,4 +475,37 @@ pub async fn print_slip(state: State<'_, AppState>, visit: String) -> Res<PrintJ
         printer: p.printer,
         job: p.job_id,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_review_queue_names_the_fields_the_ui_sends_back() {
+        let q = LinkQueue {
+            items: Vec::new(),
+            updatable: &UPDATABLE,
+        };
+        let json = serde_json::to_value(&q).unwrap_or_default();
+        let names: Vec<&str> = json["updatable"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            names,
+            [
+                "mobile",
+                "locality",
+                "district",
+                "state",
+                "pincode",
+                "abha_number",
+                "abha_address"
+            ]
+        );
+        let back: Vec<Field> =
+            serde_json::from_value(json["updatable"].clone()).unwrap_or_default();
+        assert_eq!(back, UPDATABLE);
+    }
 }

@@ -8,6 +8,9 @@ Environment:
   PARCHI_DESKTOP_BIN  the app binary (default: $CARGO_TARGET_DIR/debug/parchi-desktop)
   PARCHI_BIN          the `parchi` CLI binary, for the hub (default: next to the app)
   PARCHI_SCREENS      where screenshots go (default: tests/desktop/out/screens)
+
+A test module may set `MIRROR_CSV` (the CSV of `parchi mirror import`): its counter then starts
+with that copy of the hospital's patient index.
 """
 
 from __future__ import annotations
@@ -144,7 +147,7 @@ def paths():
 
 
 @pytest.fixture(scope="module")
-def counter(paths):
+def counter(paths, request):
     tmp = Path(tempfile.mkdtemp(prefix="parchi-desktop-e2e-"))
     data = tmp / "data"
     # A counter set up by the admin's CLI on a hospital whose departments run every day, so the
@@ -155,6 +158,13 @@ def counter(paths):
         check=True,
         stdout=subprocess.DEVNULL,
     )
+    mirror = getattr(request.module, "MIRROR_CSV", None)
+    if mirror:
+        # The counter's copy of the hospital's index, as a standalone counter imports it.
+        csv = tmp / "hospital-index.csv"
+        csv.write_text(mirror)
+        subprocess.run([str(paths["cli"]), "--data", str(data), "mirror", "import", str(csv)],
+                       check=True, stdout=subprocess.DEVNULL)
     env = dict(os.environ)
     env["PARCHI_DATA"] = str(data)
     env["PARCHI_SYNC_INTERVAL_SECS"] = "2"

@@ -96,6 +96,8 @@ def test_register_a_patient_with_the_keyboard_alone(counter):
     c.keys(ENTER)
     c.wait_focus("f-address")
     c.keys("Ward 12, Kankarbagh", ENTER, "Patna", ENTER, "Bihar", ENTER, "800020", ENTER)
+    c.wait_focus("f-uhid")
+    c.keys(ENTER)  # no hospital card
     c.wait_focus("f-abha")
     c.keys(ENTER)
     c.wait_focus("f-aadhaar")

@@ -1,9 +1,11 @@
 //! End-to-end tests: the real `parchi` binary, real SQLite files, real processes.
 //! One test binary, a module per area (the ripgrep layout).
 
+mod central;
 mod cli;
 mod crash;
 mod fhir;
+mod helios;
 mod slips;
 mod sync;
 mod util;

@@ -48,7 +48,7 @@ impl Hub {
         }
     }
 
-    fn admin(&self, args: &[&str]) -> serde_json::Value {
+    pub fn admin(&self, args: &[&str]) -> serde_json::Value {
         let out = Command::new(PARCHI)
             .arg("--json")
             .args(args)

@@ -120,6 +120,9 @@ export interface Receipt {
   warnings: FieldError[];
 }
 
+/** The person's link to the hospital's index: verified, claimed from a card, new, or refused. */
+export type LinkState = "linked" | "claimed" | "new" | "not_linked";
+
 export interface PatientSummary {
   patient_id: string;
   temp_id: string;
@@ -133,8 +136,76 @@ export interface PatientSummary {
   category: string;
   quick: boolean;
   last_visit: string | null;
+  link?: LinkState;
   matched?: string;
   score?: number;
+}
+
+/** A record of the hospital's own patient index (mirrored at the counter): nobody here has
+ * registered them yet, so it has a UHID and no patient ID. */
+export interface CentralSummary {
+  uhid: string;
+  name: string;
+  age?: string | null;
+  sex?: string | null;
+  guardian?: string | null;
+  mobile?: string | null;
+  district?: string | null;
+  /** When the hospital last saw them. */
+  seen?: string | null;
+  matched?: string;
+  score?: number;
+}
+
+/** One search result: a Parchi patient, or a record from the hospital's index. */
+export type Found = ({ source: "parchi" } & PatientSummary) | ({ source: "hospital_index" } & CentralSummary);
+
+/** How current the counter's copy of the hospital's index is. */
+export interface MirrorView {
+  records: number;
+  as_of: string | null;
+  /** E.g. "hospital index as of 30-11 22:00", in the hospital's time. */
+  label: string;
+}
+
+/** A patient field an admin may approve for the hospital's record (`parchi_app::link::UPDATABLE`). */
+export type UpdatableField = "mobile" | "locality" | "district" | "state" | "pincode" | "abha_number" | "abha_address";
+
+/** What a link run did (counts; the per-person verdicts stay in the core). */
+export interface LinkRun {
+  patients: number;
+  linked: number;
+  review: number;
+  new: number;
+  merged: number;
+  index_records: number;
+}
+
+export interface ReviewCandidate {
+  uhid: string;
+  score: number;
+  /** card, abha or probable. */
+  basis: string;
+  reasons: string[];
+  /** The hospital's record, when this counter's mirror holds it. */
+  record: CentralSummary | null;
+}
+
+export interface ReviewItem {
+  patient: PatientSummary;
+  candidates: ReviewCandidate[];
+  notes: string[];
+}
+
+export interface LinkQueue {
+  items: ReviewItem[];
+  /** The fields an admin may approve for the hospital's record. */
+  updatable: UpdatableField[];
+}
+
+export interface LinkDecision {
+  patient: PatientSummary;
+  merged: number;
 }
 
 export interface VisitView {
@@ -295,11 +366,14 @@ export const api = {
   logout: () => call<void>("logout"),
   setLanguage: (language: string) => call<void>("set_language", { language }),
   departmentsToday: () => call<Department[]>("departments_today"),
-  checkPatient: (patient: PatientForm, department: string | null) =>
-    call<PatientCheck>("check_patient", { patient, department }),
-  register: (patient: PatientForm, department: string) =>
-    call<Receipt>("register", { patient, department }),
-  search: (query: string, limit = 8) => call<PatientSummary[]>("search", { query, limit }),
+  /** The core's verdict on the form so far; `uhid` is the one typed or scanned from a card. */
+  checkPatient: (patient: PatientForm, department: string | null, uhid: string) =>
+    call<PatientCheck>("check_patient", { patient, department, uhid: uhid.trim() || null }),
+  register: (patient: PatientForm, department: string, uhid: string) =>
+    call<Receipt>("register", { patient, department, uhid: uhid.trim() || null }),
+  search: (query: string, limit = 8) => call<Found[]>("search", { query, limit }),
+  /** A revisit (a patient ID, temporary ID or UHID), or, with a hospital-index record's UHID,
+   * registers them from the hospital's record, linked to it. */
   newVisit: (patient: string, department: string) =>
     call<Receipt>("new_visit", { patient, department }),
   visitDetail: (visit: string) => call<VisitDetail>("visit_detail", { visit }),
@@ -313,6 +387,7 @@ export const api = {
   todaysVisits: () => call<VisitDetail[]>("todays_visits"),
   dayReport: (date: string | null) => call<Report>("day_report", { date }),
   syncStatus: () => call<SyncStatus>("sync_status"),
+  mirrorStatus: () => call<MirrorView>("mirror_status"),
   syncNow: () => call<SyncStatus>("sync_now"),
   enroll: (hub: string, code: string) => call<SyncStatus>("enroll", { hub, code }),
   countersOverview: () => call<CounterState[]>("counters_overview"),
@@ -326,6 +401,13 @@ export const api = {
   notDuplicate: (a: string, b: string, reason: string) =>
     call<MergeOutcome>("not_duplicate", { a, b, reason }),
   conflicts: () => call<ConflictView[]>("conflicts"),
+  linkRun: () => call<LinkRun>("link_run"),
+  linkReview: () => call<LinkQueue>("link_review"),
+  linkAccept: (patient: string, uhid: string, update: UpdatableField[]) =>
+    call<LinkDecision>("link_accept", { patient, uhid, update }),
+  linkReject: (patient: string, uhid: string, reason: string) =>
+    call<LinkDecision>("link_reject", { patient, uhid, reason }),
+  linkNew: (patient: string, reason: string) => call<LinkDecision>("link_new", { patient, reason }),
   settings: () => call<Settings>("settings"),
   saveSettings: (settings: Settings) => call<Settings>("save_settings", { settings }),
 };

@@ -2,9 +2,10 @@
 // language switch and user; the tabs; global keys; and which screen shows.
 
 import { api, ApiError } from "./api";
-import type { CounterInfo, Department, Receipt, Session, Settings, SyncStatus } from "./api";
+import type { CounterInfo, Department, MirrorView, Receipt, Session, Settings, SyncStatus } from "./api";
 export type { SyncStatus };
 import { h, mount } from "./dom";
+import { mirrorLabel } from "./found";
 import { errorMessage, has, lang, setLang, t } from "./i18n";
 import type { Key } from "./i18n";
 
@@ -16,6 +17,8 @@ export interface Ctx {
   session: Session | null;
   departments: Department[];
   sync: SyncStatus | null;
+  /** How current the counter's copy of the hospital's index is. */
+  mirror: MirrorView | null;
   created: boolean;
   dataDir: string;
 }
@@ -33,7 +36,10 @@ const factories: Partial<Record<ScreenName, ScreenFactory>> = {};
 let ctx: Ctx | null = null;
 let current: { name: ScreenName; screen: Screen; params: Record<string, unknown> } | null = null;
 let syncTimer: number | undefined;
+let mirrorTimer: number | undefined;
 const SYNC_POLL_MS = 3000;
+// The mirror changes only when a sync brings a newer copy or an admin imports one.
+const MIRROR_POLL_MS = 30_000;
 
 export function registerScreen(name: ScreenName, f: ScreenFactory): void {
   factories[name] = f;
@@ -103,6 +109,23 @@ function syncPill(): HTMLElement {
   );
 }
 
+/** How old the counter's copy of the hospital's index is, beside the sync state. */
+function mirrorPill(): HTMLElement {
+  const m = ctx?.mirror;
+  const l = m ? mirrorLabel(m) : null;
+  return h(
+    "div",
+    {
+      class: `mirror${l?.stale ? " stale" : ""}${m && !m.records ? " none" : ""}`,
+      id: "mirror-state",
+      "data-records": m?.records ?? 0,
+      hidden: !m,
+      title: m ? t("mirror.records", { n: m.records }) : null,
+    },
+    l ? t(l.key, { at: l.at }) : "",
+  );
+}
+
 function tab(name: ScreenName, key: Key, fkey: string): HTMLElement {
   const active = current?.name === name || (name === "register" && current?.name === "token");
   return h(
@@ -142,7 +165,7 @@ function header(): HTMLElement {
         ),
       ),
     ),
-    h("div", { class: "topbar-right" }, syncPill(),
+    h("div", { class: "topbar-right" }, mirrorPill(), syncPill(),
       h(
         "button",
         {
@@ -209,10 +232,23 @@ async function pollSync(): Promise<void> {
   }
 }
 
+async function pollMirror(): Promise<void> {
+  if (!ctx) return;
+  try {
+    ctx.mirror = await api.mirrorStatus();
+    document.getElementById("mirror-state")?.replaceWith(mirrorPill());
+  } catch {
+    // The status bar keeps its last state; the next poll tries again.
+  }
+}
+
 function startSyncPolling(): void {
   if (syncTimer !== undefined) window.clearInterval(syncTimer);
+  if (mirrorTimer !== undefined) window.clearInterval(mirrorTimer);
   void pollSync();
+  void pollMirror();
   syncTimer = window.setInterval(() => void pollSync(), SYNC_POLL_MS);
+  mirrorTimer = window.setInterval(() => void pollMirror(), MIRROR_POLL_MS);
 }
 
 async function switchLanguage(): Promise<void> {
@@ -240,6 +276,7 @@ async function logout(): Promise<void> {
 export function setSession(s: Session): void {
   context().session = s;
   void pollSync();
+  void pollMirror();
 }
 
 export async function loadDepartments(): Promise<void> {
@@ -325,6 +362,7 @@ export async function start(): Promise<void> {
     session: st.session,
     departments: [],
     sync: null,
+    mirror: null,
     created: st.created,
     dataDir: st.data_dir,
   };

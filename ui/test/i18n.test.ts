@@ -45,6 +45,7 @@ describe("labels in English and Hindi", () => {
       ["abha_number", "format"], ["abha_number", "check"], ["abha_address", "format"],
       ["aadhaar", "format"], ["aadhaar", "check"], ["address", "too_long"], ["category", "format"],
       ["department", "required"], ["department", "closed_today"],
+      ["uhid", "format"], ["uhid", "not_in_index"], ["uhid", "card_mismatch"], ["uhid", "already_registered"],
     ];
     for (const [f, c] of coreCodes) {
       expect(fieldMessage(f, c, "FALLBACK"), `${f}.${c}`).not.toBe("FALLBACK");

@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::config::{Department, HospitalConfig};
 use crate::env::Env;
 use crate::error::AppError;
+use crate::returning::{CardLink, Found};
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
 
@@ -23,6 +24,8 @@ pub type Result<T, E = AppError> = std::result::Result<T, E>;
 pub struct RegisterRequest {
     pub patient: PatientInput,
     pub department: String,
+    /// The UHID on the patient's hospital card, typed or scanned (empty: none).
+    pub uhid: String,
 }
 
 /// What the clerk sees after a registration (or a revisit) commits.
@@ -75,6 +78,10 @@ pub struct PatientSummary {
     pub category: String,
     pub quick: bool,
     pub last_visit: Option<NaiveDate>,
+    /// The person's link to the hospital's index: `linked`, `claimed` (from a card, not yet
+    /// verified), `new` or `not_linked`; absent when not yet decided.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub matched: Option<MatchKind>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -203,7 +210,9 @@ impl Counter {
     pub fn open(dir: &Path, env: Box<dyn Env>) -> Result<Counter> {
         let store = Store::open(dir)?;
         let config = HospitalConfig::from_json(&store.config_json()?)?;
-        Ok(Counter { store, config, env })
+        let mut c = Counter { store, config, env };
+        c.upgrade_user_hashes()?;
+        Ok(c)
     }
 
     /// Opens a second connection to an initialised counter for work beside the clerk's
@@ -243,6 +252,11 @@ impl Counter {
     /// Local date and time now, in the hospital's time zone.
     pub fn now_local(&self) -> NaiveDateTime {
         local_time(&self.config, self.env.now_ms())
+    }
+
+    /// The session's source of time and randomness.
+    pub(crate) fn env_mut(&mut self) -> &mut dyn Env {
+        self.env.as_mut()
     }
 
     /// Random bytes from the session's source.
@@ -307,23 +321,32 @@ impl Counter {
     }
 
     /// Registers a new patient with a first visit and token. Validates everything first; on any
-    /// error nothing is written.
+    /// error nothing is written. With the UHID from the patient's card, the visit goes to the
+    /// Parchi patient who already holds it, or the new patient is linked to the hospital's
+    /// record (see `returning`).
     pub fn register(&mut self, req: &RegisterRequest) -> Result<Registration> {
-        let today = self.today();
-        let dept = self.department(&req.department);
-        let validated = req.patient.validate(today);
-        let (dept, v) = match (dept, validated) {
-            (Ok(d), Ok(v)) => (d, v),
-            (Err(e), _) => return Err(e),
-            (Ok(_), Err(v)) => return Err(v.into()),
-        };
+        let (dept, v, card) = self.check_request(req)?;
         let mut warnings = v.warnings;
         warnings.extend(self.day_warning(&dept));
+        let mut link = None;
+        if let Some(u) = &card {
+            match self.card_link(u, &v.fields)? {
+                CardLink::Registered(person) => {
+                    let mut r = self.visit_for(&person, &dept)?;
+                    r.warnings.insert(0, already_registered(u, &person));
+                    return Ok(r);
+                }
+                CardLink::New(l, w) => {
+                    link = Some(l);
+                    warnings.extend(w);
+                }
+            }
+        }
         let category = v.fields.category;
         let reg = NewRegistration {
             fields: v.fields,
             quick: req.patient.quick,
-            link: None,
+            link,
             visit: NewVisitSpec {
                 department: dept.code.clone(),
                 fee: self.config.fee(&dept, category),
@@ -336,46 +359,88 @@ impl Counter {
         Ok(Registration::new(&r, &dept, reg.visit.fee, warnings))
     }
 
+    /// Checks a request as a whole: the department, every field and the card's UHID, all
+    /// errors at once.
+    fn check_request(
+        &self,
+        req: &RegisterRequest,
+    ) -> Result<(
+        Department,
+        parchi_core::patient::Validated,
+        Option<parchi_core::Uhid>,
+    )> {
+        let dept = self.department(&req.department)?;
+        let validated = req.patient.validate(self.today());
+        let card = match req.uhid.trim() {
+            "" => Ok(None),
+            t => self.card_uhid(t).map(Some),
+        };
+        match (validated, card) {
+            (Ok(v), Ok(c)) => Ok((dept, v, c)),
+            (Err(mut v), Err(AppError::Validation(c))) => {
+                v.0.extend(c.0);
+                Err(v.into())
+            }
+            (Err(v), _) => Err(v.into()),
+            (Ok(_), Err(e)) => Err(e),
+        }
+    }
+
     /// Validates many registrations and commits the valid ones together in one transaction.
-    /// Returns, per request, the registration or the reason it was refused.
+    /// Returns, per request, the registration or the reason it was refused. A row whose card
+    /// UHID a Parchi patient already holds becomes a visit for them.
     pub fn register_batch(
         &mut self,
         reqs: &[RegisterRequest],
     ) -> Result<Vec<Result<Registration>>> {
-        let today = self.today();
         let mut prepared = Vec::new();
         let mut outcomes: Vec<Option<Result<Registration>>> = Vec::with_capacity(reqs.len());
+        let mut visits = Vec::new();
         for req in reqs {
-            let dept = match self.department(&req.department) {
-                Ok(d) => d,
+            let (dept, v, card) = match self.check_request(req) {
+                Ok(c) => c,
                 Err(e) => {
                     outcomes.push(Some(Err(e)));
                     continue;
                 }
             };
-            match req.patient.validate(today) {
-                Err(v) => outcomes.push(Some(Err(v.into()))),
-                Ok(v) => {
-                    let category = v.fields.category;
-                    let fee = self.config.fee(&dept, category);
-                    prepared.push((
-                        outcomes.len(),
-                        dept.clone(),
-                        v.warnings,
-                        NewRegistration {
-                            fields: v.fields,
-                            quick: req.patient.quick,
-                            link: None,
-                            visit: NewVisitSpec {
-                                department: dept.code.clone(),
-                                fee,
-                                category,
-                            },
-                        },
-                    ));
-                    outcomes.push(None);
+            let mut warnings = v.warnings;
+            let mut link = None;
+            if let Some(u) = &card {
+                match self.card_link(u, &v.fields) {
+                    Err(e) => {
+                        outcomes.push(Some(Err(e)));
+                        continue;
+                    }
+                    Ok(CardLink::Registered(person)) => {
+                        visits.push((outcomes.len(), person, dept, u.clone()));
+                        outcomes.push(None);
+                        continue;
+                    }
+                    Ok(CardLink::New(l, w)) => {
+                        link = Some(l);
+                        warnings.extend(w);
+                    }
                 }
             }
+            let category = v.fields.category;
+            let fee = self.config.fee(&dept, category);
+            prepared.push((
+                outcomes.len(),
+                dept.clone(),
+                warnings,
+                NewRegistration {
+                    fields: v.fields,
+                    quick: req.patient.quick,
+                    link,
+                    visit: NewVisitSpec {
+                        department: dept.code.clone(),
+                        fee,
+                        category,
+                    },
+                },
+            ));
+            outcomes.push(None);
         }
         let regs: Vec<NewRegistration> = prepared.iter().map(|p| p.3.clone()).collect();
         let done = with_stamping(self.env.as_mut(), &self.config, |st| {
@@ -384,20 +449,46 @@ impl Counter {
         for ((slot, dept, warnings, reg), r) in prepared.into_iter().zip(done) {
             outcomes[slot] = Some(Ok(Registration::new(&r, &dept, reg.visit.fee, warnings)));
         }
+        for (slot, person, dept, u) in visits {
+            outcomes[slot] = Some(self.visit_for(&person, &dept).map(|mut r| {
+                r.warnings.insert(0, already_registered(&u, &person));
+                r
+            }));
+        }
         Ok(outcomes
             .into_iter()
             .map(|o| o.unwrap_or_else(|| Err(AppError::Invalid("not registered".into()))))
             .collect())
     }
 
-    /// A new visit and token for a returning patient (by patient ID, temporary ID or UHID).
+    /// A new visit and token for a returning patient (by patient ID, temporary ID or UHID). A
+    /// UHID nobody here holds but the mirror of the hospital's index does registers the patient
+    /// from the hospital's record, linked to it.
     pub fn new_visit(&mut self, patient_ref: &str, department: &str) -> Result<VisitReceipt> {
         let dept = self.department(department)?;
-        let p = self.store.resolve_patient(patient_ref)?;
+        let p = match self.store.resolve_patient(patient_ref) {
+            Ok(p) => p,
+            Err(e) => {
+                // Not a Parchi patient: perhaps a record of the hospital's index.
+                let central = match parchi_core::Uhid::parse(patient_ref) {
+                    Ok(u) => self.store.mirror_record(&u)?,
+                    Err(_) => None,
+                };
+                return match central {
+                    Some(c) => self.register_from_mirror(&c, &dept),
+                    None => Err(e.into()),
+                };
+            }
+        };
+        self.visit_for(&p, &dept)
+    }
+
+    /// A visit for a known person.
+    fn visit_for(&mut self, p: &PatientRecord, dept: &Department) -> Result<VisitReceipt> {
         let category = p.fields.category;
         let spec = NewVisitSpec {
             department: dept.code.clone(),
-            fee: self.config.fee(&dept, category),
+            fee: self.config.fee(dept, category),
             category,
         };
         let v = with_stamping(self.env.as_mut(), &self.config, |st| {
@@ -413,8 +504,37 @@ impl Counter {
             room: dept.room.clone(),
             fee: v.fee,
             day: v.day,
-            warnings: self.day_warning(&dept).into_iter().collect(),
+            warnings: self.day_warning(dept).into_iter().collect(),
         })
+    }
+
+    /// Registers a patient of the hospital's index with a first visit, linked to their record.
+    fn register_from_mirror(
+        &mut self,
+        central: &parchi_core::CentralPatient,
+        dept: &Department,
+    ) -> Result<VisitReceipt> {
+        let fields = self.fields_from_mirror(central)?;
+        let category = fields.category;
+        let reg = NewRegistration {
+            fields,
+            quick: false,
+            link: Some(parchi_core::CentralLink::Linked {
+                uhid: central.uhid.clone(),
+                basis: parchi_core::LinkBasis::Card,
+                update: Vec::new(),
+            }),
+            visit: NewVisitSpec {
+                department: dept.code.clone(),
+                fee: self.config.fee(dept, category),
+                category,
+            },
+        };
+        let r = with_stamping(self.env.as_mut(), &self.config, |st| {
+            self.store.register(&reg, st)
+        })?;
+        let warnings = self.day_warning(dept).into_iter().collect();
+        Ok(Registration::new(&r, dept, reg.visit.fee, warnings))
     }
 
     /// Corrects a patient's details: only the fields given (non-empty) change, each as its own
@@ -529,16 +649,28 @@ impl Counter {
         Ok(out)
     }
 
-    /// Finds patients as the clerk types.
-    pub fn search(&self, query: &str, limit: usize) -> Result<Vec<PatientSummary>> {
-        let hits = self.store.search(query, limit).map_err(|e| match e {
+    /// Finds patients as the clerk types: Parchi's own, and those of the hospital's index
+    /// nobody here has registered yet, best first (on equal scores, Parchi's own first).
+    pub fn search(&self, query: &str, limit: usize) -> Result<Vec<Found>> {
+        let invalid = |e| match e {
             parchi_store::StoreError::Invalid(m) => AppError::Invalid(m),
             e => e.into(),
-        })?;
-        Ok(hits
+        };
+        let hits = self.store.search(query, limit).map_err(invalid)?;
+        let own: Vec<PatientSummary> = hits
             .into_iter()
             .map(|h| self.summary(&h.patient, Some(h.matched), Some(h.score)))
-            .collect())
+            .collect();
+        let shown: Vec<String> = own.iter().filter_map(|p| p.uhid.clone()).collect();
+        let central = self.search_mirror(query, limit, &shown)?;
+        let mut found: Vec<Found> = own
+            .into_iter()
+            .map(Found::Parchi)
+            .chain(central.into_iter().map(Found::HospitalIndex))
+            .collect();
+        found.sort_by(|a, b| b.score().total_cmp(&a.score()));
+        found.truncate(limit);
+        Ok(found)
     }
 
     pub fn summary(
@@ -548,10 +680,16 @@ impl Counter {
         score: Option<f64>,
     ) -> PatientSummary {
         let f = &p.fields;
+        let link = self.store.person_link(p.id).ok().flatten();
+        let uhid = match &link {
+            Some(parchi_core::CentralLink::Linked { uhid, .. }) => Some(uhid.to_string()),
+            _ => p.uhid.as_ref().map(|u| u.to_string()),
+        };
         PatientSummary {
             patient_id: p.id,
             temp_id: p.temp_id.to_string(),
-            uhid: p.uhid.as_ref().map(|u| u.to_string()),
+            uhid,
+            link: link.as_ref().map(|l| l.status()),
             name: f.name.to_string(),
             age: Age::on(f.birth.date, self.today()).to_string(),
             sex: f.sex.code().to_owned(),
@@ -620,6 +758,18 @@ impl Counter {
             _ => *self.store.resolve_patient(reference)?.id.as_bytes(),
         };
         Ok(self.store.record_sync_state(entity)?)
+    }
+}
+
+/// The warning when a card's UHID is already registered here.
+fn already_registered(u: &parchi_core::Uhid, person: &PatientRecord) -> FieldError {
+    FieldError {
+        field: "uhid",
+        code: "already_registered",
+        message: format!(
+            "{u} is already registered here (temporary ID {}): the visit is theirs, and the details typed were not saved",
+            person.temp_id
+        ),
     }
 }
 

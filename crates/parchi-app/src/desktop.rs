@@ -313,11 +313,30 @@ impl Counter {
     }
 
     /// Checks a registration form exactly as [`Counter::register`] would, without writing.
-    pub fn check_patient(&self, input: &PatientInput, department: Option<&str>) -> PatientCheck {
+    pub fn check_patient(
+        &self,
+        input: &PatientInput,
+        department: Option<&str>,
+        uhid: Option<&str>,
+    ) -> PatientCheck {
         let mut check = PatientCheck::default();
-        match input.validate(self.today()) {
-            Ok(v) => check.warnings = v.warnings,
-            Err(e) => check.errors = first_per_field(e.0),
+        let validated = input.validate(self.today());
+        match &validated {
+            Ok(v) => check.warnings = v.warnings.clone(),
+            Err(e) => check.errors = first_per_field(e.0.clone()),
+        }
+        if let Some(text) = uhid.map(str::trim).filter(|u| !u.is_empty()) {
+            match self.card_uhid(text) {
+                Err(AppError::Validation(e)) => check.errors.extend(e.0),
+                Err(_) => {}
+                Ok(u) => {
+                    if let Ok(v) = &validated
+                        && let Ok(card) = self.card_link(&u, &v.fields)
+                    {
+                        check.warnings.extend(card.warnings());
+                    }
+                }
+            }
         }
         let closed = department
             .map(|d| d.trim().to_ascii_uppercase())
@@ -638,6 +657,7 @@ mod tests {
         let req = crate::RegisterRequest {
             patient: patient(),
             department: "SUR".into(),
+            uhid: String::new(),
         };
         let e = c.register_today(&req).expect_err("closed");
         assert_eq!(e.code(), "validation");
@@ -646,6 +666,7 @@ mod tests {
             .register_today(&crate::RegisterRequest {
                 patient: patient(),
                 department: "XYZ".into(),
+                uhid: String::new(),
             })
             .expect_err("unknown");
         assert_eq!(e.code(), "unknown_department");
@@ -653,6 +674,7 @@ mod tests {
             .register_today(&crate::RegisterRequest {
                 patient: patient(),
                 department: "med".into(),
+                uhid: String::new(),
             })
             .expect("open");
         assert!(r.token.starts_with("A-"));
@@ -670,6 +692,7 @@ mod tests {
             .register_today(&crate::RegisterRequest {
                 patient: p,
                 department: "MED".into(),
+                uhid: String::new(),
             })
             .expect("register");
         let found = c.search("Sunita", 5).expect("search");
@@ -692,11 +715,15 @@ mod tests {
         let mut p = patient();
         p.mobile = "12345".into();
         p.age = "300".into();
-        let check = c.check_patient(&p, Some("SUR"));
+        let check = c.check_patient(&p, Some("SUR"), None);
         let fields: Vec<&str> = check.errors.iter().map(|e| e.field).collect();
         assert_eq!(fields, vec!["age", "mobile", "department"]);
         assert!(check.check_is_clean_of_values());
-        assert!(c.check_patient(&patient(), Some("MED")).errors.is_empty());
+        assert!(
+            c.check_patient(&patient(), Some("MED"), None)
+                .errors
+                .is_empty()
+        );
         assert_eq!(c.store().counts().expect("counts"), (0, 0));
     }
 
@@ -765,6 +792,7 @@ mod tests {
             .register_today(&crate::RegisterRequest {
                 patient: patient(),
                 department: "MED".into(),
+                uhid: String::new(),
             })
             .expect("reg");
         let png = c.slip_png(&r.visit_id.to_string()).expect("png");
@@ -783,6 +811,7 @@ mod tests {
         c.register_today(&crate::RegisterRequest {
             patient: patient(),
             department: "MED".into(),
+            uhid: String::new(),
         })
         .expect("reg");
         let o = c.counters_overview().expect("overview");

@@ -21,17 +21,15 @@ impl Env for SystemEnv {
             .unwrap_or(0)
     }
 
+    /// Refuses to go on without the operating system's random source: predictable bytes would
+    /// make record IDs, site tags, salts and keys guessable (the hub does the same).
     fn fill_random(&mut self, buf: &mut [u8]) {
-        if getrandom::fill(buf).is_err() {
-            // No OS entropy (never seen on Linux): fall back to time-seeded bytes, still unique
-            // enough for record IDs because UUIDv7 also carries the time.
-            let mut x = self.now_ms() ^ 0x9E37_79B9_7F4A_7C15;
-            for b in buf {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                *b = x as u8;
-            }
+        if let Err(e) = getrandom::fill(buf) {
+            // No write has started yet when this runs (randomness is drawn before or inside the
+            // transaction, which a panic rolls back): nothing half-written is left behind.
+            panic!(
+                "the operating system's random source failed ({e}); Parchi stops rather than use predictable identifiers or keys"
+            );
         }
     }
 }

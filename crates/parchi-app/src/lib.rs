@@ -14,8 +14,11 @@ pub mod desktop;
 pub mod env;
 pub mod error;
 pub mod fhir;
+pub mod link;
+mod matching;
 pub mod mirror;
 pub mod reconcile;
+pub mod returning;
 pub mod slips;
 pub mod sync;
 pub mod users;
@@ -26,4 +29,5 @@ pub use counter::{
 };
 pub use env::{Env, FixedEnv, SystemEnv};
 pub use error::AppError;
+pub use returning::{CentralSummary, Found};
 pub use users::{Role, Session, UserInfo};

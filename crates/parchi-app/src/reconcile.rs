@@ -4,7 +4,6 @@
 //! in the history, and an unmerge is just another decision. Merged records keep every temporary ID
 //! and UHID they had: looking any of them up leads to the surviving record.
 
-use chrono::Datelike;
 use parchi_core::PairDecision;
 use parchi_dedup::{Config as DedupConfig, Record, Verdict};
 use parchi_store::PatientRecord;
@@ -48,26 +47,7 @@ pub struct ConflictView {
 }
 
 fn dedup_record(p: &PatientRecord, key: usize) -> Record<usize> {
-    let f = &p.fields;
-    Record {
-        key,
-        name: f.name.to_string(),
-        sex: Some(f.sex),
-        birth_year: Some(f.birth.date.year()),
-        birth_approximate: f.birth.approximate,
-        guardian_relation: f.guardian.as_ref().map(|g| g.relation),
-        guardian_name: f.guardian.as_ref().map(|g| g.name.to_string()),
-        mobile: f.mobile.as_ref().map(|m| m.to_string()),
-        address: f.locality.as_ref().map(|m| m.to_string()),
-        district: f.district.as_ref().map(|m| m.to_string()),
-        state: f.state.as_ref().map(|m| m.to_string()),
-        pincode: f.pincode.as_ref().map(|m| m.to_string()),
-        abha: f
-            .abha_number
-            .as_ref()
-            .map(|a| a.to_string())
-            .or_else(|| f.abha_address.as_ref().map(|a| a.to_string())),
-    }
+    crate::matching::fields_record(&p.fields, key)
 }
 
 impl Counter {

@@ -8,11 +8,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::NaiveDate;
 use parchi_core::{Hlc, Op, OpId};
 use parchi_store::{Store, StoreError};
 use parchi_sync::{
     Backoff, ClientConfig, HubClient, Progress, PulledOp, RoundOptions, RoundReport, SyncStore,
-    sync_round,
+    sync_round, wire::MirrorPage,
 };
 use serde::Serialize;
 
@@ -48,6 +49,8 @@ pub struct SyncStatus {
 struct CounterSync<'a> {
     store: &'a mut Store,
     now_ms: u64,
+    /// Mirror records of patients the hospital last saw before this day are not kept.
+    seen_since: Option<NaiveDate>,
 }
 
 impl SyncStore for CounterSync<'_> {
@@ -87,6 +90,27 @@ impl SyncStore for CounterSync<'_> {
             .and_then(|c| c.parse().ok())
             .unwrap_or(0))
     }
+
+    fn mirror_cursor(&mut self) -> Result<u64, StoreError> {
+        self.store.mirror_cursor()
+    }
+
+    fn mirror_seen_since(&mut self) -> Result<Option<NaiveDate>, StoreError> {
+        Ok(self.seen_since)
+    }
+
+    fn apply_mirror(&mut self, page: &MirrorPage) -> Result<(), StoreError> {
+        self.store
+            .mirror_apply_page(&page.records, page.next, page.as_of.as_deref())?;
+        Ok(())
+    }
+}
+
+/// The day before which the hospital's patients are not kept in the mirror: `recent_years`
+/// counted back from `today` (none: everyone).
+fn mirror_seen_since(recent_years: Option<u32>, today: NaiveDate) -> Option<NaiveDate> {
+    recent_years
+        .and_then(|years| today.checked_sub_months(chrono::Months::new(years.saturating_mul(12))))
 }
 
 fn client(url: &str) -> Result<HubClient> {
@@ -145,10 +169,12 @@ impl Counter {
         let c = client(&hub)?.with_token(token);
         let now_ms = self.now_ms();
         let stamp = self.now_local().format("%Y-%m-%d %H:%M:%S").to_string();
+        let seen_since = mirror_seen_since(self.config().mirror.recent_years, self.today());
         let result = {
             let mut cs = CounterSync {
                 store: self.store_mut(),
                 now_ms,
+                seen_since,
             };
             sync_round(&mut cs, &c, &RoundOptions::default(), progress)
         };
@@ -238,5 +264,119 @@ impl SyncWorker {
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::path::Path;
+
+    use parchi_core::CentralPatient;
+    use parchi_sync::wire::{MirrorPage, PullResponse, PushResponse};
+    use parchi_sync::{ClientError, Transport};
+
+    use super::*;
+    use crate::env::FixedEnv;
+
+    const NOW_MS: u64 = 1_780_300_800_000; // 2026-06-01
+
+    /// A hub holding no ops and a mirror served in the pages given.
+    struct Pages(
+        RefCell<Vec<MirrorPage>>,
+        RefCell<Vec<(u64, Option<NaiveDate>)>>,
+    );
+
+    impl Transport for Pages {
+        fn push(&self, _ops: &[Op]) -> std::result::Result<PushResponse, ClientError> {
+            Err(ClientError::Protocol("nothing to push".into()))
+        }
+        fn pull(&self, after: u64, _limit: u32) -> std::result::Result<PullResponse, ClientError> {
+            Ok(PullResponse {
+                version: 1,
+                ops: Vec::new(),
+                next: after,
+                more: false,
+                head: 0,
+            })
+        }
+        fn pull_mirror(
+            &self,
+            after: u64,
+            _limit: u32,
+            seen_since: Option<NaiveDate>,
+        ) -> std::result::Result<MirrorPage, ClientError> {
+            self.1.borrow_mut().push((after, seen_since));
+            let mut pages = self.0.borrow_mut();
+            if pages.is_empty() {
+                return Err(ClientError::Protocol("no more pages".into()));
+            }
+            Ok(pages.remove(0))
+        }
+    }
+
+    fn record(uhid: &str, name: &str) -> CentralPatient {
+        serde_json::from_value(serde_json::json!({
+            "uhid": uhid, "name": name, "sex": "F", "seen": "2025-03-01"
+        }))
+        .expect("record")
+    }
+
+    fn page(records: Vec<CentralPatient>, next: u64, more: bool) -> MirrorPage {
+        MirrorPage {
+            records,
+            next,
+            more,
+            head: 9,
+            as_of: Some("2026-05-31T22:00:00+05:30".into()),
+        }
+    }
+
+    #[test]
+    fn mirror_pages_land_in_the_counters_store_with_their_cursor() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cfg = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/hospital.toml");
+        let mut c =
+            Counter::init(dir.path(), &cfg, "A", Box::new(FixedEnv::new(NOW_MS, 3))).expect("init");
+        let hub = Pages(
+            RefCell::new(vec![
+                page(
+                    vec![
+                        record("DHP000000001", "Sunita Devi"),
+                        record("DHP000000002", "Asha Kumari"),
+                    ],
+                    4,
+                    true,
+                ),
+                // A newer copy of the first record, and a page whose records were all left out.
+                page(vec![record("DHP000000001", "Sunita Kumari")], 7, true),
+                page(Vec::new(), 9, false),
+            ]),
+            RefCell::new(Vec::new()),
+        );
+        let since = mirror_seen_since(Some(5), c.today());
+        assert_eq!(since, NaiveDate::from_ymd_opt(2021, 6, 1));
+        let report = {
+            let mut cs = CounterSync {
+                store: c.store_mut(),
+                now_ms: NOW_MS,
+                seen_since: since,
+            };
+            sync_round(&mut cs, &hub, &RoundOptions::default(), &mut |_| {}).expect("round")
+        };
+        assert_eq!((report.mirror_pulled, report.mirror_cursor), (3, 9));
+        let asked: Vec<(u64, Option<NaiveDate>)> = hub.1.borrow().clone();
+        assert_eq!(asked, [(0, since), (4, since), (7, since)]);
+        let status = c.store().mirror_status().expect("status");
+        assert_eq!((status.records, status.cursor), (2, 9));
+        assert_eq!(status.as_of.as_deref(), Some("2026-05-31T22:00:00+05:30"));
+        let hits = c.store().mirror_search("DHP000000001", 5).expect("search");
+        assert_eq!(hits.len(), 1);
+        assert_eq!(
+            hits[0].record.name.as_str(),
+            "Sunita Kumari",
+            "the newer copy"
+        );
+        assert_eq!(mirror_seen_since(None, c.today()), None);
     }
 }

@@ -3,6 +3,7 @@
 //! stored or logged in clear. Accounts belong to one counter's store and are not synced.
 
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use parchi_store::UserRow;
 use serde::Serialize;
 
@@ -82,42 +83,78 @@ fn check_secret(secret: &str) -> Result<()> {
     }
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+/// The salt of a new hash, from the session's random source, as a PHC salt.
+fn phc_salt(bytes: &[u8; SALT_LEN]) -> Result<SaltString> {
+    SaltString::encode_b64(bytes)
+        .map_err(|e| AppError::Invalid(format!("cannot hash the secret: {e}")))
 }
 
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
-fn derive(secret: &str, salt: &[u8]) -> Result<[u8; 32]> {
-    let mut out = [0u8; 32];
+/// A secret hashed as a PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`), the standard form
+/// the argon2 crate verifies with the parameters it names.
+fn phc_hash(secret: &str, salt: &SaltString) -> Result<String> {
     Argon2::default()
-        .hash_password_into(secret.as_bytes(), salt, &mut out)
-        .map_err(|e| AppError::Invalid(format!("cannot hash the secret: {e}")))?;
-    Ok(out)
+        .hash_password(secret.as_bytes(), salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::Invalid(format!("cannot hash the secret: {e}")))
 }
 
-/// Compares in time independent of where the bytes differ.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// The home-made format earlier versions stored (`argon2id$v19$<hex salt>$<hex hash>`, Argon2id
+/// with the crate's default parameters) as the same hash in PHC form: no secret needed.
+pub(crate) fn upgrade_legacy_hash(stored: &str) -> Option<String> {
+    let parts: Vec<&str> = stored.split('$').collect();
+    let ["argon2id", "v19", salt, hash] = parts.as_slice() else {
+        return None;
+    };
+    let unhex = |s: &str| -> Option<Vec<u8>> {
+        if !s.len().is_multiple_of(2) {
+            return None;
+        }
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+            .collect()
+    };
+    let (salt, hash) = (unhex(salt)?, unhex(hash)?);
+    let salt = SaltString::encode_b64(&salt).ok()?;
+    let output = argon2::password_hash::Output::new(&hash).ok()?;
+    let p = argon2::Params::default();
+    let params = argon2::password_hash::ParamsString::try_from(&p).ok()?;
+    let phc = PasswordHash {
+        algorithm: argon2::Algorithm::Argon2id.ident(),
+        version: Some(argon2::Version::V0x13.into()),
+        params,
+        salt: Some(salt.as_salt()),
+        hash: Some(output),
+    };
+    Some(phc.to_string())
+}
+
+/// Whether `secret` matches a stored PHC hash (in time independent of where they differ).
+fn verify(secret: &str, stored: &str) -> bool {
+    PasswordHash::new(stored).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(secret.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 impl Counter {
     fn hash_secret(&mut self, secret: &str) -> Result<String> {
         let mut salt = [0u8; SALT_LEN];
         self.fill_random(&mut salt);
-        Ok(format!(
-            "argon2id$v19${}${}",
-            hex(&salt),
-            hex(&derive(secret, &salt)?)
-        ))
+        phc_hash(secret, &phc_salt(&salt)?)
+    }
+
+    /// Rewrites hashes stored in the earlier home-made format as PHC strings (the same hash).
+    pub(crate) fn upgrade_user_hashes(&mut self) -> Result<usize> {
+        let mut n = 0;
+        for u in self.store().users()? {
+            if let Some(phc) = upgrade_legacy_hash(&u.secret) {
+                self.store_mut().set_user_secret(&u.name, &phc)?;
+                n += 1;
+            }
+        }
+        Ok(n)
     }
 
     /// Creates a local account.
@@ -184,38 +221,37 @@ impl Counter {
             .collect())
     }
 
-    /// Checks a name and secret. The error does not say which of the two was wrong.
+    /// Checks a name and secret. The secret is checked first, and every refusal says the same
+    /// thing: a wrong name, a wrong secret and a disabled account cannot be told apart.
     pub fn login(&self, name: &str, secret: &str) -> Result<Session> {
-        let denied = || AppError::Denied("wrong user name or PIN/password".into());
-        let name = check_name(name).map_err(|_| denied())?;
-        let user = self.store().user(&name)?.ok_or_else(denied)?;
-        if user.disabled {
-            return Err(AppError::Denied(format!(
-                "user {name} is disabled; ask an admin"
-            )));
-        }
-        let parts: Vec<&str> = user.secret.split('$').collect();
-        let (salt, want) = match parts.as_slice() {
-            ["argon2id", "v19", salt, hash] => (
-                unhex(salt).ok_or_else(denied)?,
-                unhex(hash).ok_or_else(denied)?,
-            ),
-            _ => return Err(denied()),
+        let denied = || {
+            AppError::Denied("wrong user name or PIN/password, or the account is disabled".into())
         };
-        if same(&derive(secret, &salt)?, &want) {
-            Ok(Session {
-                user: name,
-                role: if user.role == "admin" {
-                    Role::Admin
-                } else {
-                    Role::Clerk
-                },
-            })
-        } else {
-            Err(denied())
+        let user = match check_name(name) {
+            Ok(n) => self.store().user(&n)?,
+            Err(_) => None,
+        };
+        // Hash even for an unknown name, so the time taken does not tell names apart.
+        let stored = user.as_ref().map_or(DUMMY_HASH, |u| u.secret.as_str());
+        if !verify(secret, stored) {
+            return Err(denied());
         }
+        let Some(user) = user.filter(|u| !u.disabled) else {
+            return Err(denied());
+        };
+        Ok(Session {
+            role: if user.role == "admin" {
+                Role::Admin
+            } else {
+                Role::Clerk
+            },
+            user: user.name,
+        })
     }
 }
+
+/// A valid hash of no one's secret, verified against when the user name is unknown.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$1R5bhOxTGh1mNY3WFcrXnXKIoN+xT5B1e9z1U6A4DFY";
 
 #[cfg(test)]
 mod tests {
@@ -291,6 +327,51 @@ mod tests {
         assert!(c.login("asha", "4321").is_ok());
         // The secret is not stored in clear.
         let stored = c.store().user("admin").expect("read").expect("user");
-        assert!(!stored.secret.contains("correct horse") && stored.secret.starts_with("argon2id$"));
+        assert!(
+            !stored.secret.contains("correct horse")
+                && stored.secret.starts_with("$argon2id$v=19$")
+        );
+        // A disabled account with the right secret gets the same refusal as a wrong secret.
+        c.set_user_disabled("asha", true).expect("disable");
+        let disabled = c.login("asha", "4321").map_err(|e| e.to_string()).err();
+        let wrong = c.login("asha", "0000").map_err(|e| e.to_string()).err();
+        assert_eq!(disabled, wrong);
+    }
+
+    #[test]
+    fn hashes_in_the_old_format_become_phc_strings_that_still_verify() {
+        let (_d, mut c) = counter();
+        // What the earlier versions stored for "4321" with this salt.
+        let salt = [7u8; SALT_LEN];
+        let mut raw = [0u8; 32];
+        Argon2::default()
+            .hash_password_into(b"4321", &salt, &mut raw)
+            .expect("hash");
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        let legacy = format!("argon2id$v19${}${}", hex(&salt), hex(&raw));
+        c.store_mut()
+            .add_user(
+                &UserRow {
+                    name: "old".into(),
+                    role: "clerk".into(),
+                    secret: legacy,
+                    disabled: false,
+                },
+                "2026-01-01",
+            )
+            .expect("add");
+        assert_eq!(c.upgrade_user_hashes().expect("upgrade"), 1);
+        let stored = c.store().user("old").expect("read").expect("user").secret;
+        assert!(
+            stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{stored}"
+        );
+        assert!(c.login("old", "4321").is_ok());
+        assert!(c.login("old", "4322").is_err());
+        assert_eq!(c.upgrade_user_hashes().expect("again"), 0);
+        assert!(
+            PasswordHash::new(DUMMY_HASH).is_ok(),
+            "the stand-in hash parses, so it is hashed against"
+        );
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Takes the columns of `shared/data/sample.patients.csv` by name (name, sex, age_years or age,
 //! dob, guardian_relation, guardian_name, mobile, address, district, state, pincode, and optionally
-//! abha, aadhaar, category) and ignores any others. Valid rows are committed in batches; each
+//! abha, aadhaar, category, and uhid: the UHID on the patient's hospital card) and ignores any
+//! others. Valid rows are committed in batches; each
 //! refused row is reported with its line and reason. Exit code 2 if any row was refused.
 
 use std::collections::HashMap;
@@ -31,6 +32,7 @@ const KNOWN: &[&str] = &[
     "abha",
     "aadhaar",
     "category",
+    "uhid",
 ];
 
 pub fn run(
@@ -159,6 +161,7 @@ pub fn run(
             RegisterRequest {
                 patient,
                 department: department.to_owned(),
+                uhid: get(&rec, "uhid"),
             },
         ));
         if pending.len() >= batch {

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use parchi_app::{HistoryItem, PatientSummary, Report};
+use parchi_app::{Found, HistoryItem, PatientSummary, Report};
 use parchi_core::FieldError;
 use parchi_store::{RecordSyncState, VisitRecord};
 use serde::Serialize;
@@ -84,14 +84,14 @@ pub fn registration_text(
     s
 }
 
-pub fn hits_text(hits: &[PatientSummary]) -> String {
+pub fn hits_text(hits: &[Found]) -> String {
     if hits.is_empty() {
         return "No patient found.".into();
     }
     hits.iter()
-        .map(|h| {
-            format!(
-                "{:<16} {:<28} {:>4} {} {:<24} {:<10} last visit {}",
+        .map(|h| match h {
+            Found::Parchi(h) => format!(
+                "{:<16} {:<28} {:>4} {} {:<24} {:<10} last visit {}{}",
                 h.temp_id,
                 h.name,
                 h.age,
@@ -100,8 +100,21 @@ pub fn hits_text(hits: &[PatientSummary]) -> String {
                 h.mobile.clone().unwrap_or_default(),
                 h.last_visit
                     .map(|d| d.to_string())
-                    .unwrap_or_else(|| "-".into())
-            )
+                    .unwrap_or_else(|| "-".into()),
+                h.uhid
+                    .as_ref()
+                    .map(|u| format!("  UHID {u}"))
+                    .unwrap_or_default()
+            ),
+            Found::HospitalIndex(c) => format!(
+                "{:<16} {:<28} {:>4} {} {:<24} {:<10} from the hospital index",
+                c.uhid,
+                c.name,
+                c.age.clone().unwrap_or_default(),
+                c.sex.clone().unwrap_or_else(|| "-".into()),
+                c.guardian.clone().unwrap_or_default(),
+                c.mobile.clone().unwrap_or_default(),
+            ),
         })
         .collect::<Vec<_>>()
         .join("\n")

@@ -36,6 +36,9 @@ pub(crate) enum Tag {
     SurnameGuardianLetterBand = 8,
     /// Counts how many records name this guardian; never scored as a block (far too broad).
     GuardianName = 9,
+    /// Linking only: the given name's sound key or a one-deletion neighbour of it, with the
+    /// birth-year band and the place.
+    GivenDeletionBand = 10,
 }
 
 const BAND: i32 = 6;
@@ -108,6 +111,67 @@ fn sound(key: &NameKey, i: usize) -> u64 {
     hash_bytes(b'p', key.toks[i].phon.as_bytes())
 }
 
+/// Where the person lives: the PIN, or failing that the district.
+fn place(p: &Prepared) -> u64 {
+    p.pincode.map(u64::from).or(p.district).unwrap_or(0)
+}
+
+/// The two birth-year bands of a record, with its sex. Band keys carry the sex: they are the
+/// broad keys, and a pair of different sex is never proposed for merging (the narrow keys still
+/// meet a sex typed wrongly).
+fn bands(p: &Prepared) -> Option<[u64; 2]> {
+    let sex = sex_bits(p);
+    p.birth_year.map(|y| {
+        [
+            i64::from(y).div_euclid(i64::from(BAND)) as u64 ^ sex,
+            ((i64::from(y) + i64::from(BAND / 2)).div_euclid(i64::from(BAND)) + (1 << 33)) as u64
+                ^ sex,
+        ]
+    })
+}
+
+fn sex_bits(p: &Prepared) -> u64 {
+    (match p.sex {
+        Some(crate::Sex::Male) => 1u64,
+        Some(crate::Sex::Female) => 2,
+        Some(crate::Sex::Other) => 3,
+        None => 0,
+    }) << 40
+}
+
+/// Sound keys this short have too many one-deletion neighbours in common to block on them.
+const MIN_DELETION_KEY: usize = 4;
+
+/// The keys the linker files records under: the duplicate finder's, and the given name's sound
+/// key and its one-deletion neighbours with the band and the place. The index streams past the
+/// patients once, so a broader key costs lookups rather than pairs; two records whose given
+/// names differ by a slip that changes the sound key ("Vandaa" / "Vandana") meet here.
+pub(crate) fn link_keys(p: &Prepared, out: &mut Vec<(u64, Tag)>) {
+    keys(p, out);
+    let (Some(g), Some(bands)) = (p.name.given_full(), bands(p)) else {
+        return;
+    };
+    let phon = g.phon.as_bytes();
+    let place = place(p);
+    // The key itself always (a short key still meets a longer one's deletion), its deletions
+    // only when long enough to stay selective.
+    let mut variants: Vec<Vec<u8>> = vec![phon.to_vec()];
+    if phon.len() >= MIN_DELETION_KEY {
+        variants.extend((0..phon.len()).map(|i| [&phon[..i], &phon[i + 1..]].concat()));
+    }
+    variants.sort();
+    variants.dedup();
+    for v in variants {
+        let k = hash_bytes(b'p', &v);
+        for b in bands {
+            out.push((
+                hash_parts(Tag::GivenDeletionBand as u8, &[k, b, place]),
+                Tag::GivenDeletionBand,
+            ));
+        }
+    }
+}
+
 pub(crate) fn keys(p: &Prepared, out: &mut Vec<(u64, Tag)>) {
     if let Some(m) = p.mobile {
         out.push((hash_parts(Tag::Mobile as u8, &[m]), Tag::Mobile));
@@ -130,8 +194,7 @@ pub(crate) fn keys(p: &Prepared, out: &mut Vec<(u64, Tag)>) {
             t.kind == Kind::Full || !matches!(&*t.text, "kumar" | "devi")
         })
         .map(|s| sound(name, s));
-    // Where the person lives: the PIN, or failing that the district.
-    let place = p.pincode.map(u64::from).or(p.district).unwrap_or(0);
+    let place = place(p);
     let letter = name.given_letter().map(u64::from);
     let guardian_given = p
         .guardian
@@ -145,21 +208,7 @@ pub(crate) fn keys(p: &Prepared, out: &mut Vec<(u64, Tag)>) {
                 .find(|t| t.kind == Kind::Initial)
                 .map(|t| hash_bytes(b'i', t.text.as_bytes()))
         });
-    // Band keys also carry the sex: they are the broad keys, and a pair of different sex is
-    // never proposed for merging (the narrow keys still meet a sex typed wrongly).
-    let sex = match p.sex {
-        Some(crate::Sex::Male) => 1u64,
-        Some(crate::Sex::Female) => 2,
-        Some(crate::Sex::Other) => 3,
-        None => 0,
-    } << 40;
-    let bands = p.birth_year.map(|y| {
-        [
-            i64::from(y).div_euclid(i64::from(BAND)) as u64 ^ sex,
-            ((i64::from(y) + i64::from(BAND / 2)).div_euclid(i64::from(BAND)) + (1 << 33)) as u64
-                ^ sex,
-        ]
-    });
+    let bands = bands(p);
     if let (Some(g), Some(s)) = (given_full, surname) {
         out.push((
             hash_parts(Tag::GivenSurname as u8, &[g, s]),
@@ -221,7 +270,7 @@ pub(crate) fn keys(p: &Prepared, out: &mut Vec<(u64, Tag)>) {
         for t in name.toks.iter().filter(|t| t.kind == Kind::Full).take(3) {
             let tok = hash_bytes(b'p', t.phon.as_bytes());
             out.push((
-                hash_parts(Tag::TokenGuardian as u8, &[tok, gg, sex]),
+                hash_parts(Tag::TokenGuardian as u8, &[tok, gg, sex_bits(p)]),
                 Tag::TokenGuardian,
             ));
         }

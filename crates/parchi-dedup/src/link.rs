@@ -165,7 +165,9 @@ pub enum LinkOutcome {
 }
 
 /// Why a central record is a candidate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkBasis {
     /// The UHID the clerk typed from the card.
@@ -208,6 +210,9 @@ pub enum LinkNote {
     InitialFitsSeveral,
     /// One ABHA number is on records of different people.
     AbhaOnSeveralPeople,
+    /// A record of the patient's household and age, under another name: the same person
+    /// written differently, or a twin.
+    SameHousehold,
 }
 
 impl fmt::Display for LinkNote {
@@ -220,6 +225,7 @@ impl fmt::Display for LinkNote {
             LinkNote::CloseRival => "another person's record fits almost as well",
             LinkNote::InitialFitsSeveral => "the initial fits the records of several people",
             LinkNote::AbhaOnSeveralPeople => "the ABHA number is on records of different people",
+            LinkNote::SameHousehold => "a record of the same household and age under another name",
         })
     }
 }
@@ -243,6 +249,8 @@ pub enum CardMismatch {
     Sex,
     /// The birth years are this many years apart (more than the configured tolerance).
     Age { years: u32 },
+    /// The names contradict each other (a given name like nothing on the other record).
+    Name,
 }
 
 impl fmt::Display for CardMismatch {
@@ -252,23 +260,33 @@ impl fmt::Display for CardMismatch {
             CardMismatch::Age { years } => {
                 write!(f, "the card's record is {years} years older or younger")
             }
+            CardMismatch::Name => write!(f, "the card's record has another name"),
         }
     }
 }
 
-/// At the counter and in the link: does the central record behind a card differ sharply from
-/// the person at the counter (sex differs, or birth years more than `cfg.card_age_years`
-/// apart)? Empty means no warning. Missing fields never warn.
+/// At the counter: does the central record behind a card differ sharply from the person at the
+/// counter (sex differs, birth years more than `cfg.card_age_years` apart, or names that
+/// contradict each other, as the link judges a card)? Empty means the card fits. Missing
+/// fields never warn.
 pub fn card_check<K, M>(
     at_counter: &Record<K>,
     central: &Record<M>,
     cfg: &LinkConfig,
 ) -> Vec<CardMismatch> {
-    index::card_mismatches(
+    let mut out = index::card_mismatches(
         (at_counter.sex, at_counter.birth_year),
         (central.sex, central.birth_year),
         cfg,
-    )
+    );
+    let (a, b) = (
+        crate::name::NameKey::new(&at_counter.name),
+        crate::name::NameKey::new(&central.name),
+    );
+    if names::names_contradict(&a, &b, &mut SimCache::new(8)) {
+        out.push(CardMismatch::Name);
+    }
+    out
 }
 
 /// What a linker did, for benchmarks.

@@ -98,6 +98,9 @@ pub fn assess(a: &Prepared, b: &Prepared, cfg: &Config) -> Assessment {
     })
 }
 
+/// Birth years closer than this are one generation: neither can be the other's guardian.
+const GUARDIAN_GAP_YEARS: u32 = 12;
+
 /// [`assess`], giving up (`None`) as soon as the points cannot reach `floor` any more.
 pub fn assess_bounded(
     a: &Prepared,
@@ -291,8 +294,13 @@ pub fn assess_bounded(
     }
     // With one guardian on both records they are the same generation: a name that fits that
     // guardian ("L. Sidhu" S/o Laksh Sidhu) or repeats it (a junior) says nothing about them.
+    // A guardian (a parent, a husband, whoever looks after them) is not the same age as the
+    // one they look after: with both birth years known and close, a guardian line that repeats
+    // the other record's name is a junior named after the father, not the father himself.
+    let same_generation = matches!((a.birth_year, b.birth_year), (Some(x), Some(y)) if x.abs_diff(y) < GUARDIAN_GAP_YEARS);
     let mut guardian_is_other = None;
     if !same_guardian
+        && !same_generation
         && (names_person(&a.guardian, &b.name, cache) || names_person(&b.guardian, &a.name, cache))
     {
         points -= 4.0;

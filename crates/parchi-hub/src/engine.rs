@@ -31,6 +31,15 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
+mod mirror;
+mod uhids;
+
+pub use mirror::{
+    META_MIRROR_AS_OF, META_MIRROR_FHIR_SINCE, META_MIRROR_LAST_RUN, MirrorPageOut,
+    parse_mirror_batch, prepare_mirror,
+};
+pub use uhids::{META_UHID_BLOCKS, UhidReport};
+
 use crate::error::{HubError, StorageError};
 use crate::state::{Entity, PatientState, VisitState, entity_of, patient_views, visit_views};
 use crate::storage::{
@@ -99,12 +108,8 @@ pub enum BodyError {
     UnsupportedVersion(u64),
     #[error("{got} ops in one push; at most {max} are accepted")]
     TooManyOps { got: usize, max: usize },
-}
-
-/// What [`Hub::assign_uhids`] did: patient IDs with their new UHIDs.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct UhidReport {
-    pub assigned: Vec<(String, String)>,
+    #[error("{got} records in one mirror batch; at most {max} are accepted")]
+    TooManyRecords { got: usize, max: usize },
 }
 
 /// The hash that tells a duplicate from a diverging payload.
@@ -431,6 +436,8 @@ pub struct Hub<S: Storage> {
     hub_id: String,
     config: HubConfig,
     timings: PushTimings,
+    /// The mirror of the hospital's index: its own write lock and counts.
+    mirror: mirror::MirrorState,
 }
 
 /// Where pushes spent their time so far (nanoseconds, summed over every push): for benchmarks
@@ -623,6 +630,7 @@ impl<S: Storage> Hub<S> {
         };
         let head = loaded.head;
         let mut inner = build_inner(&storage, loaded).await?;
+        let mirror = mirror::MirrorState::load(&storage, &meta).await?;
         inner.meta = meta;
         Ok(Self {
             storage,
@@ -632,6 +640,7 @@ impl<S: Storage> Hub<S> {
             hub_id,
             config,
             timings: PushTimings::default(),
+            mirror,
         })
     }
 
@@ -1182,112 +1191,6 @@ impl<S: Storage> Hub<S> {
             next,
             more,
             head: head.max(next),
-        })
-    }
-
-    // ---- Permanent UHIDs ------------------------------------------------------------------------
-
-    /// The central hub's job after an outage: gives every person who has only temporary IDs a
-    /// permanent UHID `<PREFIX><9 digits>`, as `AssignUhid` operations in the log, so counters
-    /// learn the mapping at their next pull. Persons are served in registration order; the
-    /// sequence continues after the highest UHID with that prefix already known.
-    pub async fn assign_uhids(&self, prefix: &str, now_ms: u64) -> Result<UhidReport, HubError> {
-        let prefix = prefix.trim().to_ascii_uppercase();
-        if !(2..=8).contains(&prefix.len()) || !prefix.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(HubError::BadRequest(
-                "UHID prefix: 2 to 8 letters, e.g. DHP".into(),
-            ));
-        }
-        let views = self.patients().await?;
-        let seq_key = format!("uhid_seq:{prefix}");
-        let mut seq: u64 = self
-            .meta(&seq_key)
-            .await
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        for v in &views {
-            if let Some(n) = v
-                .uhid
-                .as_ref()
-                .and_then(|u| u.as_str().strip_prefix(&prefix))
-                .and_then(|d| d.parse::<u64>().ok())
-            {
-                seq = seq.max(n);
-            }
-        }
-        let mut targets: Vec<&PatientView> = views
-            .iter()
-            .filter(|v| v.uhid.is_none() && v.merged_into.is_none())
-            .collect();
-        targets.sort_by_key(|v| v.origin.stamp);
-        let site = match self
-            .meta("hub_site")
-            .await
-            .and_then(|s| s.parse::<SiteId>().ok())
-        {
-            Some(s) => s,
-            None => SiteId::new_v7(now_ms, random_bytes::<10>()?),
-        };
-        let mut clock = parchi_core::Clock::resume(
-            Hlc(self
-                .meta("hub_hlc")
-                .await
-                .and_then(|h| h.parse().ok())
-                .unwrap_or(0)),
-            DEFAULT_MAX_DRIFT_MS,
-        );
-        let mut items = Vec::with_capacity(targets.len());
-        let mut assigned = Vec::with_capacity(targets.len());
-        for v in targets {
-            seq += 1;
-            let uhid = parchi_core::Uhid::parse(&format!("{prefix}{seq:09}"))
-                .map_err(|e| HubError::BadRequest(format!("UHID: {e}")))?;
-            let hlc = clock.tick(now_ms);
-            let op = Op {
-                id: OpId::new_v7(hlc.wall_ms(), random_bytes::<10>()?),
-                hlc,
-                site,
-                body: parchi_core::OpBody::AssignUhid {
-                    patient: v.id,
-                    uhid: uhid.clone(),
-                },
-            };
-            assigned.push((v.id, uhid));
-            items.push(prepare_item(op, None));
-        }
-        if items.is_empty() {
-            return Ok(UhidReport {
-                assigned: Vec::new(),
-            });
-        }
-        let meta = vec![
-            (seq_key, seq.to_string()),
-            ("hub_site".to_string(), site.to_string()),
-            ("hub_hlc".to_string(), clock.last().0.to_string()),
-        ];
-        // Ops the hub itself writes enter its log like ops from upstream (this hub is the
-        // authority; the server refuses the request on a hub that relays to an upstream).
-        let results = self
-            .push_with_meta(Source::Upstream, items, now_ms, meta.clone())
-            .await?;
-        if let Some(bad) = results
-            .iter()
-            .find(|r| !matches!(r.outcome, Outcome::Applied { .. }))
-        {
-            return Err(HubError::Config(format!(
-                "a UHID assignment was not applied: {:?}",
-                bad.outcome
-            )));
-        }
-        let mut inner = self.inner.lock().await;
-        for (k, v) in meta {
-            inner.meta.insert(k, v);
-        }
-        Ok(UhidReport {
-            assigned: assigned
-                .into_iter()
-                .map(|(p, u)| (p.to_string(), u.to_string()))
-                .collect(),
         })
     }
 

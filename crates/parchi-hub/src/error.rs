@@ -46,6 +46,12 @@ pub enum HubError {
     InvalidEnrollCode,
     #[error("cursor {after} is beyond the hub's last op {head}: pull again from 0")]
     CursorAhead { after: u64, head: u64 },
+    #[error(
+        "mirror cursor {after} is beyond the hub's mirror head {head}: pull the mirror again from 0"
+    )]
+    MirrorCursorAhead { after: u64, head: u64 },
+    #[error("{got} records in one mirror batch; at most {max} are accepted")]
+    TooManyRecords { got: usize, max: usize },
     #[error("not found: {0}")]
     NotFound(String),
     #[error("configuration: {0}")]
@@ -65,7 +71,10 @@ impl HubError {
             HubError::Forbidden(_) => (403, ErrorCode::Forbidden),
             HubError::BadRequest(_) => (400, ErrorCode::BadRequest),
             HubError::InvalidEnrollCode => (400, ErrorCode::InvalidEnrollCode),
-            HubError::CursorAhead { .. } => (409, ErrorCode::CursorAhead),
+            HubError::CursorAhead { .. } | HubError::MirrorCursorAhead { .. } => {
+                (409, ErrorCode::CursorAhead)
+            }
+            HubError::TooManyRecords { .. } => (413, ErrorCode::TooManyRecords),
             HubError::NotFound(_) => (404, ErrorCode::NotFound),
             HubError::Config(_) | HubError::Upstream(_) => (500, ErrorCode::Internal),
         }

@@ -6,10 +6,13 @@
 //!
 //! Code map:
 //! - [`engine`]: the logic every backend shares (dedupe by op ID, quarantine, clock clamp,
-//!   merge, enrolment, admin queries);
+//!   merge, enrolment, admin queries), the mirror of the hospital's patient index
+//!   (`engine/mirror.rs`: imported in batches, pulled by counters page by page, never an op) and
+//!   permanent UHIDs (`engine/uhids.rs`: who gets one, from the hospital's UHID blocks first);
 //! - [`storage`]: the [`Storage`] trait and its rows; [`sqlite`] and [`postgres`] implement it;
 //! - [`state`]: merged records and their stored encoding;
-//! - [`server`]: the axum routes of protocol v1 (see `schemas/hub.openapi.yaml`);
+//! - [`server`]: the axum routes of protocol v1 (see `schemas/hub.openapi.yaml`; the mirror's in
+//!   `server/mirror.rs`);
 //! - [`relay`]: a LAN hub syncing with an upstream hub over the same protocol.
 //!
 //! **Architecture Invariant:** the server is generic over [`Storage`]; nothing above

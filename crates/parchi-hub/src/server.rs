@@ -20,6 +20,8 @@ use serde::Deserialize;
 use serde::Serialize;
 
 use crate::engine::{BodyError, Hub, Source, parse_push, secret_hash};
+
+mod mirror;
 use crate::error::HubError;
 use crate::storage::Storage;
 
@@ -73,6 +75,7 @@ impl From<BodyError> for ApiError {
             BodyError::Malformed(_) => (400, ErrorCode::Malformed),
             BodyError::UnsupportedVersion(_) => (400, ErrorCode::UnsupportedVersion),
             BodyError::TooManyOps { .. } => (413, ErrorCode::TooManyOps),
+            BodyError::TooManyRecords { .. } => (413, ErrorCode::TooManyRecords),
         };
         ApiError::new(status, code, e.to_string())
     }
@@ -172,37 +175,64 @@ fn admin<S: Storage>(state: &AppState<S>, headers: &HeaderMap) -> ApiResult<()> 
     }
 }
 
+/// Bytes of an oversized body still read (and dropped) before answering 413, so a client that
+/// sent too much reads the JSON answer instead of a reset connection.
+const DRAIN_MAX: u64 = 32 * 1024 * 1024;
+
 /// Reads the body up to `limit` bytes: 413 past it, 400 `truncated` if it ends early.
 async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> ApiResult<axum::body::Bytes> {
     let too_large = || {
         ApiError::new(
             413,
             ErrorCode::PayloadTooLarge,
-            format!("request body larger than {limit} bytes; push fewer ops at a time"),
+            format!("request body larger than {limit} bytes; send less at a time"),
         )
     };
-    if let Some(len) = headers
+    let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        && len > limit as u64
-    {
+        .and_then(|v| v.parse::<u64>().ok());
+    let mut over = declared.is_some_and(|len| len > limit as u64);
+    if declared.is_some_and(|len| len > limit as u64 + DRAIN_MAX) {
         return Err(too_large());
     }
-    match http_body_util::Limited::new(body, limit).collect().await {
-        Ok(c) => Ok(c.to_bytes()),
-        Err(e)
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            Err(too_large())
+    let mut buf = Vec::with_capacity(if over {
+        0
+    } else {
+        declared.map_or(0, |l| l as usize)
+    });
+    let mut seen = 0u64;
+    let mut body = body;
+    while let Some(frame) = body.frame().await {
+        let frame = match frame {
+            Ok(f) => f,
+            Err(_) if over => return Err(too_large()),
+            Err(e) => {
+                return Err(ApiError::new(
+                    400,
+                    ErrorCode::Truncated,
+                    format!("the request body could not be read in full (cut connection?): {e}"),
+                ));
+            }
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen += data.len() as u64;
+        if over || seen > limit as u64 {
+            over = true;
+            buf = Vec::new();
+            if seen > limit as u64 + DRAIN_MAX {
+                break;
+            }
+            continue;
         }
-        Err(e) => Err(ApiError::new(
-            400,
-            ErrorCode::Truncated,
-            format!("the request body could not be read in full (cut connection?): {e}"),
-        )),
+        buf.extend_from_slice(&data);
     }
+    if over {
+        return Err(too_large());
+    }
+    Ok(buf.into())
 }
 
 fn json_response<T: Serialize>(v: &T) -> Response {
@@ -403,9 +433,10 @@ struct AssignUhids {
 async fn admin_assign_uhids<S: Storage>(
     State(st): State<Arc<AppState<S>>>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    body: Body,
 ) -> ApiResult<Response> {
     admin(&st, &headers)?;
+    let body = read_body(&headers, body, 64 * 1024).await?;
     if st.upstream.is_some() {
         return Err(ApiError::new(
             409,
@@ -430,6 +461,14 @@ async fn not_found() -> ApiError {
     ApiError::new(404, ErrorCode::NotFound, "no such endpoint")
 }
 
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        405,
+        ErrorCode::NotFound,
+        "this endpoint does not take that method",
+    )
+}
+
 /// The router over a hub.
 pub fn router<S: Storage>(state: Arc<AppState<S>>) -> Router {
     Router::new()
@@ -447,7 +486,21 @@ pub fn router<S: Storage>(state: Arc<AppState<S>>) -> Router {
         )
         .route("/v1/admin/relay", post(admin_relay::<S>))
         .route("/v1/admin/assign-uhids", post(admin_assign_uhids::<S>))
+        .route("/v1/mirror", get(mirror::pull_mirror::<S>))
+        .route(
+            "/v1/admin/mirror",
+            post(mirror::admin_mirror_batch::<S>).get(mirror::admin_mirror_status::<S>),
+        )
+        .route(
+            "/v1/admin/mirror/done",
+            post(mirror::admin_mirror_done::<S>),
+        )
+        .route(
+            "/v1/admin/uhid-blocks",
+            post(mirror::admin_uhid_block_add::<S>).get(mirror::admin_uhid_blocks::<S>),
+        )
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         // Bodies are limited by `read_body`, which answers 413 in our own error format.
         .layer(DefaultBodyLimit::disable())
         .with_state(state)

@@ -3,12 +3,18 @@
 //! Each simulated counter (site) registers patients, opens visits with its own tokens, corrects
 //! fields, cancels and reprints, stamping everything with its own HLC. The mix is roughly a busy
 //! OPD: 40% new patients, 40% visits, 10% corrections, 5% cancellations, 5% reprints.
+//!
+//! [`CentralGen`] makes records of a hospital's own patient index (the mirror), about 250 bytes
+//! of canonical JSON each, UHIDs in export order.
 
 use chrono::NaiveDate;
 use parchi_core::op::{FieldValue, NewVisit, OpBody};
-use parchi_core::patient::{BirthDate, Category, Mobile, Name, PatientFields, Sex, Text};
+use parchi_core::patient::{
+    BirthDate, Category, GuardianRelation, Mobile, Name, PatientFields, Pincode, Sex, Text,
+};
 use parchi_core::{
-    Clock, CounterCode, DeptCode, Hlc, Op, OpId, PatientId, SiteId, SiteTag, TempId, Token, VisitId,
+    CentralPatient, Clock, CounterCode, DeptCode, Hlc, Op, OpId, PatientId, SiteId, SiteTag,
+    TempId, Token, Uhid, VisitId,
 };
 
 /// SplitMix64: small, fast, seeded.
@@ -264,10 +270,129 @@ pub fn mixed(total: usize, sites: usize, seed: u64, start_ms: u64) -> Vec<Op> {
     out
 }
 
+const LOCALITIES: [&str; 6] = [
+    "Ward 7, Kankarbagh",
+    "Mohalla Qazi, Phulwari",
+    "Village Bihta",
+    "Patliputra Colony",
+    "Gali 4, Sabzibagh",
+    "Rajendra Nagar",
+];
+
+/// Seeded records of a hospital's patient index: UHID `{prefix}{n:09}` for n = 1, 2, …, a name,
+/// sex, birth (a year only for one in four), a guardian (one in two), mobile (four in five), an
+/// address (PIN code two in three) and when the hospital last saw them (2012 to 2026).
+#[derive(Clone, Debug)]
+pub struct CentralGen {
+    rng: Rng,
+    prefix: String,
+    n: u64,
+}
+
+impl CentralGen {
+    pub fn new(seed: u64, prefix: &str) -> Self {
+        Self {
+            rng: Rng::new(seed),
+            prefix: prefix.to_string(),
+            n: 0,
+        }
+    }
+
+    /// The next record's UHID number (the one [`CentralGen::next_record`] gives next).
+    pub fn position(&self) -> u64 {
+        self.n + 1
+    }
+
+    /// The next record.
+    pub fn next_record(&mut self) -> CentralPatient {
+        self.n += 1;
+        let uhid = Uhid::parse(&format!("{}{:09}", self.prefix, self.n))
+            .unwrap_or_else(|_| unreachable!("a prefix of letters and 9 digits is a UHID"));
+        self.record(uhid)
+    }
+
+    /// A fresh record (new name, mobile, dates) for `uhid`: a changed copy.
+    pub fn record(&mut self, uhid: Uhid) -> CentralPatient {
+        let r = &mut self.rng;
+        let pick = |r: &mut Rng, list: &[&'static str]| list[r.below(list.len() as u64) as usize];
+        let first = pick(r, &FIRST);
+        let last = pick(r, &LAST);
+        let name = Name::parse("name", &format!("{first} {last}"))
+            .unwrap_or_else(|_| Name::unknown(Sex::Other));
+        let guardian_name = (r.below(2) == 0)
+            .then(|| {
+                Name::parse(
+                    "guardian",
+                    &format!("{} {}", pick(r, &FIRST), pick(r, &LAST)),
+                )
+                .ok()
+            })
+            .flatten();
+        let year = 1940 + r.below(85) as i32;
+        let birth = if r.below(4) == 0 {
+            parchi_core::central::birth_from_year(year)
+        } else {
+            NaiveDate::from_ymd_opt(year, 1 + r.below(12) as u32, 1 + r.below(28) as u32).map(
+                |date| BirthDate {
+                    date,
+                    approximate: false,
+                },
+            )
+        };
+        let seen = NaiveDate::from_ymd_opt(2012 + r.below(15) as i32, 1 + r.below(12) as u32, 1);
+        CentralPatient {
+            uhid,
+            name,
+            sex: Some(if r.below(2) == 0 {
+                Sex::Female
+            } else {
+                Sex::Male
+            }),
+            birth,
+            guardian_relation: guardian_name.as_ref().map(|_| match r.below(4) {
+                0 => GuardianRelation::SonOf,
+                1 => GuardianRelation::DaughterOf,
+                2 => GuardianRelation::WifeOf,
+                _ => GuardianRelation::CareOf,
+            }),
+            guardian_name,
+            mobile: (r.below(5) != 0)
+                .then(|| Mobile::parse(&format!("9{:09}", r.below(1_000_000_000))).ok())
+                .flatten(),
+            address: Text::parse("address", pick(r, &LOCALITIES)).ok().flatten(),
+            district: Text::parse("district", "Patna").ok().flatten(),
+            state: Text::parse("state", "Bihar").ok().flatten(),
+            pincode: (r.below(3) != 0)
+                .then(|| Pincode::parse(&format!("800{:03}", 1 + r.below(30))).ok())
+                .flatten(),
+            abha_number: None,
+            seen,
+        }
+    }
+
+    /// The next `n` records.
+    pub fn records(&mut self, n: usize) -> Vec<CentralPatient> {
+        (0..n).map(|_| self.next_record()).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use parchi_sync::validate::validate_op;
+    use parchi_sync::validate::{validate_central, validate_op};
+
+    #[test]
+    fn central_records_are_deterministic_valid_and_about_250_bytes() {
+        let a = CentralGen::new(5, "DHP").records(2_000);
+        assert_eq!(a, CentralGen::new(5, "DHP").records(2_000));
+        let mut bytes = 0;
+        for r in &a {
+            assert_eq!(validate_central(r), Ok(()));
+            bytes += serde_json::to_string(r).expect("json").len();
+        }
+        let mean = bytes / a.len();
+        assert!((225..=275).contains(&mean), "{mean} bytes");
+    }
 
     #[test]
     fn workload_is_deterministic_and_valid() {

@@ -14,9 +14,15 @@ mod e2e;
 mod faults;
 #[path = "hub/hostile.rs"]
 mod hostile;
+#[path = "hub/mirror.rs"]
+mod mirror;
+#[path = "hub/mirror_hostile.rs"]
+mod mirror_hostile;
 #[path = "hub/relay.rs"]
 mod relay;
 #[path = "hub/story.rs"]
 mod story;
 #[path = "hub/tls.rs"]
 mod tls;
+#[path = "hub/uhids.rs"]
+mod uhids;

@@ -173,6 +173,20 @@ impl Store {
             .unwrap_or(0))
     }
 
+    /// Whether this installation holds any mirror at all (cheap: no count).
+    pub fn has_mirror(&self) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM mirror)")?
+            .query_row([], |r| r.get(0))?)
+    }
+
+    /// When the hospital's index was copied, as recorded.
+    pub fn mirror_as_of(&self) -> Result<Option<String>> {
+        get_meta(&self.conn, META_AS_OF)
+    }
+
+    /// How many records, as of when, how far pulled. Counts every record: not for a hot path.
     pub fn mirror_status(&self) -> Result<MirrorStatus> {
         let records: i64 = self
             .conn

@@ -6,14 +6,16 @@
 use std::fmt;
 use std::time::Duration;
 
-use parchi_core::{CounterCode, Op, SiteId};
+use chrono::NaiveDate;
+use parchi_core::{CounterCode, Op, SiteId, Uhid};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::wire::{
     CreateEnrollCode, EnrollCode, EnrollRequest, EnrollResponse, ErrorBody, ErrorCode, Health,
-    HubStats, PROTOCOL_VERSION, PullResponse, PushItem, PushResponse, QuarantinedOp, Role,
-    SitesReport,
+    HubStats, MAX_MIRROR_LIMIT, MirrorBatch, MirrorBatchResult, MirrorDone, MirrorPage,
+    MirrorStatus, PROTOCOL_VERSION, PullResponse, PushItem, PushResponse, QuarantinedOp, Role,
+    SitesReport, UhidBlocks, UhidRange,
 };
 
 /// What went wrong talking to the hub.
@@ -319,6 +321,68 @@ impl HubClient {
         Ok(resp)
     }
 
+    /// `GET /v1/mirror`: the mirror's copies with seq after `after`, at most `limit` read, less
+    /// those the hospital last saw before `seen_since`.
+    pub fn pull_mirror(
+        &self,
+        after: u64,
+        limit: u32,
+        seen_since: Option<NaiveDate>,
+    ) -> Result<MirrorPage, ClientError> {
+        let mut path = format!("/v1/mirror?after={after}&limit={limit}");
+        if let Some(d) = seen_since {
+            path.push_str(&format!("&seen_since={}", d.format("%Y-%m-%d")));
+        }
+        let page: MirrorPage = self.get(&path, None)?;
+        check_mirror_page(after, limit, &page)?;
+        Ok(page)
+    }
+
+    /// Admin: stores one batch of an import of the hospital's index.
+    pub fn admin_mirror_batch(
+        &self,
+        admin_secret: &str,
+        batch: &MirrorBatch,
+    ) -> Result<MirrorBatchResult, ClientError> {
+        self.post("/v1/admin/mirror", batch, Some(admin_secret))
+    }
+
+    /// Admin: records that an import run is complete, and when the index was copied.
+    pub fn admin_mirror_done(
+        &self,
+        admin_secret: &str,
+        done: &MirrorDone,
+    ) -> Result<MirrorStatus, ClientError> {
+        self.post("/v1/admin/mirror/done", done, Some(admin_secret))
+    }
+
+    /// Admin: how current the hub's mirror is.
+    pub fn admin_mirror_status(&self, admin_secret: &str) -> Result<MirrorStatus, ClientError> {
+        self.get("/v1/admin/mirror", Some(admin_secret))
+    }
+
+    /// Admin: adds a block of UHIDs the hospital set aside for new patients.
+    pub fn admin_uhid_block_add(
+        &self,
+        admin_secret: &str,
+        from: &Uhid,
+        to: &Uhid,
+    ) -> Result<UhidBlocks, ClientError> {
+        self.post(
+            "/v1/admin/uhid-blocks",
+            &UhidRange {
+                from: from.clone(),
+                to: to.clone(),
+            },
+            Some(admin_secret),
+        )
+    }
+
+    /// Admin: every UHID block and how far minting got in it.
+    pub fn admin_uhid_blocks(&self, admin_secret: &str) -> Result<UhidBlocks, ClientError> {
+        self.get("/v1/admin/uhid-blocks", Some(admin_secret))
+    }
+
     /// Admin: a one-time enrolment code for a counter or a hub.
     pub fn admin_enroll_code(
         &self,
@@ -338,8 +402,9 @@ impl HubClient {
         self.get("/v1/admin/sites", Some(admin_secret))
     }
 
-    /// Admin, at the central hub: assigns permanent UHIDs (`PREFIX` + 9 digits) to every person
-    /// who has only temporary IDs. Returns `{"assigned": [[patient_id, uhid], …]}`.
+    /// Admin, at the central hub: assigns permanent UHIDs (from the UHID blocks, then `PREFIX` +
+    /// 9 digits) to every person new to the hospital who has only temporary IDs. Returns
+    /// `{"assigned": [[patient_id, uhid], …], "skipped_linked": n, "skipped_undecided": n}`.
     pub fn admin_assign_uhids(
         &self,
         admin_secret: &str,
@@ -400,6 +465,31 @@ pub fn check_page(after: u64, limit: u32, resp: &PullResponse) -> Result<(), Cli
     }
     if resp.ops.is_empty() && resp.more {
         return bad("an empty page that says more follow".into());
+    }
+    Ok(())
+}
+
+/// Refuses a mirror page that breaks the cursor contract, before anything of it is applied.
+pub fn check_mirror_page(after: u64, limit: u32, page: &MirrorPage) -> Result<(), ClientError> {
+    let bad = |m: String| Err(ClientError::Protocol(m));
+    let limit = limit.clamp(1, MAX_MIRROR_LIMIT);
+    if page.records.len() > limit as usize {
+        return bad(format!(
+            "asked for at most {limit} mirror records, got {}",
+            page.records.len()
+        ));
+    }
+    if page.next < after || (page.next == after && (page.more || !page.records.is_empty())) {
+        return bad(format!(
+            "mirror cursor {} does not follow {after} over the page read",
+            page.next
+        ));
+    }
+    if page.head < page.next {
+        return bad(format!(
+            "mirror head {} is before the page's end {}",
+            page.head, page.next
+        ));
     }
     Ok(())
 }

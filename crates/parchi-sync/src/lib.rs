@@ -1,11 +1,13 @@
 //! Parchi's sync protocol and its counter side.
 //!
 //! This crate owns:
-//! - [`wire`]: the JSON types of sync protocol v1 (push, pull, enrol, admin, errors);
-//! - [`validate`]: the checks a hub runs on every op it receives;
+//! - [`wire`]: the JSON types of sync protocol v1 (push, pull, enrol, admin, errors, and the
+//!   mirror of the hospital's patient index);
+//! - [`validate`]: the checks a hub runs on every op and mirror record it receives;
 //! - [`client`]: a blocking HTTP client for the hub (ureq + rustls, with timeouts);
 //! - [`store`]: the [`SyncStore`] trait a counter's store implements, and an in-memory one;
-//! - [`round`]: [`sync_round`], one push-then-pull pass, and [`backoff`] for the worker.
+//! - [`round`]: [`sync_round`], one push-then-pull pass (then the mirror's pages), and
+//!   [`backoff`] for the worker.
 //!
 //! **Architecture Invariant:** no server dependencies (axum, tokio, tokio-postgres, rusqlite):
 //! the counter's desktop binary links this crate, the hub server lives in `parchi-hub`.
@@ -24,4 +26,4 @@ pub use backoff::Backoff;
 pub use client::{ClientConfig, ClientError, HubClient};
 pub use round::{Progress, RoundOptions, RoundReport, SyncError, Transport, sync_round};
 pub use store::{MemoryStore, SyncStore};
-pub use wire::{PROTOCOL_VERSION, PulledOp, PushItem};
+pub use wire::{MirrorPage, PROTOCOL_VERSION, PulledOp, PushItem};

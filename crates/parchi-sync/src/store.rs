@@ -3,9 +3,10 @@
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::error::Error;
 
-use parchi_core::{Hlc, Op, OpId, Replica, SiteId};
+use chrono::NaiveDate;
+use parchi_core::{CentralPatient, Hlc, Op, OpId, Replica, SiteId, Uhid};
 
-use crate::wire::PulledOp;
+use crate::wire::{MirrorPage, PulledOp};
 
 /// The counter's side of sync: an outbox of its own ops, an error list, and the ops pulled from
 /// the hub with the cursor that says how far it got.
@@ -23,6 +24,10 @@ use crate::wire::PulledOp;
 ///   clamped a clock that ran ahead): the store must then re-merge that record with the
 ///   effective stamp, e.g. by recomputing it from its operations.
 /// - [`cursor`](SyncStore::cursor) returns the last cursor set, 0 at first.
+/// - [`apply_mirror`](SyncStore::apply_mirror) stores a page of the hub's mirror of the
+///   hospital's index (a newer copy replaces the older one by UHID) *and* sets the mirror cursor
+///   to the page's `next`, in one durable transaction; [`mirror_cursor`](SyncStore::mirror_cursor)
+///   returns it, 0 at first.
 pub trait SyncStore {
     type Error: Error + Send + Sync + 'static;
 
@@ -37,6 +42,12 @@ pub trait SyncStore {
     fn apply_pulled(&mut self, ops: &[PulledOp], next: u64) -> Result<(), Self::Error>;
     /// The cursor of the last page applied.
     fn cursor(&mut self) -> Result<u64, Self::Error>;
+    /// The cursor of the last mirror page applied.
+    fn mirror_cursor(&mut self) -> Result<u64, Self::Error>;
+    /// Keep only the patients the hospital saw on or after this day (`None`: everyone).
+    fn mirror_seen_since(&mut self) -> Result<Option<NaiveDate>, Self::Error>;
+    /// Stores a mirror page's records and sets the mirror cursor to its `next`, atomically.
+    fn apply_mirror(&mut self, page: &MirrorPage) -> Result<(), Self::Error>;
 }
 
 /// An error from the in-memory store (it has none; here for the trait).
@@ -65,6 +76,11 @@ pub struct MemoryStore {
     cursor: u64,
     /// Cursor moves, for tests that check it never goes backwards without a reset.
     pub cursor_history: Vec<u64>,
+    mirror: BTreeMap<Uhid, CentralPatient>,
+    mirror_cursor: u64,
+    mirror_as_of: Option<String>,
+    /// What [`SyncStore::mirror_seen_since`] answers.
+    pub mirror_seen_since: Option<NaiveDate>,
 }
 
 impl MemoryStore {
@@ -77,7 +93,20 @@ impl MemoryStore {
             replica: Replica::new(),
             cursor: 0,
             cursor_history: Vec::new(),
+            mirror: BTreeMap::new(),
+            mirror_cursor: 0,
+            mirror_as_of: None,
+            mirror_seen_since: None,
         }
+    }
+
+    /// The mirror records held, by UHID.
+    pub fn mirror(&self) -> &BTreeMap<Uhid, CentralPatient> {
+        &self.mirror
+    }
+    /// When the hub's mirror was copied from the hospital's index, as the last page said.
+    pub fn mirror_as_of(&self) -> Option<&str> {
+        self.mirror_as_of.as_deref()
     }
 
     /// Records a local write: merged at once (the counter never waits) and queued for push.
@@ -184,5 +213,24 @@ impl SyncStore for MemoryStore {
 
     fn cursor(&mut self) -> Result<u64, MemoryError> {
         Ok(self.cursor)
+    }
+
+    fn mirror_cursor(&mut self) -> Result<u64, MemoryError> {
+        Ok(self.mirror_cursor)
+    }
+
+    fn mirror_seen_since(&mut self) -> Result<Option<NaiveDate>, MemoryError> {
+        Ok(self.mirror_seen_since)
+    }
+
+    fn apply_mirror(&mut self, page: &MirrorPage) -> Result<(), MemoryError> {
+        for r in &page.records {
+            self.mirror.insert(r.uhid.clone(), r.clone());
+        }
+        self.mirror_cursor = page.next;
+        if page.as_of.is_some() {
+            self.mirror_as_of.clone_from(&page.as_of);
+        }
+        Ok(())
     }
 }

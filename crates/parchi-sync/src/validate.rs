@@ -3,12 +3,15 @@
 //! The core's value types deserialise without re-validating (serde is transparent over them), so
 //! a buggy or hostile peer could send a name with digits or a 9-digit mobile. The hub rejects such
 //! an op, alone, with [`RejectCode::InvalidValue`]; the rest of its batch is unaffected.
+//!
+//! [`validate_central`] holds a record of the hospital's index (a mirror import) to the same
+//! normal forms.
 
 use parchi_core::op::{FieldValue, OpBody};
 use parchi_core::patient::{
     AadhaarLast4, AbhaAddress, AbhaNumber, Guardian, Mobile, Name, PatientFields, Pincode, Text,
 };
-use parchi_core::{Hlc, Op};
+use parchi_core::{CentralPatient, Hlc, Op, Uhid};
 
 use crate::wire::RejectCode;
 
@@ -189,6 +192,26 @@ pub fn validate_op(op: &Op) -> Result<(), Invalid> {
     }
 }
 
+/// Checks a record of the hospital's index as it arrived: the UHID and every field in the normal
+/// form the core's parsers give. The reason names the field, never its value.
+pub fn validate_central(c: &CentralPatient) -> Result<(), Invalid> {
+    same(
+        "uhid",
+        &c.uhid,
+        Uhid::parse(c.uhid.as_str()).map_err(|e| e.to_string()),
+    )?;
+    name_ok("name", &c.name)?;
+    if let Some(g) = &c.guardian_name {
+        name_ok("guardian_name", g)?;
+    }
+    mobile_ok(&c.mobile)?;
+    text_ok("address", &c.address)?;
+    text_ok("district", &c.district)?;
+    text_ok("state", &c.state)?;
+    pincode_ok(&c.pincode)?;
+    abha_number_ok(&c.abha_number)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,5 +248,53 @@ mod tests {
         let err = validate_op(&op).expect_err("digits in a name");
         assert_eq!(err.code, RejectCode::InvalidValue);
         assert!(!err.reason.contains("5ecret"));
+    }
+
+    fn central() -> CentralPatient {
+        serde_json::from_value(serde_json::json!({
+            "uhid": "DHP000123",
+            "name": "Sunita Devi",
+            "sex": "F",
+            "guardian_relation": "W/o",
+            "guardian_name": "Ramesh Kumar",
+            "mobile": "9876543210",
+            "address": "Ward 7, Kankarbagh",
+            "district": "Patna",
+            "state": "Bihar",
+            "pincode": "800020",
+            "seen": "2025-01-31"
+        }))
+        .expect("a central patient")
+    }
+
+    #[test]
+    fn a_central_record_in_normal_form_passes() {
+        assert_eq!(validate_central(&central()), Ok(()));
+    }
+
+    #[test]
+    fn each_bad_central_field_is_named_and_its_value_never_echoed() {
+        let cases = [
+            ("name", serde_json::json!("R4m 5ecret")),
+            ("guardian_name", serde_json::json!("G0v1nd 5ecret")),
+            ("mobile", serde_json::json!("1234567890")),
+            ("pincode", serde_json::json!("012345")),
+            ("address", serde_json::json!("  5ecret  lane ")),
+            ("abha_number", serde_json::json!("5ecret")),
+        ];
+        for (field, value) in cases {
+            let mut v = serde_json::to_value(central()).expect("json");
+            v[field] = value;
+            let c: CentralPatient = serde_json::from_value(v).expect("still parses");
+            let err = validate_central(&c).expect_err(field);
+            assert_eq!(err.code, RejectCode::InvalidValue, "{field}");
+            assert!(err.reason.starts_with(field), "{field}: {}", err.reason);
+            assert!(!err.reason.contains("5ecret"), "{field}: {}", err.reason);
+            assert!(
+                !err.reason.contains("1234567890"),
+                "{field}: {}",
+                err.reason
+            );
+        }
     }
 }

@@ -8,9 +8,18 @@
 //!   [`OpResult`] per item, in order.
 //! - `GET /v1/pull?after=N&limit=M` answers a [`PullResponse`]: ops in the hub's acceptance order
 //!   (its sequence numbers), strictly after `N`, at most `M`.
+//! - `GET /v1/mirror` and the `/v1/admin/mirror` and `/v1/admin/uhid-blocks` routes: see
+//!   [`mirror`].
 //! - Every error is an [`ErrorBody`] with a stable [`ErrorCode`].
 
 use std::fmt;
+
+pub mod mirror;
+pub use mirror::{
+    DEFAULT_MIRROR_LIMIT, MAX_MIRROR_BATCH, MAX_MIRROR_BODY_BYTES, MAX_MIRROR_LIMIT, MirrorBatch,
+    MirrorBatchResult, MirrorDone, MirrorPage, MirrorStatus, UhidBlock, UhidBlocks, UhidRange,
+    valid_run_id,
+};
 
 use parchi_core::{CounterCode, Hlc, Op, OpId, SiteId};
 use serde::{Deserialize, Serialize};
@@ -359,6 +368,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// 413: more ops in one push than the hub accepts.
     TooManyOps,
+    /// 413: more records in one mirror batch than the hub accepts.
+    TooManyRecords,
     /// 401: no credential, or not one the hub issued.
     Unauthorized,
     /// 403: the device's credential was revoked.
@@ -392,6 +403,7 @@ impl ErrorCode {
             ErrorCode::BadRequest => "bad_request",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::TooManyOps => "too_many_ops",
+            ErrorCode::TooManyRecords => "too_many_records",
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::Revoked => "revoked",
             ErrorCode::ForbiddenSite => "forbidden_site",
@@ -452,6 +464,7 @@ mod tests {
             ErrorCode::Malformed,
             ErrorCode::CursorAhead,
             ErrorCode::TooManyOps,
+            ErrorCode::TooManyRecords,
         ] {
             assert_eq!(
                 serde_json::to_value(c).expect("json"),

@@ -1,5 +1,6 @@
 // Admin screens: the counters' sync state, the day report, settings, users, the duplicate queue
-// (two records side by side: merge, or not the same person) and conflicting edits.
+// (two records side by side: merge, or not the same person), conflicting edits, and the link
+// review after an outage (`link-review.ts`).
 
 import { api, ApiError } from "../api";
 import type { ConflictView, ConflictWrite, DuplicatePair, PatientSummary, Report, ReportRow, Settings } from "../api";
@@ -7,8 +8,9 @@ import { context, formatDay, notify, refreshFrame, registerScreen, setSync, show
 import { h, mount } from "../dom";
 import { errorMessage, fieldMessage, setLang, t } from "../i18n";
 import type { Key } from "../i18n";
+import { LinkReview } from "./link-review";
 
-type Tab = "counters" | "report" | "settings" | "users" | "duplicates" | "conflicts";
+type Tab = "counters" | "report" | "settings" | "users" | "duplicates" | "conflicts" | "link";
 const TABS: [Tab, Key][] = [
   ["counters", "admin.counters"],
   ["report", "admin.report"],
@@ -16,11 +18,13 @@ const TABS: [Tab, Key][] = [
   ["users", "admin.users"],
   ["duplicates", "admin.duplicates"],
   ["conflicts", "admin.conflicts"],
+  ["link", "admin.link"],
 ];
 
 class AdminScreen {
   private tab: Tab;
   private root: HTMLElement | null = null;
+  private link: LinkReview | null = null;
 
   constructor(params: Record<string, unknown>) {
     this.tab = (params.tab as Tab | undefined) ?? "counters";
@@ -62,16 +66,18 @@ class AdminScreen {
   }
 
   onKey(e: KeyboardEvent): boolean {
-    if (e.altKey && /^[1-6]$/.test(e.key)) {
+    if (e.altKey && /^[1-7]$/.test(e.key)) {
       e.preventDefault();
       this.select(TABS[Number(e.key) - 1][0]);
       return true;
     }
+    if (this.tab === "link" && this.link && !document.querySelector(".modal")) return this.link.onKey(e);
     return false;
   }
 
   private select(tab: Tab): void {
     this.tab = tab;
+    this.link = null;
     if (this.root) this.render(this.root);
   }
 
@@ -101,6 +107,10 @@ class AdminScreen {
           break;
         case "conflicts":
           await this.conflicts(body);
+          break;
+        case "link":
+          this.link = new LinkReview(body);
+          await this.link.load();
           break;
       }
     } catch (e) {

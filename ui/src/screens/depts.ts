@@ -5,6 +5,18 @@ import { h } from "../dom";
 import { digitPick, listMove } from "../keys";
 import { lang, t } from "../i18n";
 
+// The session's last department, so the next patient (new or returning) starts where the clerk
+// works.
+let last = "";
+
+export function lastDepartment(): string {
+  return last;
+}
+
+export function rememberDepartment(code: string): void {
+  last = code;
+}
+
 export interface Picker {
   el: HTMLElement;
   value(): string;

@@ -5,6 +5,7 @@
 //! export itself (`parchi mirror import`). Either way mirror records are read-only: starting a
 //! visit for one creates a Parchi patient linked to its UHID (see `central`).
 
+pub mod hub;
 pub mod import;
 pub mod parse;
 
@@ -17,6 +18,7 @@ use serde::Serialize;
 
 pub use import::{Format, ImportOptions, ImportReport, MirrorSink};
 
+use crate::config::HospitalConfig;
 use crate::counter::{Counter, Result};
 use crate::error::AppError;
 
@@ -37,8 +39,32 @@ impl MirrorSink for LocalMirror<'_> {
 pub struct MirrorView {
     pub records: u64,
     pub as_of: Option<String>,
+    /// The copy's time in the hospital's time zone, `30-11 22:00`, for a screen to put in its
+    /// own words.
+    pub as_of_local: Option<String>,
     /// "hospital index as of 30-11 22:00", in the hospital's time, or that there is none.
     pub label: String,
+}
+
+fn label(any: bool, local: Option<&str>) -> String {
+    match (local, any) {
+        (Some(t), _) => format!("hospital index as of {t}"),
+        (None, false) => "no hospital index at this counter".to_string(),
+        (None, true) => "hospital index (time of copy unknown)".to_string(),
+    }
+}
+
+/// The hospital's UHID format, from `hospital.uhid_pattern`, matched in full.
+pub fn uhid_format_of(cfg: &HospitalConfig) -> Result<Option<regex::Regex>> {
+    cfg.hospital
+        .uhid_pattern
+        .as_deref()
+        .map(|p| {
+            regex::Regex::new(&format!("^(?:{p})$")).map_err(|e| {
+                AppError::Invalid(format!("hospital.uhid_pattern is not a valid pattern: {e}"))
+            })
+        })
+        .transpose()
 }
 
 /// The time a file was last written, as RFC 3339 (the default `as_of` of an import).
@@ -51,16 +77,7 @@ pub fn file_time(path: &Path, offset: FixedOffset) -> Option<String> {
 impl Counter {
     /// The hospital's UHID format, from `hospital.uhid_pattern`.
     pub fn uhid_format(&self) -> Result<Option<regex::Regex>> {
-        self.config()
-            .hospital
-            .uhid_pattern
-            .as_deref()
-            .map(|p| {
-                regex::Regex::new(&format!("^(?:{p})$")).map_err(|e| {
-                    AppError::Invalid(format!("hospital.uhid_pattern is not a valid pattern: {e}"))
-                })
-            })
-            .transpose()
+        uhid_format_of(self.config())
     }
 
     /// A UHID as typed or scanned from a card, checked against the hospital's format.
@@ -82,33 +99,11 @@ impl Counter {
         crate::fhir::Systems::from_uhid_system(self.config().hospital.uhid_system.as_deref()).uhid
     }
 
-    /// The options of an import into this counter or its hub: this hospital's UHID system and
-    /// format, a fresh run ID, and when the index was copied (`as_of`, else the file's time).
+    /// The options of an import into this counter: this hospital's UHID system and format, a
+    /// fresh run ID, and when the index was copied (`as_of`, else the file's time).
     pub fn import_options(&mut self, path: &Path, as_of: Option<&str>) -> Result<ImportOptions> {
-        let offset = self
-            .config()
-            .offset()
-            .unwrap_or_else(|| chrono::Offset::fix(&chrono::Utc));
-        let as_of = match as_of {
-            Some(a) => DateTime::parse_from_rfc3339(a.trim())
-                .map_err(|_| {
-                    AppError::Invalid(
-                        "--as-of: give the time of the export as 2026-11-30T22:00:00+05:30".into(),
-                    )
-                })?
-                .to_rfc3339(),
-            None => file_time(path, offset)
-                .ok_or_else(|| AppError::Invalid(format!("cannot read {}", path.display())))?,
-        };
-        let mut run = [0u8; 8];
-        self.fill_random(&mut run);
-        Ok(ImportOptions {
-            uhid_system: self.uhid_system(),
-            uhid_format: self.uhid_format()?,
-            as_of,
-            batch: import::BATCH,
-            run: u64::from_le_bytes(run),
-        })
+        let cfg = self.config().clone();
+        hub::options_for(&cfg, as_of, |o| file_time(path, o), self.env_mut())
     }
 
     /// Imports an export of the hospital's index into this counter's own mirror (a standalone
@@ -125,28 +120,33 @@ impl Counter {
         import::import(file, format, &mut sink, &opts, progress)
     }
 
-    /// How current this counter's mirror is.
+    /// How current this counter's mirror is (counts its records: for a status poll, not a
+    /// keystroke).
     pub fn mirror_view(&self) -> Result<MirrorView> {
         let MirrorStatus { records, as_of, .. } = self.store().mirror_status()?;
-        let label = match as_of
-            .as_deref()
-            .and_then(|a| DateTime::parse_from_rfc3339(a).ok())
-        {
-            Some(t) => {
-                let local = match self.config().offset() {
-                    Some(o) => t.with_timezone(&o).naive_local(),
-                    None => t.naive_local(),
-                };
-                format!("hospital index as of {}", local.format("%d-%m %H:%M"))
-            }
-            None if records == 0 => "no hospital index at this counter".to_string(),
-            None => "hospital index (time of copy unknown)".to_string(),
-        };
+        let as_of_local = self.local_as_of(as_of.as_deref());
         Ok(MirrorView {
+            label: label(records > 0, as_of_local.as_deref()),
             records,
             as_of,
-            label,
+            as_of_local,
         })
+    }
+
+    /// "hospital index as of 30-11 22:00", without counting the mirror.
+    pub fn mirror_label(&self) -> Result<String> {
+        let as_of = self.store().mirror_as_of()?;
+        let local = self.local_as_of(as_of.as_deref());
+        Ok(label(self.store().has_mirror()?, local.as_deref()))
+    }
+
+    fn local_as_of(&self, as_of: Option<&str>) -> Option<String> {
+        let t = DateTime::parse_from_rfc3339(as_of?).ok()?;
+        let local = match self.config().offset() {
+            Some(o) => t.with_timezone(&o).naive_local(),
+            None => t.naive_local(),
+        };
+        Some(local.format("%d-%m %H:%M").to_string())
     }
 
     /// The mirror's record of a UHID.

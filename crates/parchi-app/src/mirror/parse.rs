@@ -31,7 +31,7 @@ pub struct Parsed {
 /// What one line or row gave.
 #[derive(Debug)]
 pub enum Entry {
-    Record(Parsed),
+    Record(Box<Parsed>),
     /// Deliberately not imported (an inactive record, a blank line), with the reason.
     Skipped(&'static str),
 }
@@ -220,7 +220,7 @@ pub fn patient_from_fhir(
         .and_then(Value::as_str)
         .and_then(|s| s.get(..10))
         .and_then(|d| d.parse().ok());
-    Ok(Entry::Record(Parsed {
+    Ok(Entry::Record(Box::new(Parsed {
         record: CentralPatient {
             uhid,
             name,
@@ -237,7 +237,7 @@ pub fn patient_from_fhir(
             seen,
         },
         warnings: soft.warnings,
-    }))
+    })))
 }
 
 /// One ndjson line of a Bulk Data export.
@@ -385,7 +385,7 @@ pub fn patient_from_csv(
     });
     let seen = opt(get(cols.seen))
         .and_then(|d| soft.take("last_visit", loose_date(&d).ok_or("is not a date")));
-    Ok(Entry::Record(Parsed {
+    Ok(Entry::Record(Box::new(Parsed {
         record: CentralPatient {
             uhid,
             name,
@@ -402,7 +402,7 @@ pub fn patient_from_csv(
             seen,
         },
         warnings: soft.warnings,
-    }))
+    })))
 }
 
 #[cfg(test)]
@@ -413,7 +413,7 @@ mod tests {
 
     fn record(e: Entry) -> Parsed {
         match e {
-            Entry::Record(p) => p,
+            Entry::Record(p) => *p,
             Entry::Skipped(why) => panic!("skipped: {why}"),
         }
     }

@@ -1,7 +1,9 @@
 //! The decision about one patient, once the whole index has streamed past: card, then ABHA,
 //! then the scorer's evidence.
 
-use super::index::{Central, Kept, PatientIndex, PatientState, card_mismatches, logit};
+use super::index::{
+    Central, Kept, PatientIndex, PatientState, card_mismatches, logit, same_household,
+};
 use super::names::{initial_for_given, names_contradict};
 use super::{CardMismatch, LinkBasis, LinkCandidate, LinkConfig, LinkNote, LinkOutcome};
 use crate::name::SimCache;
@@ -50,6 +52,11 @@ impl Scored {
     /// sister's card) the scorer does not hold the pair back either: then the age must vouch.
     fn sane_for(&self, patient: &Prepared) -> bool {
         self.sane() && !(self.held_back && initial_for_given(&patient.name, &self.prepared.name))
+    }
+
+    /// Of the patient's household and age under another name (see `index::same_household`).
+    fn same_household(&self) -> bool {
+        same_household(&self.reasons)
     }
 
     /// Shares a contact detail with the patient: a mobile, an address or an ABHA. Without one,
@@ -230,12 +237,16 @@ impl Judge<'_> {
             self.notes.push(LinkNote::CloseRival);
             return self.finish(LinkOutcome::Review, None);
         }
-        let outcome = if b.score >= self.cfg.review_threshold {
-            LinkOutcome::Review
-        } else {
-            at_least
-        };
-        self.finish(outcome, None)
+        if b.score >= self.cfg.review_threshold {
+            return self.finish(LinkOutcome::Review, None);
+        }
+        let household = (0..self.scored.len())
+            .find(|&j| Some(j) != rejected_card && self.scored[j].same_household());
+        if let Some(h) = household {
+            self.notes.push(LinkNote::SameHousehold);
+            return self.finish(LinkOutcome::Review, Some((h, LinkBasis::Probable)));
+        }
+        self.finish(at_least, None)
     }
 
     /// Whether `best` leads the best record of anyone else by the margin. Other records of the

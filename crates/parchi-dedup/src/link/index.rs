@@ -2,6 +2,7 @@
 //! under, and the pass of one central record past them.
 
 use super::{CardMismatch, LinkConfig};
+use crate::Reason;
 use crate::block::{self, MAX_ABHA_RECORDS, Tag};
 use crate::name::{SimCache, Tok};
 use crate::prepare::{self, Prepared};
@@ -189,6 +190,27 @@ pub struct PatientIndex {
 }
 
 /// The log-odds points a score corresponds to.
+/// Of one household and age: the same mobile (not a shared one), the same guardian or address,
+/// the same sex and birth years at most one apart. A name that differs beyond a slip then makes
+/// it a twin, or the same person written quite differently: a person must look.
+pub fn same_household(reasons: &[Reason]) -> bool {
+    let has = |f: &dyn Fn(&Reason) -> bool| reasons.iter().any(f);
+    has(&|r| matches!(r, Reason::SameMobile))
+        && has(&|r| {
+            matches!(
+                r,
+                Reason::SameGuardian | Reason::GuardianSimilar { .. } | Reason::SameAddress
+            )
+        })
+        && !has(&|r| matches!(r, Reason::DifferentSex | Reason::GuardianIsOther))
+        && has(&|r| {
+            matches!(
+                r,
+                Reason::SameBirthYear | Reason::AgeWithinTolerance { years: 1 }
+            )
+        })
+}
+
 pub fn logit(p: f64) -> f64 {
     let p = p.clamp(1e-12, 1.0 - 1e-12);
     (p / (1.0 - p)).ln()
@@ -281,7 +303,7 @@ impl PatientIndex {
         let mut scratch = Vec::with_capacity(16);
         for (i, p) in self.patients.iter().enumerate() {
             scratch.clear();
-            block::keys(p, &mut scratch);
+            block::link_keys(p, &mut scratch);
             entries.extend(scratch.iter().map(|&(k, t)| (k, t, i as u32)));
         }
         entries.sort_unstable();
@@ -367,7 +389,7 @@ impl PatientIndex {
         s.toks.dedup();
         seen.toks.extend_from_slice(&s.toks);
         s.keys.clear();
-        block::keys(&p, &mut s.keys);
+        block::link_keys(&p, &mut s.keys);
         s.keys.sort_unstable();
         s.keys.dedup();
         s.patients.clear();
@@ -397,7 +419,10 @@ impl PatientIndex {
             let abha = p.abha.is_some() && p.abha == patient.abha;
             // Card and ABHA records are always kept, however badly they fit: a reviewer must
             // see what the card pointed at.
-            let floor = if card || abha {
+            // So is a record that shares the patient's mobile, however unlike the names: it may
+            // be of the patient's household and age (see `same_household`).
+            let phone = p.mobile.is_some() && p.mobile == patient.mobile;
+            let floor = if card || abha || phone {
                 f64::NEG_INFINITY
             } else {
                 self.floor
@@ -406,7 +431,7 @@ impl PatientIndex {
             let Some(a) = score::assess_bounded(patient, &p, &cfg.scoring, cache, floor) else {
                 continue;
             };
-            let probable = logit(a.score) >= self.floor;
+            let probable = logit(a.score) >= self.floor || (phone && same_household(&a.reasons));
             if card || abha || probable {
                 hits.push(Hit {
                     patient: i,

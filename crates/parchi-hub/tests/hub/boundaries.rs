@@ -78,6 +78,7 @@ fn pages_and_batches_at_their_boundaries() {
             let opts = RoundOptions {
                 push_batch: case.batch,
                 pull_limit: case.page,
+                ..RoundOptions::default()
             };
             let r = sync_round(&mut w, &writer, &opts, &mut |_| {}).expect("writer round");
             assert_eq!(r.applied, case.ops, "{}: pushed", case.name);

@@ -96,6 +96,31 @@ impl Server {
         config: HubConfig,
         f: impl FnOnce(&mut ServeOptions),
     ) -> Self {
+        Self::try_start_custom(dir, backend, schema, config, f).expect("hub did not start")
+    }
+
+    /// A hub on a database another hub just let go of: PostgreSQL releases the previous
+    /// process's lock when it notices the connection closed, so this retries for a while.
+    #[allow(dead_code)] // used by some test modules only
+    pub fn start_again(dir: &Path, backend: Backend, schema: Option<String>) -> Self {
+        for _ in 0..100 {
+            if let Some(s) =
+                Self::try_start_custom(dir, backend, schema.clone(), HubConfig::default(), |_| {})
+            {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("hub did not start again");
+    }
+
+    fn try_start_custom(
+        dir: &Path,
+        backend: Backend,
+        schema: Option<String>,
+        config: HubConfig,
+        f: impl FnOnce(&mut ServeOptions),
+    ) -> Option<Self> {
         let mut opts = ServeOptions {
             data_dir: dir.to_path_buf(),
             listen: "127.0.0.1:0".into(),
@@ -132,10 +157,16 @@ impl Server {
                 eprintln!("test hub stopped: {e}");
             }
         });
-        let addr = addr_rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("hub did not start");
-        Self {
+        let addr = match addr_rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(a) => a,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                // The hub stopped before it listened (its error is on stderr).
+                let _ = thread.join();
+                return None;
+            }
+            Err(e) => panic!("hub did not start: {e}"),
+        };
+        Some(Self {
             url: format!("{scheme}://{addr}"),
             dir: dir.to_path_buf(),
             _tmp: None,
@@ -143,7 +174,7 @@ impl Server {
             thread: Some(thread),
             backend,
             schema,
-        }
+        })
     }
 
     pub fn client(&self) -> HubClient {

@@ -3,7 +3,7 @@
 
 use parchi_core::testgen::arb_ops;
 use parchi_core::{Op, Replica};
-use parchi_sync::wire::{PullResponse, PushResponse, Role};
+use parchi_sync::wire::{MirrorPage, PullResponse, PushResponse, Role};
 use parchi_sync::{ClientError, HubClient, MemoryStore, RoundOptions, Transport, sync_round};
 use proptest::prelude::*;
 use std::cell::Cell;
@@ -25,6 +25,15 @@ impl Transport for Flaky<'_> {
     fn pull(&self, after: u64, limit: u32) -> Result<PullResponse, ClientError> {
         self.tick()?;
         self.inner.pull(after, limit)
+    }
+    fn pull_mirror(
+        &self,
+        after: u64,
+        limit: u32,
+        seen_since: Option<chrono::NaiveDate>,
+    ) -> Result<MirrorPage, ClientError> {
+        self.tick()?;
+        self.inner.pull_mirror(after, limit, seen_since)
     }
 }
 
@@ -73,7 +82,7 @@ proptest! {
             if dup[i % dup.len()] { replicas[r].0.record(op.clone()); }
         }
         // Rounds over a flaky link until every round succeeds twice in a row for everyone.
-        let opts = RoundOptions { push_batch: batch, pull_limit: batch as u32 };
+        let opts = RoundOptions { push_batch: batch, pull_limit: batch as u32, ..RoundOptions::default() };
         // The cut pattern shifts from round to round (the call counter carries over).
         let calls: Vec<Cell<usize>> = (0..replicas.len()).map(|_| Cell::new(0)).collect();
         for _ in 0..6 {

@@ -58,6 +58,7 @@ fn three_counters(backend: Backend) {
     let opts = RoundOptions {
         push_batch: 250,
         pull_limit: 300,
+        ..RoundOptions::default()
     };
     let mut progress = Vec::new();
     for c in cs.iter_mut() {

@@ -42,6 +42,7 @@ fn hub_killed_mid_push_loses_and_duplicates_nothing() {
         let opts = RoundOptions {
             push_batch: 2_000,
             pull_limit: 1_000,
+            ..RoundOptions::default()
         };
         let r = sync_round(&mut store, &client, &opts, &mut |_| {});
         (store, r.is_ok())
@@ -181,6 +182,7 @@ fn duplicate_delivery_and_clocks_far_ahead_or_behind_converge() {
     let opts = RoundOptions {
         push_batch: 64,
         pull_limit: 50,
+        ..RoundOptions::default()
     };
     let r0 = round(&mut cs[0], &opts);
     assert_eq!(

@@ -230,6 +230,7 @@ fn one_invalid_op_is_rejected_alone_and_never_wedges_the_queue() {
         &RoundOptions {
             push_batch: 7,
             pull_limit: 100,
+            ..RoundOptions::default()
         },
         &mut |_| {},
     )

@@ -60,6 +60,7 @@ fn lan_to_central(central_backend: Backend) {
     let opts = RoundOptions {
         push_batch: 128,
         pull_limit: 100,
+        ..RoundOptions::default()
     };
     let ra = round(&mut a, &opts);
     assert_eq!(ra.clock_ahead, 20);

@@ -281,6 +281,10 @@ where
         Err(HubError::Unauthorized)
     ));
 
+    // The mirror of the hospital's index: writes, re-writes, pages and lookups.
+    let mirror_before = crate::mirror::story(&hub).await;
+    assert_eq!(hub.head(), head, "mirror records are not ops");
+
     // Reopen: the index comes back from storage; redelivery of everything is all duplicates.
     let patients_before = hub.patients().await.expect("patients");
     drop(hub);
@@ -295,6 +299,7 @@ where
     };
     assert_eq!(hub.head(), head);
     assert_eq!(hub.patients().await.expect("patients"), patients_before);
+    crate::mirror::story_after_reopen(&hub, &mirror_before).await;
     assert!(matches!(
         hub.authenticate(&devices[2].1),
         Err(HubError::Revoked)

@@ -1,0 +1,473 @@
+//! The command line's arguments (clap). No behaviour here: `run` and `hub` act on them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use parchi_core::patient::PatientInput;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "parchi",
+    version,
+    about = "Offline-first OPD registration: counters, slips, sync and reconciliation"
+)]
+pub struct Cli {
+    /// The counter's data directory (default: $PARCHI_DATA, else ~/.local/share/parchi).
+    #[arg(long, global = true, env = "PARCHI_DATA", value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Print machine-readable JSON on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Initialise this counter's data directory from a hospital configuration.
+    Init {
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        #[arg(long, value_name = "CODE")]
+        counter: String,
+    },
+    /// Register a new patient and issue a token for a department.
+    Register(RegisterArgs),
+    /// Start a new visit (and token) for a known patient.
+    Visit {
+        /// Patient ID, temporary ID or UHID.
+        patient: String,
+        #[arg(long, value_name = "CODE")]
+        department: String,
+        #[command(flatten)]
+        slip: SlipOut,
+    },
+    /// Write a visit's OPD slip as a PDF.
+    Slip {
+        visit: String,
+        #[arg(long, value_name = "FILE.pdf")]
+        out: PathBuf,
+        /// thermal80, a6 or a5 (default: the configuration's).
+        #[arg(long)]
+        layout: Option<String>,
+        /// Mark it DUPLICATE (use `reprint` to record a reprint and print it).
+        #[arg(long)]
+        duplicate: bool,
+    },
+    /// Print a visit's OPD slip through CUPS (the PDF is kept if the printer fails).
+    Print {
+        visit: String,
+        /// CUPS queue (default: the configuration's printer, else the system default).
+        #[arg(long)]
+        printer: Option<String>,
+    },
+    /// Find patients by mobile, temporary ID, UHID, ABHA, or a (misspelt) name.
+    Search {
+        query: String,
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+    },
+    /// Show a patient with their visits.
+    Show {
+        /// Patient ID, temporary ID or UHID.
+        patient: String,
+    },
+    /// Correct a patient's details (only the fields given change; each change is recorded).
+    Edit {
+        patient: String,
+        #[command(flatten)]
+        fields: PatientArgs,
+    },
+    /// Cancel a visit (it stays on record, marked cancelled).
+    Cancel {
+        visit: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Record a reprint of a visit's slip (marked DUPLICATE), and print or write it.
+    Reprint {
+        visit: String,
+        #[command(flatten)]
+        slip: SlipOut,
+    },
+    /// Every change to a patient or visit, oldest first.
+    History {
+        /// Patient ID, temporary ID, UHID or visit ID.
+        reference: String,
+    },
+    /// Bulk registration from a CSV file (columns of shared/data/sample.patients.csv).
+    Import {
+        file: PathBuf,
+        #[arg(long, value_name = "CODE")]
+        department: String,
+        /// Rows committed per transaction (1: each row durable on its own).
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
+    },
+    /// Counts and fees per department and per counter for a day.
+    Report {
+        /// YYYY-MM-DD (default: today).
+        #[arg(long)]
+        date: Option<String>,
+        /// Also write the report as a PDF.
+        #[arg(long, value_name = "FILE.pdf")]
+        pdf: Option<PathBuf>,
+    },
+    /// Enrol this counter at a hub with a one-time code from the hub's admin.
+    Enroll {
+        #[arg(long, value_name = "URL")]
+        hub: String,
+        #[arg(long)]
+        code: String,
+    },
+    /// Sync with the hub once: push what waits, pull what is new.
+    Sync {
+        /// Only show the state: online or offline, pending changes, last success and error.
+        #[arg(long)]
+        status: bool,
+        /// List the changes the hub refused.
+        #[arg(long)]
+        errors: bool,
+        /// Put the refused changes back in the queue, then sync.
+        #[arg(long)]
+        retry: bool,
+    },
+    /// Run the sync hub (embedded SQLite by default; PostgreSQL with --database).
+    Serve(parchi_hub::cli::ServeArgs),
+    /// Hub administration (run against a hub).
+    #[command(subcommand)]
+    Hub(HubCommand),
+    /// Today's visits at this counter.
+    Today,
+    /// This counter's identity and the changes waiting to be synced.
+    Status,
+    /// Likely duplicate patients (after an outage), with scores and reasons.
+    Duplicates {
+        /// Only pairs the tool rates likely (not those for review).
+        #[arg(long)]
+        likely: bool,
+    },
+    /// Merge two records of one person (every ID of both keeps resolving to the survivor).
+    Merge {
+        a: String,
+        b: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Take a record back out of the person it was merged into.
+    Unmerge {
+        record: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Record that two records are different people (e.g. relatives sharing a phone).
+    NotDuplicate {
+        a: String,
+        b: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Fields two counters corrected differently while offline, with both values.
+    Conflicts,
+    /// Export every patient and visit as FHIR R4 transaction Bundles (conditional creates).
+    ExportFhir {
+        /// Write the Bundles here as bundle-0001.json, ….
+        #[arg(long, value_name = "DIR", required_unless_present = "push")]
+        out: Option<PathBuf>,
+        /// Also POST each Bundle to this FHIR R4 server's base URL (resending is safe).
+        #[arg(long, value_name = "URL")]
+        push: Option<String>,
+        /// Bearer token for the FHIR server.
+        #[arg(
+            long,
+            env = "PARCHI_FHIR_TOKEN",
+            hide_env_values = true,
+            requires = "push"
+        )]
+        fhir_token: Option<String>,
+    },
+    /// Local user accounts for the desktop app (PIN or password, offline login).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// This counter's copy of the hospital's patient index (standalone counters; with a hub,
+    /// counters receive it through sync).
+    #[command(subcommand)]
+    Mirror(MirrorCommand),
+    /// After the outage: link every patient to the hospital's record or mark them new (with no
+    /// subcommand: run the link and list every verdict).
+    Link {
+        #[command(subcommand)]
+        action: Option<LinkCommand>,
+    },
+    /// Replace the stored hospital configuration with a new file.
+    Configure {
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MirrorCommand {
+    /// Import an export of the hospital's patient index: FHIR R4 Patient ndjson (a Bulk Data
+    /// `Patient/$export`) or CSV (uhid,name,sex,birth_year,guardian_name,mobile,address,
+    /// district,state,pincode). Re-importing a newer export updates the changed patients.
+    Import {
+        file: PathBuf,
+        /// When the hospital's index was exported (RFC 3339); default: the file's time.
+        #[arg(long, value_name = "TIME")]
+        as_of: Option<String>,
+    },
+    /// How many patients the mirror holds and how current it is.
+    Status,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LinkCommand {
+    /// The persons the last link run left for review, beside the hospital records proposed.
+    Review,
+    /// The person is the hospital's record UHID.
+    Accept {
+        /// Patient ID, temporary ID or UHID of the Parchi patient.
+        patient: String,
+        uhid: String,
+        /// Details Parchi captured that go to the hospital's record on export, comma-separated:
+        /// mobile, locality, district, state, pincode, abha_number, abha_address.
+        #[arg(long, value_delimiter = ',')]
+        update: Vec<String>,
+    },
+    /// The person is not the hospital's record UHID (never proposed for them again).
+    Reject {
+        patient: String,
+        uhid: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// The person is new to the hospital.
+    New {
+        patient: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Add a clerk or admin. The PIN/password is read from $PARCHI_PASSWORD or the first line of stdin.
+    Add {
+        name: String,
+        #[arg(long, default_value = "clerk")]
+        role: String,
+    },
+    /// Set a new PIN/password ($PARCHI_PASSWORD or stdin).
+    Passwd { name: String },
+    /// Disable an account (it can no longer log in).
+    Disable { name: String },
+    /// Enable a disabled account.
+    Enable { name: String },
+    /// List accounts.
+    List,
+}
+
+/// Patient fields as flags (shared by `register` and `edit`).
+#[derive(Args, Debug, Default)]
+pub struct PatientArgs {
+    #[arg(long)]
+    pub name: Option<String>,
+    /// M, F or O.
+    #[arg(long)]
+    pub sex: Option<String>,
+    /// Years (34), or months/days for infants (8m, 20d).
+    #[arg(long)]
+    pub age: Option<String>,
+    /// Date of birth, YYYY-MM-DD.
+    #[arg(long)]
+    pub dob: Option<String>,
+    /// S/o, D/o, W/o or C/o.
+    #[arg(long)]
+    pub guardian_relation: Option<String>,
+    #[arg(long)]
+    pub guardian_name: Option<String>,
+    #[arg(long)]
+    pub mobile: Option<String>,
+    /// House, street, locality.
+    #[arg(long)]
+    pub address: Option<String>,
+    #[arg(long)]
+    pub district: Option<String>,
+    #[arg(long)]
+    pub state: Option<String>,
+    #[arg(long)]
+    pub pincode: Option<String>,
+    /// ABHA number (14 digits) or ABHA address (name@abdm).
+    #[arg(long)]
+    pub abha: Option<String>,
+    /// Aadhaar number or its last 4 digits (only the last 4 are kept).
+    #[arg(long)]
+    pub aadhaar: Option<String>,
+    /// general, bpl, senior, staff or free.
+    #[arg(long)]
+    pub category: Option<String>,
+}
+
+impl PatientArgs {
+    pub fn input(&self, quick: bool) -> PatientInput {
+        let s = |o: &Option<String>| o.clone().unwrap_or_default();
+        PatientInput {
+            name: s(&self.name),
+            sex: s(&self.sex),
+            age: s(&self.age),
+            dob: s(&self.dob),
+            guardian_relation: s(&self.guardian_relation),
+            guardian_name: s(&self.guardian_name),
+            mobile: s(&self.mobile),
+            locality: s(&self.address),
+            district: s(&self.district),
+            state: s(&self.state),
+            pincode: s(&self.pincode),
+            abha: s(&self.abha),
+            aadhaar: s(&self.aadhaar),
+            category: s(&self.category),
+            quick,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct RegisterArgs {
+    #[command(flatten)]
+    pub patient: PatientArgs,
+    #[arg(long, value_name = "CODE")]
+    pub department: String,
+    /// Quick registration: only sex and approximate age are required.
+    #[arg(long)]
+    pub quick: bool,
+    /// The UHID on the patient's hospital card: links the patient to the hospital's record
+    /// (or, when this counter cannot verify it, keeps it as claimed, to be verified later).
+    #[arg(long, value_name = "UHID")]
+    pub uhid: Option<String>,
+    #[command(flatten)]
+    pub slip: SlipOut,
+}
+
+/// What to do with the slip after a registration, visit or reprint.
+#[derive(Args, Debug, Default)]
+pub struct SlipOut {
+    /// Print the slip (CUPS; the configured printer unless --printer).
+    #[arg(long)]
+    pub print: bool,
+    #[arg(long, requires = "print")]
+    pub printer: Option<String>,
+    /// Write the slip PDF here.
+    #[arg(long, value_name = "FILE.pdf")]
+    pub slip: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HubCommand {
+    /// Create a one-time enrolment code for a counter (or, with --role hub, a LAN hub).
+    EnrollCode {
+        #[arg(long, value_name = "URL")]
+        hub: String,
+        /// counter or hub.
+        #[arg(long, default_value = "counter")]
+        role: String,
+        /// Minutes the code stays valid.
+        #[arg(long, default_value_t = 60)]
+        ttl_minutes: u64,
+        /// The hub's data directory (to read its admin secret), unless $PARCHI_HUB_ADMIN_SECRET.
+        #[arg(long, value_name = "DIR")]
+        hub_data: Option<PathBuf>,
+    },
+    /// Every enrolled device with its sync state.
+    Sites {
+        #[arg(long, value_name = "URL")]
+        hub: String,
+        #[arg(long, value_name = "DIR")]
+        hub_data: Option<PathBuf>,
+    },
+    /// Operations the hub stored aside (two payloads under one ID).
+    Quarantine {
+        #[arg(long, value_name = "URL")]
+        hub: String,
+        #[arg(long, value_name = "DIR")]
+        hub_data: Option<PathBuf>,
+    },
+    /// At the central hub: give every person with only temporary IDs a permanent UHID.
+    AssignUhids {
+        /// Letters the UHIDs start with, e.g. DHP.
+        #[arg(long)]
+        prefix: String,
+        #[arg(long, value_name = "URL")]
+        hub: String,
+        #[arg(long, value_name = "DIR")]
+        hub_data: Option<PathBuf>,
+    },
+    /// Copy an export of the hospital's patient index into the hub (FHIR ndjson or CSV, as
+    /// for `parchi mirror import`); counters receive it at their next sync.
+    MirrorImport {
+        file: PathBuf,
+        #[arg(long, value_name = "TIME")]
+        as_of: Option<String>,
+        /// This hospital's configuration (for its UHID system and format); default: the
+        /// counter's in --data.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        #[arg(long, value_name = "URL")]
+        hub: String,
+        #[arg(long, value_name = "DIR")]
+        hub_data: Option<PathBuf>,
+    },
+    /// Page through a FHIR server's Patients into the hub, only those changed since the last
+    /// pull (by `_lastUpdated`): run it periodically to keep the hub current.
+    MirrorPull {
+        /// The FHIR server's base URL.
+        #[arg(long, value_name = "URL")]
+        fhir: String,
+        #[arg(long, env = "PARCHI_FHIR_TOKEN", hide_env_values = true)]
+        fhir_token: Option<String>,
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        #[arg(long, value_name = "URL")]
+        hub: String,
+        #[arg(long, value_name = "DIR")]
+        hub_data: Option<PathBuf>,
+    },
+    /// The hub's copy of the hospital's index: patients, as of when.
+    MirrorStatus {
+        #[arg(long, value_name = "URL")]
+        hub: String,
+        #[arg(long, value_name = "DIR")]
+        hub_data: Option<PathBuf>,
+    },
+    /// UHID ranges the hospital allocated to Parchi for people new to it.
+    #[command(subcommand)]
+    UhidBlock(UhidBlockCommand),
+    /// Revoke a device: it can no longer push or pull.
+    Revoke {
+        device: String,
+        #[arg(long, value_name = "URL")]
+        hub: String,
+        #[arg(long, value_name = "DIR")]
+        hub_data: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UhidBlockCommand {
+    /// Add a range, e.g. `DHP900000000 DHP900099999`.
+    Add {
+        from: String,
+        to: String,
+        #[arg(long, value_name = "URL")]
+        hub: String,
+        #[arg(long, value_name = "DIR")]
+        hub_data: Option<PathBuf>,
+    },
+    /// The ranges and the next unused UHID of each.
+    List {
+        #[arg(long, value_name = "URL")]
+        hub: String,
+        #[arg(long, value_name = "DIR")]
+        hub_data: Option<PathBuf>,
+    },
+}
