@@ -61,6 +61,7 @@ fn set_session(state: &AppState, s: Option<Session>) -> Res<()> {
 
 /// What the first screen needs: whether the counter opened, who is logged in, the settings.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AppStateView {
     pub data_dir: String,
     /// True when this start set the counter up from the embedded configuration.
@@ -219,6 +220,7 @@ pub async fn cancel_visit(
 /// printed marked DUPLICATE. If the printer fails, the reprint stays recorded and the error says
 /// so; the PDF is kept under the data directory.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Reprint {
     pub detail: VisitDetail,
     pub printed: Option<PrintJob>,
@@ -397,6 +399,7 @@ pub async fn link_run(state: State<'_, AppState>) -> Res<LinkRun> {
 
 /// The link review queue, and the fields an admin may approve for the hospital's record.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LinkQueue {
     pub items: Vec<ReviewItem>,
     pub updatable: &'static [Field],
@@ -453,15 +456,22 @@ pub async fn save_settings(
     admin(&state, |c| c.save_desktop_settings(&settings))
 }
 
-/// The slip as it prints, as a PNG image (raw bytes; the front end shows it as a blob).
+/// The slip as it prints, for the screen: an SVG document drawn by parchi-slip from the same
+/// layout as the PDF (marked DUPLICATE once the visit has been reprinted, as the next print
+/// would be). The front end shows it as an image.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn slip_preview(state: State<'_, AppState>, visit: String) -> Res<tauri::ipc::Response> {
-    let png = clerk(&state, |c| c.slip_png(&visit))?;
-    Ok(tauri::ipc::Response::new(png))
+pub async fn slip_preview(state: State<'_, AppState>, visit: String) -> Res<String> {
+    clerk(&state, |c| {
+        let reprinted = c.visit_detail(&visit)?.visit.reprints > 0;
+        let slip = c.slip_content(&visit, reprinted)?;
+        parchi_slip::render_svg(&slip, c.layout(None)?)
+            .map_err(|e| AppError::Invalid(format!("slip: {e}")))
+    })
 }
 
 /// A print job on the counter's printer.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PrintJob {
     pub printer: String,
     pub job: String,
@@ -476,6 +486,9 @@ pub async fn print_slip(state: State<'_, AppState>, visit: String) -> Res<PrintJ
         job: p.job_id,
     })
 }
+
+#[cfg(all(test, feature = "ts"))]
+mod bindings;
 
 #[cfg(test)]
 mod tests {

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// An error as the front end receives it: a stable `code` to branch on, a `message` for the
 /// clerk that says what to fix, and per-field problems to show next to each field.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UiError {
     pub code: String,
     pub message: String,
@@ -47,6 +48,7 @@ impl From<AppError> for UiError {
 
 /// The registration form as the front end sends it. Empty strings mean "not given".
 #[derive(Clone, Default, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct PatientForm {
     pub name: String,

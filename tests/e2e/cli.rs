@@ -348,23 +348,15 @@ fn a_locked_database_gives_a_clear_error_not_a_hang_or_panic() {
     assert_eq!(site.patient_count(), 0);
 }
 
-fn rusqlite_lock(dir: &std::path::Path) -> std::process::Child {
-    // Another process holding an exclusive lock: sqlite3 is not installed everywhere, so use a
-    // second parchi process? No: hold the lock from python's sqlite3, present on Debian.
-    let db = dir.join("parchi.db");
-    let mut child = std::process::Command::new("python3")
-        .args(["-c", "import sqlite3,sys,time; c=sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(30)"])
-        .arg(&db)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("python3");
-    let mut line = String::new();
-    use std::io::BufRead;
-    if let Some(out) = child.stdout.take() {
-        let _ = std::io::BufReader::new(out).read_line(&mut line);
-    }
-    assert_eq!(line.trim(), "locked");
-    child
+/// Another holder of the database's exclusive lock: this test process, through the counter's
+/// own (keyed) connection; a plain sqlite3 client cannot even read the encrypted file.
+fn rusqlite_lock(dir: &std::path::Path) -> parchi_app::Counter {
+    let c = parchi_app::Counter::open(dir, Box::new(parchi_app::SystemEnv)).expect("open");
+    c.store()
+        .connection()
+        .execute_batch("BEGIN EXCLUSIVE")
+        .expect("lock");
+    c
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `parchi` binary, real SQLite files, real processes.
 //! One test binary, a module per area (the ripgrep layout).
 
+mod at_rest;
 mod central;
 mod cli;
 mod crash;

@@ -162,9 +162,17 @@ fn printing_goes_through_cups_and_a_missing_printer_keeps_the_pdf() {
         err.contains("NO_SUCH_PRINTER") && err.contains("PDF is kept"),
         "{err}"
     );
-    let kept = site.path().join("slips");
-    assert!(
-        std::fs::read_dir(kept).expect("slips dir").count() >= 1,
-        "the slip PDF is kept to print later"
-    );
+    // Kept inside the encrypted store (never as a file under the data directory), to be
+    // written out when asked.
+    assert!(!site.path().join("slips").exists());
+    let kept = site.path().join("..").join(format!("kept-{visit}.pdf"));
+    site.json(&[
+        "slip",
+        visit,
+        "--kept",
+        "--out",
+        kept.to_str().expect("utf8"),
+    ]);
+    assert!(std::fs::read(&kept).expect("kept").starts_with(b"%PDF"));
+    let _ = std::fs::remove_file(&kept);
 }

@@ -2,7 +2,13 @@
 // with the same {placeholders}. Error messages are looked up by field and code, the same codes
 // the core uses, so a problem found by the core reads in the clerk's language too.
 
+import slipLabels from "./generated/slip-labels.json";
+
 export type Lang = "en" | "hi";
+
+/** The slip's own word for its reprint mark (parchi-slip's label table): the screens say what
+ * the paper says. */
+const DUPLICATE = slipLabels.duplicate;
 
 const en = {
   "app.title": "OPD registration",
@@ -141,7 +147,7 @@ const en = {
   "token.patient_id": "Patient ID",
   "token.valid": "Valid until {date}",
   "token.print": "Print slip",
-  "token.reprint": "Reprint (DUPLICATE)",
+  "token.reprint": `Reprint (${DUPLICATE.en})`,
   "token.cancel": "Cancel visit",
   "token.next": "Next patient",
   "token.keys": "P print · R reprint · C cancel · N next patient",
@@ -149,11 +155,12 @@ const en = {
   "token.cancel_reason": "Reason for cancelling",
   "token.cancel_confirm": "Cancel this visit",
   "token.cancel_back": "Keep it",
-  "token.reprinted": "Reprint {n} recorded; the slip is marked DUPLICATE.",
+  "token.reprinted": `Reprint {n} recorded; the slip is marked ${DUPLICATE.en}.`,
   "token.printed": "Slip sent to the printer {printer}.",
   "token.print_failed": "The slip was not printed: {message}",
-  "token.duplicate": "DUPLICATE",
+  "token.duplicate": DUPLICATE.en,
   "token.preview": "Slip preview",
+  "token.no_slip_cancelled": "A cancelled visit has no slip.",
   "token.warning": "Note",
 
   "today.title": "Today's patients at counter {counter}",
@@ -451,7 +458,7 @@ const hi: Record<Key, string> = {
   "token.patient_id": "मरीज़ आईडी",
   "token.valid": "{date} तक मान्य",
   "token.print": "पर्ची छापें",
-  "token.reprint": "दोबारा छापें (डुप्लीकेट)",
+  "token.reprint": `दोबारा छापें (${DUPLICATE.hi})`,
   "token.cancel": "विज़िट रद्द करें",
   "token.next": "अगला मरीज़",
   "token.keys": "P छापें · R दोबारा · C रद्द · N अगला मरीज़",
@@ -459,11 +466,12 @@ const hi: Record<Key, string> = {
   "token.cancel_reason": "रद्द करने का कारण",
   "token.cancel_confirm": "यह विज़िट रद्द करें",
   "token.cancel_back": "रहने दें",
-  "token.reprinted": "दोबारा छपाई {n} दर्ज; पर्ची पर डुप्लीकेट लिखा है।",
+  "token.reprinted": `दोबारा छपाई {n} दर्ज; पर्ची पर ${DUPLICATE.hi} लिखा है।`,
   "token.printed": "पर्ची प्रिंटर {printer} को भेजी गई।",
   "token.print_failed": "पर्ची नहीं छपी: {message}",
-  "token.duplicate": "डुप्लीकेट",
+  "token.duplicate": DUPLICATE.hi,
   "token.preview": "पर्ची पूर्वावलोकन",
+  "token.no_slip_cancelled": "रद्द विज़िट की कोई पर्ची नहीं छपती।",
   "token.warning": "ध्यान दें",
 
   "today.title": "काउंटर {counter} पर आज के मरीज़",

@@ -34,6 +34,26 @@ pub struct HospitalConfig {
     pub sync: SyncConfig,
     #[serde(default)]
     pub mirror: MirrorConfig,
+    #[serde(default, skip_serializing_if = "SecurityConfig::is_empty")]
+    pub security: SecurityConfig,
+}
+
+/// The hospital's public keys (`age` X25519 recipients, `age1…`); their private halves stay
+/// with the hospital, never on a counter.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct SecurityConfig {
+    /// The escrow slot: every installation's data key is also encrypted to this key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escrow_recipient: Option<String>,
+    /// Backups are encrypted to this key (the counter cannot read its own old backups).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_recipient: Option<String>,
+}
+
+impl SecurityConfig {
+    fn is_empty(&self) -> bool {
+        self.escrow_recipient.is_none() && self.backup_recipient.is_none()
+    }
 }
 
 /// The counter's copy of the hospital's patient index.
@@ -222,6 +242,16 @@ impl HospitalConfig {
 
     fn check(&self) -> Result<(), ConfigError> {
         let mut problems = Vec::new();
+        for (name, r) in [
+            ("escrow_recipient", &self.security.escrow_recipient),
+            ("backup_recipient", &self.security.backup_recipient),
+        ] {
+            if let Some(r) = r
+                && let Err(e) = parchi_keys::parse_recipient(r)
+            {
+                problems.push(format!("security.{name}: {e}"));
+            }
+        }
         for (i, d) in self.departments.iter().enumerate() {
             if self.departments[..i].iter().any(|o| o.code == d.code) {
                 problems.push(format!(

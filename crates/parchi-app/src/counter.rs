@@ -30,6 +30,7 @@ pub struct RegisterRequest {
 
 /// What the clerk sees after a registration (or a revisit) commits.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Registration {
     pub patient_id: PatientId,
     pub temp_id: String,
@@ -65,6 +66,7 @@ pub type VisitReceipt = Registration;
 
 /// A patient as a search result or a lookup shows them: enough to tell namesakes apart.
 #[derive(Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PatientSummary {
     pub patient_id: PatientId,
     pub temp_id: String,
@@ -81,6 +83,10 @@ pub struct PatientSummary {
     /// The person's link to the hospital's index: `linked`, `claimed` (from a card, not yet
     /// verified), `new` or `not_linked`; absent when not yet decided.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "ts",
+        ts(type = "\"linked\" | \"claimed\" | \"new\" | \"not_linked\"")
+    )]
     pub link: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub matched: Option<MatchKind>,
@@ -107,6 +113,7 @@ parchi_core::redacted_debug!(HistoryItem, at, op_id, kind, local, sync);
 
 /// The day report with department names.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Report {
     pub hospital: String,
     #[serde(flatten)]
@@ -126,6 +133,10 @@ pub struct Counter {
     store: Store,
     config: HospitalConfig,
     env: Box<dyn Env>,
+    /// The data key the store was opened with (never printed: `DataKey`'s `Debug` is its id).
+    pub(crate) key: parchi_keys::DataKey,
+    /// The recovery key made in this session, until the caller takes it to show it once.
+    pub(crate) recovery: Option<parchi_keys::RecoveryKey>,
 }
 
 impl std::fmt::Debug for Counter {
@@ -157,7 +168,9 @@ pub(crate) fn with_stamping_pub<T>(
     c: &mut Counter,
     f: impl FnOnce(&mut Store, &mut Stamping<'_>) -> T,
 ) -> T {
-    let Counter { store, config, env } = c;
+    let Counter {
+        store, config, env, ..
+    } = c;
     with_stamping(env.as_mut(), config, |st| f(store, st))
 }
 
@@ -200,18 +213,55 @@ impl Counter {
             });
         }
         let json = serde_json::to_string(&config).map_err(|e| AppError::Invalid(e.to_string()))?;
+        let db = dir.join(parchi_store::DB_FILE);
+        if db.exists() {
+            return Err(parchi_store::StoreError::AlreadyInitialised(db).into());
+        }
+        // The key slots first: a store is never written without its key kept somewhere.
+        let keys = {
+            let mut fill = |b: &mut [u8]| env.fill_random(b);
+            parchi_keys::keyring::create(
+                dir,
+                config.security.escrow_recipient.as_deref(),
+                &mut fill,
+            )?
+        };
         let store = with_stamping(env.as_mut(), &config, |st| {
-            Store::create(dir, code, &json, st)
+            Store::create(dir, &keys.data_key, code, &json, st)
         })?;
-        Ok(Counter { store, config, env })
+        let mut c = Counter {
+            store,
+            config,
+            env,
+            key: keys.data_key,
+            recovery: Some(keys.recovery),
+        };
+        c.ensure_signing_key()?;
+        Ok(c)
     }
 
-    /// Opens an initialised counter.
-    pub fn open(dir: &Path, env: Box<dyn Env>) -> Result<Counter> {
-        let store = Store::open(dir)?;
+    /// Opens an initialised counter with this machine's key slot.
+    pub fn open(dir: &Path, mut env: Box<dyn Env>) -> Result<Counter> {
+        let (store, key) = crate::keys::open_store(dir, env.as_mut())?;
+        Self::from_store(store, key, env)
+    }
+
+    /// A counter over a store already opened with `key`.
+    pub(crate) fn from_store(
+        store: Store,
+        key: parchi_keys::DataKey,
+        env: Box<dyn Env>,
+    ) -> Result<Counter> {
         let config = HospitalConfig::from_json(&store.config_json()?)?;
-        let mut c = Counter { store, config, env };
+        let mut c = Counter {
+            store,
+            config,
+            env,
+            key,
+            recovery: None,
+        };
         c.upgrade_user_hashes()?;
+        c.ensure_signing_key()?;
         Ok(c)
     }
 

@@ -32,6 +32,7 @@ pub const CONFIG_FILE: &str = "hospital.toml";
 
 /// A department as the picker shows it.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DepartmentToday {
     pub code: String,
     pub name: String,
@@ -45,6 +46,7 @@ pub struct DepartmentToday {
 
 /// What the desktop shows in its header and uses to decide the first screen.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CounterInfo {
     pub hospital: String,
     pub hospital_local: Option<String>,
@@ -63,6 +65,7 @@ pub struct CounterInfo {
 
 /// The result of checking a form without saving it.
 #[derive(Clone, Debug, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PatientCheck {
     /// Problems that block saving, one per field at most.
     pub errors: Vec<FieldError>,
@@ -75,6 +78,7 @@ pub struct PatientCheck {
 /// the hospital configuration (what printing and the slip renderer read); the screen language is
 /// a setting of its own. The hub is shown here but set by enrolling (`Counter::enroll`).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DesktopSettings {
     /// The CUPS queue slips print to; empty means the system default printer.
     pub printer: String,
@@ -91,6 +95,7 @@ pub struct DesktopSettings {
 
 /// One counter as the admin's overview shows it.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CounterState {
     pub code: String,
     pub name: Option<String>,
@@ -106,6 +111,7 @@ pub struct CounterState {
 
 /// A visit as the token screen, today's list and the slip preview show it.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct VisitView {
     pub id: String,
     pub patient_id: String,
@@ -129,6 +135,7 @@ pub struct VisitView {
 
 /// A visit with its patient.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct VisitDetail {
     pub visit: VisitView,
     pub patient: PatientSummary,
@@ -432,7 +439,8 @@ impl Counter {
     }
 
     /// A visit's slip as a PNG image, as it prints (marked DUPLICATE once it has been
-    /// reprinted), for the preview. Renders the PDF with poppler's `pdftoppm`.
+    /// reprinted), for the preview, returned as bytes (no file is written). Renders the PDF
+    /// with poppler's `pdftocairo`.
     pub fn slip_png(&self, visit: &str) -> Result<Vec<u8>> {
         let v = self.visit(visit)?;
         let pdf = self.slip_pdf(visit, None, v.reprints > 0)?;
@@ -541,42 +549,37 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(fail)
 }
 
-/// Renders the first page of a PDF as a PNG at `dpi` with poppler's `pdftoppm` (through a
-/// private temporary directory: pdftoppm cannot write a PNG to standard output).
+/// Renders the first page of a PDF as a PNG at `dpi` with poppler's `pdftocairo`, through
+/// pipes: the PDF goes in on its standard input and the PNG comes back on its standard output,
+/// so the slip (a patient's name) never touches a file.
 fn pdf_to_png(pdf: &[u8], dpi: u32) -> Result<Vec<u8>> {
     let unavailable = |why: String| {
         AppError::Invalid(format!(
-            "the slip preview needs poppler's pdftoppm (package poppler-utils): {why}"
+            "the slip preview needs poppler's pdftocairo (package poppler-utils): {why}"
         ))
     };
-    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "parchi-preview-{}-{}",
-        std::process::id(),
-        SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).map_err(|e| unavailable(e.to_string()))?;
-    let result = (|| {
-        let input = dir.join("slip.pdf");
-        std::fs::write(&input, pdf).map_err(|e| unavailable(e.to_string()))?;
-        let status = Command::new("pdftoppm")
-            .args(["-png", "-singlefile", "-r", &dpi.to_string()])
-            .arg(&input)
-            .arg(dir.join("slip"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .map_err(|e| unavailable(e.to_string()))?;
-        let png = std::fs::read(dir.join("slip.png")).unwrap_or_default();
-        if status.success() && png.starts_with(b"\x89PNG") {
-            Ok(png)
-        } else {
-            Err(unavailable(format!("it failed ({status})")))
-        }
-    })();
-    let _ = std::fs::remove_dir_all(&dir);
-    result
+    let mut child = Command::new("pdftocairo")
+        .args(["-png", "-singlefile", "-r", &dpi.to_string(), "-", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| unavailable(e.to_string()))?;
+    let writer = child.stdin.take().map(|mut stdin| {
+        let bytes = pdf.to_vec();
+        std::thread::spawn(move || stdin.write_all(&bytes))
+    });
+    let out = child
+        .wait_with_output()
+        .map_err(|e| unavailable(e.to_string()))?;
+    if let Some(w) = writer {
+        let _ = w.join();
+    }
+    if out.status.success() && out.stdout.starts_with(b"\x89PNG") {
+        Ok(out.stdout)
+    } else {
+        Err(unavailable(format!("it failed ({})", out.status)))
+    }
 }
 
 #[cfg(test)]

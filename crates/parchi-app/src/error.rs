@@ -29,6 +29,9 @@ pub enum AppError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The key slots (missing, wrong or damaged keys; a mistyped recovery key).
+    #[error(transparent)]
+    Keys(#[from] parchi_keys::KeyError),
 }
 
 impl AppError {
@@ -44,6 +47,7 @@ impl AppError {
             AppError::Print(_) => "print",
             AppError::Config(_) => "config",
             AppError::Store(e) => e.code(),
+            AppError::Keys(e) => e.code(),
         }
     }
 
@@ -57,6 +61,7 @@ impl AppError {
             | AppError::Denied(_)
             | AppError::Config(_) => true,
             AppError::Sync(_) | AppError::Print(_) | AppError::Fhir(_) => false,
+            AppError::Keys(e) => e.is_bad_input(),
             AppError::Store(e) => matches!(
                 e,
                 StoreError::NotFound { .. }

@@ -14,6 +14,7 @@ pub mod desktop;
 pub mod env;
 pub mod error;
 pub mod fhir;
+pub mod keys;
 pub mod link;
 mod matching;
 pub mod mirror;

@@ -28,6 +28,7 @@ const SCAN_BATCH: usize = 10_000;
 
 /// The verdict about one person, as `parchi link --json` lists it.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LinkRow {
     pub patient: PatientSummary,
     /// `linked`, `review` or `new`.
@@ -43,6 +44,7 @@ pub struct LinkRow {
 
 /// What a link run did.
 #[derive(Clone, Debug, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LinkRun {
     /// Persons the run looked at (the undecided ones).
     pub patients: usize,
@@ -73,6 +75,7 @@ struct Queued {
 
 /// One candidate as the review screen shows it: the hospital's record beside the score.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ReviewCandidate {
     pub uhid: String,
     pub score: f64,
@@ -84,6 +87,7 @@ pub struct ReviewCandidate {
 
 /// What Parchi captured beyond the summary, for the approved updates of an accept.
 #[derive(Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ReviewDetails {
     pub locality: Option<String>,
     pub district: Option<String>,
@@ -96,6 +100,7 @@ parchi_core::redacted_debug!(ReviewDetails);
 
 /// One person waiting for an admin's decision.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ReviewItem {
     pub patient: PatientSummary,
     pub details: ReviewDetails,
@@ -105,6 +110,7 @@ pub struct ReviewItem {
 
 /// What a reviewer's decision did.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LinkDecision {
     pub patient: PatientSummary,
     /// Other persons merged into this one because they hold the same hospital record.

@@ -14,6 +14,7 @@ use crate::error::AppError;
 
 /// A likely duplicate for the admin's queue.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DuplicatePair {
     pub a: String,
     pub b: String,
@@ -29,6 +30,7 @@ pub struct DuplicatePair {
 
 /// The person after a merge or unmerge.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MergeOutcome {
     /// The surviving record.
     pub survivor: PatientSummary,
@@ -38,6 +40,7 @@ pub struct MergeOutcome {
 
 /// A field two sites corrected without seeing each other.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ConflictView {
     pub patient: PatientSummary,
     pub field: String,

@@ -48,6 +48,7 @@ impl CardLink {
 
 /// A record of the hospital's index as a search shows it: enough to tell namesakes apart.
 #[derive(Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CentralSummary {
     pub uhid: String,
     pub name: String,
@@ -68,6 +69,7 @@ parchi_core::redacted_debug!(CentralSummary, uhid, matched, score);
 /// One search result: a Parchi patient, or a record of the hospital's index nobody here has
 /// registered yet (marked "from the hospital index"; starting a visit for it registers them).
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "source", rename_all = "snake_case")]
 pub enum Found {
     Parchi(PatientSummary),

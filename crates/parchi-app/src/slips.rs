@@ -1,8 +1,10 @@
 //! OPD slips and the day-end report as PDFs, and printing them through CUPS.
 //!
 //! The slip's content comes from the visit, its patient and the configuration; `parchi-slip`
-//! lays it out. A printed slip is also kept as a file under the data directory (`slips/`), so a
-//! slip whose printer was down can be printed later.
+//! lays it out. Printing pipes the PDF to CUPS' `lp` (no file on the way); a slip the printer
+//! did not take is kept inside the encrypted store, to print or write out later
+//! (`parchi slip VISIT --kept --out FILE`). No slip is ever written in clear under the data
+//! directory.
 
 use std::path::{Path, PathBuf};
 
@@ -17,8 +19,6 @@ use crate::error::AppError;
 /// Where a printed slip went.
 #[derive(Clone, Debug, Serialize)]
 pub struct Printed {
-    /// The PDF that was sent to the printer (kept).
-    pub pdf: PathBuf,
     pub printer: String,
     pub job_id: String,
 }
@@ -151,38 +151,50 @@ impl Counter {
         Ok(path.to_owned())
     }
 
-    /// Prints a visit's slip on the given printer, or the configured one, or the system default.
-    /// The PDF is kept under `slips/` in the data directory whatever happens.
+    /// Prints a visit's slip on the given printer, or the configured one, or the system default,
+    /// piping the PDF to CUPS. When it cannot be printed, the PDF is kept inside the encrypted
+    /// store and the error says how to get it back.
     pub fn print_slip(
-        &self,
+        &mut self,
         visit: &str,
         printer: Option<&str>,
         duplicate: bool,
     ) -> Result<Printed> {
         let v = self.visit(visit)?;
-        let dir = self.data_dir().join("slips");
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| AppError::Invalid(format!("cannot create {}: {e}", dir.display())))?;
-        let name = format!(
-            "{}-{}{}.pdf",
-            v.day,
-            v.token,
-            if duplicate {
-                format!("-dup{}", v.reprints)
-            } else {
-                String::new()
-            }
-        );
-        let path = self.write_slip(visit, None, duplicate, &dir.join(name))?;
+        let pdf = self.slip_pdf(visit, None, duplicate)?;
         let printer = printer
             .map(str::to_owned)
             .or_else(|| self.config().hospital.printer.clone());
-        let job = parchi_slip::print(&path, printer.as_deref())
-            .map_err(|e| AppError::Print(e.to_string()))?;
-        Ok(Printed {
-            pdf: path,
-            printer: job.printer,
-            job_id: job.job_id,
+        let kept = format!(
+            "inside the counter's encrypted store (write it out with `parchi slip {} --kept --out FILE.pdf`)",
+            v.id
+        );
+        let opts = parchi_slip::PrintOptions {
+            printer,
+            ..parchi_slip::PrintOptions::default()
+        };
+        match parchi_slip::print_bytes(&pdf, &kept, &opts) {
+            Ok(job) => Ok(Printed {
+                printer: job.printer,
+                job_id: job.job_id,
+            }),
+            Err(e) => {
+                let now = self.now_ms();
+                self.store_mut()
+                    .keep_slip(v.id, duplicate, now, e.code(), &pdf)?;
+                Err(AppError::Print(e.to_string()))
+            }
+        }
+    }
+
+    /// The PDF of a visit's slip that a printer did not take (the last one kept).
+    pub fn kept_slip_pdf(&self, visit: &str) -> Result<Vec<u8>> {
+        let v = self.visit(visit)?;
+        self.store().kept_slip(v.id)?.ok_or_else(|| {
+            AppError::Invalid(format!(
+                "no slip of visit {} is kept: every print of it went through (use `parchi slip {} --out FILE.pdf` to render it again)",
+                v.id, v.id
+            ))
         })
     }
 

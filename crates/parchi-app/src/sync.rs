@@ -31,6 +31,7 @@ const CURSOR: &str = "sync_cursor";
 
 /// What the status bar and `parchi sync --status` show.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SyncStatus {
     pub hub: Option<String>,
     pub enrolled: bool,
@@ -222,10 +223,17 @@ impl SyncWorker {
         let handle = std::thread::spawn(move || {
             let mut backoff = Backoff::new(interval, Duration::from_secs(300));
             let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+            // The data key, once the machine slot opened it (no slot read every round).
+            let mut key: Option<parchi_keys::DataKey> = None;
             while !sp.load(std::sync::atomic::Ordering::Relaxed) {
                 let mut wait = interval;
-                match Counter::open_side(&dir, make_env()) {
+                let opened = match &key {
+                    Some(k) => Counter::open_side_with_key(&dir, k, make_env()),
+                    None => Counter::open_side(&dir, make_env()),
+                };
+                match opened {
                     Ok(mut c) => {
+                        key = Some(c.data_key().clone());
                         let enrolled = c.sync_status().map(|s| s.enrolled).unwrap_or(false);
                         if enrolled {
                             match c.sync_once(&mut |_| {}) {

@@ -12,6 +12,7 @@ use crate::error::AppError;
 
 /// What a user may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Clerk,
@@ -36,6 +37,7 @@ impl Role {
 
 /// A logged-in user.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Session {
     pub user: String,
     pub role: Role,
@@ -43,6 +45,7 @@ pub struct Session {
 
 /// A user as an admin lists them.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UserInfo {
     pub name: String,
     pub role: Role,

@@ -24,13 +24,29 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Initialise this counter's data directory from a hospital configuration.
+    /// Initialise this counter's data directory from a hospital configuration. Prints the
+    /// recovery key once: write it down, or print it with --recovery-pdf, for the safe.
     Init {
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
         #[arg(long, value_name = "CODE")]
         counter: String,
+        /// Also write a one-page PDF with the recovery key (text and QR code) to print for the
+        /// admin's safe; delete the file once printed.
+        #[arg(long, value_name = "FILE.pdf")]
+        recovery_pdf: Option<PathBuf>,
     },
+    /// Open the data directory on a new machine (or after machine.key was lost) with the
+    /// recovery key, read from standard input (never an argument), and give this machine a new
+    /// machine key. Works for a counter's and a hub's data directory.
+    Unlock {
+        /// Use the recovery key (the only way there is).
+        #[arg(long, required = true)]
+        recovery: bool,
+    },
+    /// The data key's slots: status, rotation, escrow.
+    #[command(subcommand)]
+    Key(KeyCommand),
     /// Register a new patient and issue a token for a department.
     Register(RegisterArgs),
     /// Start a new visit (and token) for a known patient.
@@ -47,6 +63,9 @@ pub enum Command {
         visit: String,
         #[arg(long, value_name = "FILE.pdf")]
         out: PathBuf,
+        /// Write the PDF a printer did not take, as it was kept (inside the encrypted store).
+        #[arg(long, conflicts_with_all = ["layout", "duplicate"])]
+        kept: bool,
         /// thermal80, a6 or a5 (default: the configuration's).
         #[arg(long)]
         layout: Option<String>,
@@ -203,6 +222,29 @@ pub enum Command {
     Configure {
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Which slots hold the data key (machine, recovery, escrow) and the device's public
+    /// signing key. Nothing secret.
+    Status,
+    /// New slot keys: a new machine key and a new recovery key (shown once); the old recovery
+    /// key and machine.key stop working. With --rekey, the data key itself changes first
+    /// (verified by reopening the database); close the desktop app before.
+    Rotate {
+        #[arg(long)]
+        rekey: bool,
+        #[arg(long, value_name = "FILE.pdf")]
+        recovery_pdf: Option<PathBuf>,
+    },
+    /// Write the escrow slot: the data key encrypted to the hospital's public key
+    /// (security.escrow_recipient in the configuration, or --recipient).
+    Escrow {
+        /// An age X25519 recipient, age1….
+        #[arg(long)]
+        recipient: Option<String>,
     },
 }
 

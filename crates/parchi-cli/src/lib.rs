@@ -8,6 +8,7 @@ mod admin;
 mod args;
 mod hub;
 mod import;
+mod keys;
 mod output;
 mod run;
 

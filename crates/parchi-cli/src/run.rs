@@ -10,7 +10,7 @@ use crate::{CliError, default_data_dir, import, open, parchi_dedup_verdict_likel
 
 /// After a registration, visit or reprint: write and/or print the slip as asked.
 fn handle_slip(
-    c: &Counter,
+    c: &mut Counter,
     visit: &str,
     duplicate: bool,
     s: &SlipOut,
@@ -41,25 +41,16 @@ fn with_slip<T: serde::Serialize>(v: &T, extra: serde_json::Value) -> serde_json
 pub fn run(cli: &Cli, out: &Out) -> Result<(), CliError> {
     let dir = cli.data.clone().unwrap_or_else(default_data_dir);
     match &cli.command {
-        Command::Init { config, counter } => {
+        Command::Init {
+            config,
+            counter,
+            recovery_pdf,
+        } => {
             let c = Counter::init(&dir, config, counter, Box::new(SystemEnv))?;
-            let site = c.store().site();
-            out.value(
-                &serde_json::json!({
-                    "data": dir, "counter": site.counter.as_str(), "site_id": site.site.to_string(),
-                    "site_tag": site.tag.as_str(), "hospital": c.config().hospital.name,
-                }),
-                || {
-                    format!(
-                        "Initialised counter {} of {} in {} (site {}).",
-                        site.counter,
-                        c.config().hospital.name,
-                        dir.display(),
-                        site.tag.as_str()
-                    )
-                },
-            );
+            return crate::keys::after_init(c, &dir, recovery_pdf.as_deref(), out);
         }
+        Command::Unlock { .. } => return crate::keys::unlock(&dir, out),
+        Command::Key(k) => return crate::keys::key_command(k, &dir, out),
         Command::Register(a) => {
             let mut c = open(&dir)?;
             let r = c.register(&RegisterRequest {
@@ -67,7 +58,7 @@ pub fn run(cli: &Cli, out: &Out) -> Result<(), CliError> {
                 department: a.department.clone(),
                 uhid: a.uhid.clone().unwrap_or_default(),
             })?;
-            let extra = handle_slip(&c, &r.visit_id.to_string(), false, &a.slip)?;
+            let extra = handle_slip(&mut c, &r.visit_id.to_string(), false, &a.slip)?;
             out.value(&with_slip(&r, extra), || {
                 output::registration_text(
                     &r.token,
@@ -86,7 +77,7 @@ pub fn run(cli: &Cli, out: &Out) -> Result<(), CliError> {
         } => {
             let mut c = open(&dir)?;
             let v = c.new_visit(patient, department)?;
-            let extra = handle_slip(&c, &v.visit_id.to_string(), false, slip)?;
+            let extra = handle_slip(&mut c, &v.visit_id.to_string(), false, slip)?;
             out.value(&with_slip(&v, extra), || {
                 output::registration_text(
                     &v.token,
@@ -103,9 +94,14 @@ pub fn run(cli: &Cli, out: &Out) -> Result<(), CliError> {
             out: file,
             layout,
             duplicate,
+            kept,
         } => {
             let c = open(&dir)?;
-            let pdf = c.slip_pdf(visit, layout.as_deref(), *duplicate)?;
+            let pdf = if *kept {
+                c.kept_slip_pdf(visit)?
+            } else {
+                c.slip_pdf(visit, layout.as_deref(), *duplicate)?
+            };
             std::fs::write(file, &pdf).map_err(|e| {
                 CliError::Other(anyhow::anyhow!("cannot write {}: {e}", file.display()))
             })?;
@@ -115,15 +111,10 @@ pub fn run(cli: &Cli, out: &Out) -> Result<(), CliError> {
             );
         }
         Command::Print { visit, printer } => {
-            let c = open(&dir)?;
+            let mut c = open(&dir)?;
             let p = c.print_slip(visit, printer.as_deref(), false)?;
             out.value(&p, || {
-                format!(
-                    "Sent to printer {} (job {}); PDF kept at {}.",
-                    p.printer,
-                    p.job_id,
-                    p.pdf.display()
-                )
+                format!("Sent to printer {} (job {}).", p.printer, p.job_id)
             });
         }
         Command::Search { query, limit } => {
@@ -162,7 +153,7 @@ pub fn run(cli: &Cli, out: &Out) -> Result<(), CliError> {
         Command::Reprint { visit, slip } => {
             let mut c = open(&dir)?;
             let v = c.record_reprint(visit)?;
-            let extra = handle_slip(&c, visit, true, slip)?;
+            let extra = handle_slip(&mut c, visit, true, slip)?;
             out.value(&with_slip(&v, extra), || {
                 format!(
                     "Reprint {} of token {} recorded (slip marked DUPLICATE).",

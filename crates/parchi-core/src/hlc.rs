@@ -23,6 +23,7 @@ const WALL_MAX: u64 = (1 << (64 - LOGICAL_BITS)) - 1;
 
 /// A hybrid logical timestamp: `wall_ms << 16 | logical`.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(transparent)]
 pub struct Hlc(pub u64);
 

@@ -224,13 +224,14 @@ pub fn index_terms(name: &str) -> String {
         terms.push(format!("p{p}"));
     }
     terms.extend(pair_terms(name));
+    terms.extend(slip_pair_terms(name));
     terms.sort();
     terms.dedup();
     terms.join(" ")
 }
 
 /// Bumped whenever [`index_terms`] changes, so stores rebuild their index.
-pub const INDEX_VERSION: u32 = 2;
+pub const INDEX_VERSION: u32 = 3;
 
 /// `q<key>0<key>` for every ordered pair of the name's sound keys (initials left out): a full
 /// name typed with its first and last names right by sound meets its record through one short
@@ -247,6 +248,39 @@ pub fn pair_terms(name: &str) -> Vec<String> {
             out.push(format!("q{}0{}", keys[i], keys[j]));
         }
     }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// `r<key>0<key>` for the first and last sound keys of a name, and for each one-deletion
+/// neighbour of either (the other kept): the same terms for a record and for a query meet when
+/// the first or the last name has one slip that changes its sound key (a letter dropped, added
+/// or changed), through one short posting list instead of the long lists of common names.
+pub fn slip_pair_terms(name: &str) -> Vec<String> {
+    let keys: Vec<String> = tokens(name)
+        .iter()
+        .filter(|t| t.len() > 1)
+        .map(|t| phonetic(t))
+        .collect();
+    let (Some(first), Some(last)) = (keys.first(), keys.last()) else {
+        return Vec::new();
+    };
+    if keys.len() < 2 {
+        return Vec::new();
+    }
+    let variants = |k: &String| {
+        let mut v = vec![k.clone()];
+        if k.len() >= MIN_KEY_FOR_DELETIONS {
+            v.extend(deletions(k).into_iter().filter(|d| d.len() >= 2));
+        }
+        v
+    };
+    let mut out: Vec<String> = variants(first)
+        .into_iter()
+        .map(|a| format!("r{a}0{last}"))
+        .chain(variants(last).into_iter().map(|b| format!("r{first}0{b}")))
+        .collect();
     out.sort();
     out.dedup();
     out

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// One field's problem: which field, a stable code for the UI, and what to fix.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FieldError {
     pub field: &'static str,
     pub code: &'static str,
@@ -559,7 +560,11 @@ impl AgeInput {
         };
         let s = input.trim().to_ascii_lowercase();
         if s.is_empty() {
-            return Err(err("is required (or give a date of birth)"));
+            return Err(FieldError {
+                field: "age",
+                code: "required",
+                message: "is required (or give a date of birth)".into(),
+            });
         }
         let mut age = AgeInput::default();
         let mut rest = s.as_str();

@@ -182,6 +182,7 @@ impl Default for Config {
 
 /// What the finder proposes for a pair.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Probably one person: merge when the admin accepts.
@@ -193,6 +194,7 @@ pub enum Verdict {
 /// One piece of evidence about a pair. Serialised with a `code` the UI can switch on; `Display`
 /// gives the English an admin reads. No variant carries personal data.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum Reason {
     SameAbha,

@@ -154,6 +154,7 @@ impl<K: fmt::Debug> fmt::Debug for LinkInput<K> {
 
 /// What happens to a patient.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum LinkOutcome {
     /// Tied to the first candidate.
@@ -168,6 +169,7 @@ pub enum LinkOutcome {
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
 )]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum LinkBasis {
     /// The UHID the clerk typed from the card.

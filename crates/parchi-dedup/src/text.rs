@@ -91,24 +91,13 @@ pub fn edit_distance_within(a: &[u8], b: &[u8], limit: usize) -> usize {
     rows[final_row][b.len()].min(limit + 1)
 }
 
-/// The last ten digits of an Indian mobile number (dropping +91 or a leading 0), or `None` when
-/// the input does not hold a plausible ten-digit number starting 6 to 9.
+/// An Indian mobile number as a number, by the core's rule (`parchi_core::patient::Mobile`:
+/// +91 or a leading 0 dropped, ten digits starting 6 to 9), or `None` when the core would not
+/// accept it: one rule for a mobile everywhere.
 pub fn mobile(s: &str) -> Option<u64> {
-    let digits: Vec<u8> = s.bytes().filter(u8::is_ascii_digit).collect();
-    let ten = match digits.len() {
-        10 => &digits[..],
-        11 if digits[0] == b'0' => &digits[1..],
-        12 if digits.starts_with(b"91") => &digits[2..],
-        13 if digits.starts_with(b"091") => &digits[3..],
-        _ => return None,
-    };
-    if !(b'6'..=b'9').contains(&ten[0]) {
-        return None;
-    }
-    Some(
-        ten.iter()
-            .fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0')),
-    )
+    parchi_core::patient::Mobile::parse(s)
+        .ok()
+        .and_then(|m| m.as_str().parse().ok())
 }
 
 /// An ABHA number (14 digits, hyphens and spaces ignored) or an ABHA address (`name@abdm`,
@@ -250,6 +239,17 @@ mod tests {
         assert_eq!(mobile("9876543210"), Some(9_876_543_210));
         assert_eq!(mobile("12345"), None);
         assert_eq!(mobile("1234567890"), None, "Indian mobiles start 6 to 9");
+        // The core's rule, case for case from the table the core and the desktop run.
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/data/field-rules.json"
+        );
+        let table: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("table")).expect("json");
+        for c in table["mobile"].as_array().expect("cases") {
+            let input = c["input"].as_str().expect("input");
+            assert_eq!(mobile(input).is_some(), c["code"].is_null(), "{input:?}");
+        }
     }
 
     #[test]

@@ -63,7 +63,7 @@ fn relay_device() -> DeviceRow {
 }
 
 fn now_ms() -> u64 {
-    parchi_hub::server::now_ms()
+    parchi_hub::clock::system_now_ms()
 }
 
 /// Pushes prepared items into a hub in batches; returns the time spent inside `push`, plus
@@ -95,6 +95,13 @@ async fn apply_all<S: Storage>(
 fn baseline_sqlite(items: &[Item]) -> Duration {
     let dir = tempfile::tempdir().expect("tempdir");
     let conn = rusqlite::Connection::open(dir.path().join("plain.sqlite3")).expect("open");
+    // The same SQLCipher keying as the hub's store, so the baseline differs only in schema.
+    parchi_keys::sqlcipher::key_connection(
+        &conn,
+        &bench_key(),
+        Some(parchi_hub::sqlite::PAGE_SIZE),
+    )
+    .expect("key");
     conn.pragma_update(None, "locking_mode", "EXCLUSIVE")
         .expect("pragma");
     let _: String = conn
@@ -322,7 +329,7 @@ fn main() {
             base.push(baseline_sqlite(&items));
             let dir = tempfile::tempdir().expect("tempdir");
             let path = dir.path().join("hub.sqlite3");
-            let storage = SqliteStorage::open(&path).expect("open");
+            let storage = SqliteStorage::open(&path, &bench_key()).expect("open");
             let rss0 = rss_mb();
             let (a, r, rs) = rt.block_on(async {
                 let hub = Hub::open(storage, HubConfig::default()).await.expect("hub");
@@ -342,7 +349,7 @@ fn main() {
                     Some(
                         restart_costs(hub, move || {
                             let p = p.clone();
-                            async move { SqliteStorage::open(&p).expect("reopen") }
+                            async move { SqliteStorage::open(&p, &bench_key()).expect("reopen") }
                         })
                         .await,
                     )
@@ -536,4 +543,9 @@ fn main() {
         let _ = stop_tx.send(());
         let _ = server.join();
     }
+}
+
+/// The data key of the benchmark's SQLite hub stores (SQLCipher, as in production).
+fn bench_key() -> parchi_keys::DataKey {
+    parchi_keys::DataKey::from_bytes(&[9u8; 32]).expect("key")
 }

@@ -19,6 +19,14 @@ pub struct ServeArgs {
     /// PostgreSQL schema for the hub's tables (created if missing).
     #[arg(long, requires = "database")]
     pub database_schema: Option<String>,
+    /// Connect to PostgreSQL over TLS (rustls), verifying the server's certificate and name;
+    /// also on when the URL says sslmode=require.
+    #[arg(long, requires = "database")]
+    pub database_tls: bool,
+    /// PEM certificates to trust for PostgreSQL's certificate (a hospital's own CA) instead of
+    /// the Mozilla roots.
+    #[arg(long, requires = "database")]
+    pub database_ca: Option<PathBuf>,
     /// TLS certificate chain (PEM).
     #[arg(long, requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -46,10 +54,30 @@ pub struct ServeArgs {
     /// How far ahead of the hub's clock an op's HLC may be before it is clamped (ms).
     #[arg(long, default_value_t = parchi_core::hlc::DEFAULT_MAX_DRIFT_MS)]
     pub max_drift_ms: u64,
+    /// Create the SQLite store's key slots with a recovery key, print the key once and exit
+    /// (before the first start, or with the hub stopped when it has no recovery key yet).
+    #[arg(long)]
+    pub init_keys: bool,
 }
 
 /// Runs the hub with these flags until Ctrl-C or SIGTERM; logs go to stderr (`PARCHI_LOG`).
 pub fn serve_main(data: PathBuf, args: ServeArgs) -> ExitCode {
+    if args.init_keys {
+        return match crate::keys::init_keys(&data) {
+            Ok(rk) => {
+                println!(
+                    "RECOVERY KEY of the hub in {} (shown this once; keep it in the safe):\n\n    {}\n",
+                    data.display(),
+                    rk.display().as_str()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("parchi serve --init-keys: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -62,6 +90,10 @@ pub fn serve_main(data: PathBuf, args: ServeArgs) -> ExitCode {
         listen: args.listen,
         database: args.database,
         database_schema: args.database_schema,
+        database_tls: crate::PgTls {
+            enabled: args.database_tls,
+            ca_file: args.database_ca,
+        },
         tls_cert: args.tls_cert,
         tls_key: args.tls_key,
         admin_secret: args.admin_secret,
@@ -74,6 +106,7 @@ pub fn serve_main(data: PathBuf, args: ServeArgs) -> ExitCode {
             }),
             _ => None,
         },
+        clock: crate::Clock::system(),
         config: HubConfig {
             max_batch_ops: args.max_batch_ops,
             max_body_bytes: args.max_body_bytes,

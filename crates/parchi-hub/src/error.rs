@@ -19,6 +19,8 @@ pub enum StorageError {
     Corrupt(String),
     #[error("the database is in use by another hub process: {0}")]
     Locked(String),
+    #[error("connecting to PostgreSQL: {0}")]
+    Connect(String),
     #[error("storage I/O: {0}")]
     Io(#[from] std::io::Error),
     #[error("storage task failed: {0}")]

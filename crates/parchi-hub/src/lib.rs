@@ -5,15 +5,17 @@
 //! merge rules. It runs on embedded SQLite by default and on PostgreSQL when given a database URL.
 //!
 //! Code map:
-//! - [`engine`]: the logic every backend shares (dedupe by op ID, quarantine, clock clamp,
-//!   merge, enrolment, admin queries), the mirror of the hospital's patient index
+//! - [`engine`]: the logic every backend shares: a push classified by a pure function
+//!   (`engine/classify.rs`: dedupe by op ID, quarantine, clock clamp, seqs) then committed and
+//!   merged by a thin shell (`engine/push.rs`), enrolment, admin queries; the mirror of the hospital's patient index
 //!   (`engine/mirror.rs`: imported in batches, pulled by counters page by page, never an op) and
 //!   permanent UHIDs (`engine/uhids.rs`: who gets one, from the hospital's UHID blocks first);
 //! - [`storage`]: the [`Storage`] trait and its rows; [`sqlite`] and [`postgres`] implement it;
 //! - [`state`]: merged records and their stored encoding;
 //! - [`server`]: the axum routes of protocol v1 (see `schemas/hub.openapi.yaml`; the mirror's in
 //!   `server/mirror.rs`);
-//! - [`relay`]: a LAN hub syncing with an upstream hub over the same protocol.
+//! - [`relay`]: a LAN hub syncing with an upstream hub over the same protocol;
+//! - [`clock`]: where the hub reads the time (injected, so tests can pin it).
 //!
 //! **Architecture Invariant:** the server is generic over [`Storage`]; nothing above
 //! [`storage`] knows which database is underneath, and one conformance story runs against both.
@@ -22,8 +24,10 @@
 //! `Debug` output; logs carry op IDs, site IDs and device IDs only.
 
 pub mod cli;
+pub mod clock;
 pub mod engine;
 pub mod error;
+pub mod keys;
 pub mod postgres;
 pub mod relay;
 pub mod server;
@@ -38,9 +42,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use clock::Clock;
 pub use engine::{Hub, HubConfig, Source};
 pub use error::{HubError, StorageError};
-pub use postgres::PgStorage;
+pub use postgres::{PgStorage, PgTls};
 pub use sqlite::SqliteStorage;
 pub use storage::Storage;
 
@@ -65,6 +70,8 @@ pub struct ServeOptions {
     pub database: Option<String>,
     /// PostgreSQL schema to keep the tables in (created if missing); default: the URL's default.
     pub database_schema: Option<String>,
+    /// TLS to PostgreSQL (also used when the URL says `sslmode=require`).
+    pub database_tls: PgTls,
     /// PEM certificate chain and private key: serve HTTPS (rustls).
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -74,6 +81,8 @@ pub struct ServeOptions {
     pub config: HubConfig,
     /// Relay to an upstream hub (LAN mode): push everything there and pull back, periodically.
     pub upstream: Option<Upstream>,
+    /// Where the hub reads the time (default: the system clock; tests pin it).
+    pub clock: Clock,
 }
 
 /// The upstream hub a LAN hub relays to.
@@ -105,6 +114,7 @@ impl fmt::Debug for ServeOptions {
             .field("listen", &self.listen)
             .field("database", &self.database.as_ref().map(|_| "<url>"))
             .field("database_schema", &self.database_schema)
+            .field("database_tls", &self.database_tls)
             .field("tls_cert", &self.tls_cert)
             .field("tls_key", &self.tls_key)
             .field(
@@ -113,6 +123,7 @@ impl fmt::Debug for ServeOptions {
             )
             .field("config", &self.config)
             .field("upstream", &self.upstream)
+            .field("clock", &self.clock)
             .finish()
     }
 }
@@ -173,11 +184,14 @@ pub async fn serve(
     let secret = resolve_admin_secret(&opts)?;
     match &opts.database {
         Some(url) => {
-            let storage = PgStorage::connect_in(url, opts.database_schema.as_deref()).await?;
+            let storage =
+                PgStorage::connect_with(url, opts.database_schema.as_deref(), &opts.database_tls)
+                    .await?;
             serve_with(storage, &opts, &secret, on_ready, shutdown).await
         }
         None => {
-            let storage = SqliteStorage::open(&opts.data_dir.join(SQLITE_FILE))?;
+            let key = keys::data_key(&opts.data_dir)?;
+            let storage = SqliteStorage::open(&opts.data_dir.join(SQLITE_FILE), &key)?;
             serve_with(storage, &opts, &secret, on_ready, shutdown).await
         }
     }
@@ -191,7 +205,7 @@ pub async fn serve_with<S: Storage>(
     on_ready: impl FnOnce(SocketAddr) + Send,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), HubError> {
-    let hub = Hub::open(storage, opts.config).await?;
+    let hub = Hub::open_with_clock(storage, opts.config, opts.clock.clone()).await?;
     tracing::info!(
         hub_id = hub.hub_id(),
         backend = hub.storage().backend(),
@@ -219,7 +233,7 @@ pub async fn serve_with<S: Storage>(
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "relay round failed; backing off");
-                        let jitter = f64::from(u32::try_from(now_jitter()).unwrap_or(0)) / 1000.0;
+                        let jitter = (st.hub.now_ms() % 1000) as f64 / 1000.0;
                         backoff.next_delay(jitter)
                     }
                 };
@@ -288,10 +302,6 @@ pub async fn serve_with<S: Storage>(
         tracing::warn!(error = %e, "checkpoint at shutdown failed; the next start merges the log");
     }
     served
-}
-
-fn now_jitter() -> u64 {
-    server::now_ms() % 1000
 }
 
 fn rustls_provider() -> bool {

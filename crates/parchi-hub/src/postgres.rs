@@ -1,74 +1,66 @@
 //! The PostgreSQL backend (tokio-postgres), for a hospital or a state that outgrows one machine.
 //!
 //! Commits are one transaction of multi-row `INSERT … SELECT FROM UNNEST(…)` statements (one
-//! round trip per table, whatever the batch size). One hub process owns a schema at a time: it
-//! holds a session advisory lock on its write connection. The `op_id` column is `UNIQUE` here as
+//! round trip per table, whatever the batch size). Connections come from pools that replace a
+//! closed one (`postgres/pool.rs`), so the hub recovers by itself when PostgreSQL restarts; TLS
+//! is an option ([`PgTls`]). One hub process owns a schema at a time: it holds a session
+//! advisory lock on its write connection (taken again by a new one). The `op_id` column is `UNIQUE` here as
 //! a backstop: over a network a failed COMMIT may still have landed, and the engine then reloads
 //! its index; the constraint makes sure no op is ever stored twice meanwhile.
 
 use std::fmt;
 
 use futures_util::TryStreamExt;
-use parchi_core::{OpId, SiteId};
+use parchi_core::SiteId;
 use parchi_sync::wire::Role;
-use tokio::sync::Mutex;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, NoTls, Row};
+use tokio_postgres::{Client, Row};
 
 use crate::error::StorageError;
 use crate::storage::{
-    Commit, Counts, DeviceRow, Loaded, QuarantineRow, Segment, SiteRow, Storage, StoredOp,
-    decode_keys, encode_segment_with, from_i64, hash_bytes, hash_from, id16, read_segment,
-    role_from, to_i64,
+    Commit, Counts, DeviceRow, Loaded, QuarantineRow, Segment, Storage, StoredOp,
+    encode_segment_with, from_i64, id16, role_from, to_i64,
 };
 use crate::storage::{MirrorRow, MirrorScan, MirrorWritten};
 
 mod migrate;
 mod mirror;
+mod pool;
+mod read;
+mod write;
 
 use migrate::migrate;
+pub use pool::PgTls;
+use pool::Pools;
 
 /// The PostgreSQL backend.
 pub struct PgStorage {
-    write: Mutex<Client>,
-    read: Client,
-    /// Mirror imports write here, beside pushes.
-    mirror: Mutex<Client>,
-    /// The mirror's reads, prepared on `read`.
-    reads: mirror::Reads,
+    pools: Pools,
 }
 
 impl fmt::Debug for PgStorage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PgStorage").finish_non_exhaustive()
+        f.debug_struct("PgStorage")
+            .field("pools", &self.pools)
+            .finish()
     }
 }
 
-fn quote_ident(s: &str) -> Result<String, StorageError> {
-    if s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(StorageError::Corrupt(format!(
-            "schema name {s:?} must be letters, digits and underscores"
-        )));
-    }
-    Ok(format!("\"{s}\""))
-}
-
-async fn open_client(url: &str, schema: Option<&str>) -> Result<Client, StorageError> {
-    let (client, conn) = tokio_postgres::connect(url, NoTls).await?;
-    tokio::spawn(async move {
-        if let Err(e) = conn.await {
-            tracing::error!(error = %e, "PostgreSQL connection closed");
+/// Runs a read on a pooled read connection; if that connection turns out closed before the read
+/// reached the server (the server restarted since it was last used), once more on a new one.
+macro_rules! read {
+    ($self:ident, |$c:ident| $body:expr) => {{
+        let $c = pool::get(&$self.pools.read).await?;
+        let first = $body.await;
+        match first {
+            Err(e) if pool::closed(&e) => {
+                pool::discard($c);
+                let $c = pool::get(&$self.pools.read).await?;
+                $body.await
+            }
+            r => r,
         }
-    });
-    if let Some(s) = schema {
-        let q = quote_ident(s)?;
-        client
-            .batch_execute(&format!(
-                "CREATE SCHEMA IF NOT EXISTS {q}; SET search_path TO {q}"
-            ))
-            .await?;
-    }
-    Ok(client)
+    }};
 }
 
 fn params_iter<'a>(
@@ -86,29 +78,21 @@ impl PgStorage {
     /// Connects with every table inside `schema` (created if missing): several hubs, or tests,
     /// can share a database.
     pub async fn connect_in(url: &str, schema: Option<&str>) -> Result<Self, StorageError> {
-        let mut write = open_client(url, schema).await?;
-        let locked: bool = write
-            .query_one(
-                "SELECT pg_try_advisory_lock(hashtext('parchi-hub:' || current_schema())::bigint)",
-                &[],
-            )
-            .await?
-            .get(0);
-        if !locked {
-            return Err(StorageError::Locked(
-                "another hub process holds this PostgreSQL schema".into(),
-            ));
-        }
+        Self::connect_with(url, schema, &PgTls::default()).await
+    }
+
+    /// [`PgStorage::connect_in`], over TLS as `tls` says (see [`PgTls`]). Takes the schema's
+    /// lock and migrates it now; the read and mirror connections are made when first needed.
+    pub async fn connect_with(
+        url: &str,
+        schema: Option<&str>,
+        tls: &PgTls,
+    ) -> Result<Self, StorageError> {
+        let pools = pool::pools(url, schema, tls)?;
+        let mut write = pool::get(&pools.write).await?;
         migrate(&mut write).await?;
-        let read = open_client(url, schema).await?;
-        let reads = mirror::Reads::prepare(&read).await?;
-        let mirror = open_client(url, schema).await?;
-        Ok(Self {
-            write: Mutex::new(write),
-            read,
-            mirror: Mutex::new(mirror),
-            reads,
-        })
+        drop(write);
+        Ok(Self { pools })
     }
 }
 
@@ -202,65 +186,7 @@ impl Storage for PgStorage {
     }
 
     async fn load(&self) -> Result<Loaded, StorageError> {
-        let c = &self.read;
-        let mut l = Loaded::default();
-        {
-            let rows = c
-                .query_raw(
-                    "SELECT first_seq, n, keys FROM op_log ORDER BY first_seq",
-                    params_iter(&[]),
-                )
-                .await?;
-            futures_util::pin_mut!(rows);
-            while let Some(r) = rows.try_next().await? {
-                let first = from_i64(r.try_get(0)?);
-                let n = from_i64(r.try_get(1)?);
-                if first != l.head + 1 {
-                    return Err(StorageError::Corrupt(format!(
-                        "op log has a gap: segment at seq {first} after {}",
-                        l.head
-                    )));
-                }
-                let keys: &[u8] = r.try_get(2)?;
-                l.index
-                    .extend(decode_keys(keys, n)?.map(|k| (k.op_id, k.hash)));
-                l.head = first + n - 1;
-            }
-        }
-        for r in c.query("SELECT op_id, hash FROM quarantine", &[]).await? {
-            let id: &[u8] = r.try_get(0)?;
-            let h: &[u8] = r.try_get(1)?;
-            l.quarantine_keys
-                .push((OpId::from_bytes(id16(id)?), hash_from(h)?));
-        }
-        l.patients = states(c, "SELECT id, seq, state FROM patients").await?;
-        l.visits = states(c, "SELECT id, seq, state FROM visits").await?;
-        for r in c
-            .query(&format!("SELECT {DEVICE_COLS} FROM devices"), &[])
-            .await?
-        {
-            l.devices.push(device_from_row(&r)?);
-        }
-        for r in c
-            .query(
-                "SELECT site, ops, clock_ahead, quarantined, last_push_ms FROM sites",
-                &[],
-            )
-            .await?
-        {
-            let site: &[u8] = r.try_get(0)?;
-            l.sites.push(SiteRow {
-                site: SiteId::from_bytes(id16(site)?),
-                ops: from_i64(r.try_get(1)?),
-                clock_ahead: from_i64(r.try_get(2)?),
-                quarantined: from_i64(r.try_get(3)?),
-                last_push_ms: opt_u64(r.try_get(4)?),
-            });
-        }
-        for r in c.query("SELECT key, value FROM meta", &[]).await? {
-            l.meta.push((r.try_get(0)?, r.try_get(1)?));
-        }
-        Ok(l)
+        read!(self, |c| read::load(&c))
     }
 
     async fn commit(&self, mut c: Commit) -> Result<(), StorageError> {
@@ -270,168 +196,33 @@ impl Storage for PgStorage {
         let segment = tokio::task::spawn_blocking(move || encode_segment_with(&ops, body))
             .await
             .map_err(|e| StorageError::Task(e.to_string()))??;
-        let mut client = self.write.lock().await;
-        let tx = client.transaction().await?;
-        if let Some(s) = &segment {
-            insert_segment(&tx, s).await?;
+        let mut client = pool::get(&self.pools.write).await?;
+        // A connection that turns out closed at BEGIN sent nothing: begin again on a new one.
+        match Client::transaction(&mut client).await {
+            Ok(tx) => {
+                write::commit_in(&tx, &c, segment.as_ref()).await?;
+                return Ok(tx.commit().await?);
+            }
+            Err(e) if e.is_closed() => {}
+            Err(e) => return Err(e.into()),
         }
-        if !c.patients.is_empty() {
-            let id: Vec<&[u8]> = c.patients.iter().map(|p| &p.id[..]).collect();
-            let seq: Vec<i64> = c.patients.iter().map(|p| to_i64(p.seq)).collect();
-            let temp: Vec<Option<&str>> = c.patients.iter().map(|p| p.temp_id.as_deref()).collect();
-            let state: Vec<&str> = c.patients.iter().map(|p| p.state.as_str()).collect();
-            tx.execute(
-                "INSERT INTO patients (id, seq, temp_id, state) \
-                 SELECT * FROM UNNEST($1::bytea[], $2::int8[], $3::text[], $4::text[]) \
-                 ON CONFLICT (id) DO UPDATE SET seq = EXCLUDED.seq, temp_id = EXCLUDED.temp_id, \
-                 state = EXCLUDED.state",
-                &[&id, &seq, &temp, &state],
-            )
-            .await?;
-        }
-        if !c.visits.is_empty() {
-            let v = &c.visits;
-            let id: Vec<&[u8]> = v.iter().map(|x| &x.id[..]).collect();
-            let seq: Vec<i64> = v.iter().map(|x| to_i64(x.seq)).collect();
-            let patient: Vec<Option<&[u8]>> = v
-                .iter()
-                .map(|x| x.patient.as_ref().map(|p| &p[..]))
-                .collect();
-            let dept: Vec<Option<&str>> = v.iter().map(|x| x.department.as_deref()).collect();
-            let day: Vec<Option<&str>> = v.iter().map(|x| x.day.as_deref()).collect();
-            let token: Vec<Option<&str>> = v.iter().map(|x| x.token.as_deref()).collect();
-            let cancelled: Vec<bool> = v.iter().map(|x| x.cancelled).collect();
-            let reprints: Vec<i64> = v.iter().map(|x| x.reprints).collect();
-            let state: Vec<&str> = v.iter().map(|x| x.state.as_str()).collect();
-            tx.execute(
-                "INSERT INTO visits (id, seq, patient, department, day, token, cancelled, reprints, state) \
-                 SELECT * FROM UNNEST($1::bytea[], $2::int8[], $3::bytea[], $4::text[], $5::text[], \
-                 $6::text[], $7::bool[], $8::int8[], $9::text[]) \
-                 ON CONFLICT (id) DO UPDATE SET seq = EXCLUDED.seq, patient = EXCLUDED.patient, \
-                 department = EXCLUDED.department, day = EXCLUDED.day, token = EXCLUDED.token, \
-                 cancelled = EXCLUDED.cancelled, reprints = EXCLUDED.reprints, state = EXCLUDED.state",
-                &[&id, &seq, &patient, &dept, &day, &token, &cancelled, &reprints, &state],
-            )
-            .await?;
-        }
-        for q in &c.quarantine {
-            let op_id = q.op_id.as_bytes().to_vec();
-            let site = q.site.as_bytes().to_vec();
-            let hash = hash_bytes(q.hash).to_vec();
-            tx.execute(
-                "INSERT INTO quarantine (op_id, site, device_id, received_ms, hash, payload) VALUES ($1, $2, $3, $4, $5, $6)",
-                &[&op_id, &site, &q.device_id, &to_i64(q.received_ms), &hash, &q.payload],
-            )
-            .await?;
-        }
-        for s in &c.sites {
-            let site = s.site.as_bytes().to_vec();
-            tx.execute(
-                "INSERT INTO sites (site, ops, clock_ahead, quarantined, last_push_ms) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (site) DO UPDATE SET ops = EXCLUDED.ops, clock_ahead = EXCLUDED.clock_ahead, \
-                 quarantined = EXCLUDED.quarantined, last_push_ms = EXCLUDED.last_push_ms",
-                &[&site, &to_i64(s.ops), &to_i64(s.clock_ahead), &to_i64(s.quarantined), &s.last_push_ms.map(to_i64)],
-            )
-            .await?;
-        }
-        for d in &c.devices {
-            put_device(&tx, d).await?;
-        }
-        for (k, v) in &c.meta {
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-                &[k, v],
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        pool::discard(client);
+        let mut client = pool::get(&self.pools.write).await?;
+        let tx = Client::transaction(&mut client).await?;
+        write::commit_in(&tx, &c, segment.as_ref()).await?;
+        Ok(tx.commit().await?)
     }
 
     async fn pull(&self, after: u64, limit: u32) -> Result<Vec<StoredOp>, StorageError> {
-        // The segment holding `after` (segments are contiguous), then those after it, a few at
-        // a time.
-        let limit = limit as usize;
-        let mut out = Vec::with_capacity(limit.min(10_000));
-        let mut from: i64 = self
-            .read
-            .query_one(
-                "SELECT coalesce(max(first_seq), 0) FROM op_log WHERE first_seq <= $1",
-                &[&to_i64(after)],
-            )
-            .await?
-            .try_get(0)?;
-        loop {
-            let rows = self
-                .read
-                .query(
-                    "SELECT first_seq, n, keys, body FROM op_log WHERE first_seq >= $1 \
-                     ORDER BY first_seq LIMIT 8",
-                    &[&from],
-                )
-                .await?;
-            let last_page = rows.len() < 8;
-            for r in &rows {
-                let first = from_i64(r.try_get(0)?);
-                let n = from_i64(r.try_get(1)?);
-                let keys: &[u8] = r.try_get(2)?;
-                let body: &[u8] = r.try_get(3)?;
-                read_segment(first, n, keys, body, after, limit, &mut out)?;
-                from = to_i64(first + n);
-                if out.len() >= limit {
-                    return Ok(out);
-                }
-            }
-            if last_page {
-                return Ok(out);
-            }
-        }
+        read!(self, |c| read::pull(&c, after, limit))
     }
 
     async fn quarantined(&self, limit: u32) -> Result<Vec<(u64, QuarantineRow)>, StorageError> {
-        let rows = self
-            .read
-            .query(
-                "SELECT id, op_id, site, device_id, received_ms, hash, payload FROM quarantine ORDER BY id LIMIT $1",
-                &[&i64::from(limit)],
-            )
-            .await?;
-        rows.iter()
-            .map(|r| {
-                let op_id: &[u8] = r.try_get(1)?;
-                let site: &[u8] = r.try_get(2)?;
-                let hash: &[u8] = r.try_get(5)?;
-                Ok((
-                    from_i64(r.try_get(0)?),
-                    QuarantineRow {
-                        op_id: OpId::from_bytes(id16(op_id)?),
-                        site: SiteId::from_bytes(id16(site)?),
-                        device_id: r.try_get(3)?,
-                        received_ms: from_i64(r.try_get(4)?),
-                        hash: hash_from(hash)?,
-                        payload: r.try_get(6)?,
-                    },
-                ))
-            })
-            .collect()
+        read!(self, |c| read::quarantined(&c, limit))
     }
 
     async fn counts(&self) -> Result<Counts, StorageError> {
-        let r = self
-            .read
-            .query_one(
-                "SELECT (SELECT coalesce(sum(n), 0)::bigint FROM op_log), (SELECT count(*) FROM quarantine), \
-                 (SELECT count(*) FROM patients), (SELECT count(*) FROM visits), (SELECT count(*) FROM devices)",
-                &[],
-            )
-            .await?;
-        Ok(Counts {
-            ops: from_i64(r.try_get(0)?),
-            quarantined: from_i64(r.try_get(1)?),
-            patients: from_i64(r.try_get(2)?),
-            visits: from_i64(r.try_get(3)?),
-            devices: from_i64(r.try_get(4)?),
-        })
+        read!(self, |c| read::counts(&c))
     }
 
     async fn put_enroll_code(
@@ -440,7 +231,7 @@ impl Storage for PgStorage {
         role: Role,
         expires_ms: u64,
     ) -> Result<(), StorageError> {
-        let c = self.write.lock().await;
+        let c = pool::get(&self.pools.write).await?;
         c.execute(
             "INSERT INTO enroll_codes (code_hash, role, expires_ms) VALUES ($1, $2, $3)",
             &[&&code_hash[..], &role.as_str(), &to_i64(expires_ms)],
@@ -455,8 +246,8 @@ impl Storage for PgStorage {
         now_ms: u64,
         mut device: DeviceRow,
     ) -> Result<Option<DeviceRow>, StorageError> {
-        let mut c = self.write.lock().await;
-        let tx = c.transaction().await?;
+        let mut c = pool::get(&self.pools.write).await?;
+        let tx = Client::transaction(&mut c).await?;
         let row = tx
             .query_opt(
                 "UPDATE enroll_codes SET used_ms = $2 \
@@ -475,8 +266,16 @@ impl Storage for PgStorage {
     }
 
     async fn put_device(&self, device: DeviceRow) -> Result<(), StorageError> {
-        let c = self.write.lock().await;
-        put_device(&*c, &device).await
+        let c = pool::get(&self.pools.write).await?;
+        // An upsert: sent again on a new connection if the first was found closed.
+        match put_device(&**c, &device).await {
+            Err(e) if pool::closed(&e) => {
+                pool::discard(c);
+                let c = pool::get(&self.pools.write).await?;
+                put_device(&**c, &device).await
+            }
+            r => r,
+        }
     }
 
     async fn mirror_write(
@@ -484,7 +283,7 @@ impl Storage for PgStorage {
         run: String,
         rows: Vec<MirrorRow>,
     ) -> Result<MirrorWritten, StorageError> {
-        let mut c = self.mirror.lock().await;
+        let mut c = pool::get(&self.pools.mirror).await?;
         mirror::write(&mut c, &run, &rows).await
     }
 
@@ -494,18 +293,18 @@ impl Storage for PgStorage {
         limit: u32,
         seen_since: Option<chrono::NaiveDate>,
     ) -> Result<Vec<MirrorScan>, StorageError> {
-        mirror::page(&self.read, &self.reads, after, limit, seen_since).await
+        read!(self, |c| mirror::page(&c, after, limit, seen_since))
     }
 
     async fn mirror_get(&self, uhid: String) -> Result<Option<String>, StorageError> {
-        mirror::get(&self.read, &self.reads, &uhid).await
+        read!(self, |c| mirror::get(&c, &uhid))
     }
 
     async fn mirror_known(&self, uhids: Vec<String>) -> Result<Vec<String>, StorageError> {
-        mirror::known(&self.read, &self.reads, &uhids).await
+        read!(self, |c| mirror::known(&c, &uhids))
     }
 
     async fn mirror_stats(&self) -> Result<(u64, u64), StorageError> {
-        mirror::stats(&self.read).await
+        read!(self, |c| mirror::stats(&c))
     }
 }

@@ -15,7 +15,6 @@ use parchi_sync::{ClientError, HubClient};
 
 use crate::engine::{Hub, Item, Source, prepare_item};
 use crate::error::{HubError, StorageError};
-use crate::server::now_ms;
 use crate::storage::{FLAG_FROM_UPSTREAM, Storage};
 
 /// Meta key: the last local seq pushed upstream.
@@ -122,7 +121,7 @@ pub async fn relay_round<S: Storage>(
             .push_with_meta(
                 Source::Upstream,
                 items,
-                now_ms(),
+                hub.now_ms(),
                 vec![(META_CURSOR.to_string(), page.next.to_string())],
             )
             .await?;

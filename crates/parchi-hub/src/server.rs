@@ -2,7 +2,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Body;
@@ -24,14 +23,6 @@ use crate::engine::{BodyError, Hub, Source, parse_push, secret_hash};
 mod mirror;
 use crate::error::HubError;
 use crate::storage::Storage;
-
-/// The wall clock, in Unix milliseconds (the server is where time is read).
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
-}
 
 /// An error response.
 #[derive(Debug)]
@@ -275,8 +266,12 @@ async fn push<S: Storage>(
         parse_push(&bytes, max_ops)?
     };
     let st = st.clone();
-    let results =
-        to_the_end(async move { st.hub.push(Source::Device(&dev), items, now_ms()).await }).await?;
+    let results = to_the_end(async move {
+        st.hub
+            .push(Source::Device(&dev), items, st.hub.now_ms())
+            .await
+    })
+    .await?;
     Ok(json_response(&PushResponse {
         version: PROTOCOL_VERSION,
         results,
@@ -322,7 +317,10 @@ async fn pull<S: Storage>(
         ));
     }
     let limit = u32::try_from(limit).unwrap_or(u32::MAX);
-    let page = st.hub.pull(Some(&dev), after, limit, now_ms()).await?;
+    let page = st
+        .hub
+        .pull(Some(&dev), after, limit, st.hub.now_ms())
+        .await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], page.to_json()).into_response())
 }
 
@@ -348,7 +346,7 @@ async fn enroll<S: Storage>(
     }
     let (dev, token) = st
         .hub
-        .enroll(&req.code, req.site, req.counter.clone(), now_ms())
+        .enroll(&req.code, req.site, req.counter.clone(), st.hub.now_ms())
         .await?;
     if dev.role == Role::Counter && dev.counter.is_none() {
         // Enrolled already (the code is spent); the counter code is only a label, so say so.
@@ -375,7 +373,7 @@ async fn admin_enroll_code<S: Storage>(
     let ttl_ms = req.ttl_secs.unwrap_or(24 * 3600).saturating_mul(1000);
     let (code, expires_ms) = st
         .hub
-        .create_enroll_code(req.role, ttl_ms, now_ms())
+        .create_enroll_code(req.role, ttl_ms, st.hub.now_ms())
         .await?;
     Ok(json_response(&EnrollCode {
         code,
@@ -414,7 +412,9 @@ async fn admin_revoke<S: Storage>(
     Path(device_id): Path<String>,
 ) -> ApiResult<Response> {
     admin(&st, &headers)?;
-    Ok(json_response(&st.hub.revoke(&device_id, now_ms()).await?))
+    Ok(json_response(
+        &st.hub.revoke(&device_id, st.hub.now_ms()).await?,
+    ))
 }
 
 async fn admin_relay<S: Storage>(
@@ -453,7 +453,7 @@ async fn admin_assign_uhids<S: Storage>(
     })?;
     let st = st.clone();
     let report =
-        to_the_end(async move { st.hub.assign_uhids(&req.prefix, now_ms()).await }).await?;
+        to_the_end(async move { st.hub.assign_uhids(&req.prefix, st.hub.now_ms()).await }).await?;
     Ok(json_response(&report))
 }
 

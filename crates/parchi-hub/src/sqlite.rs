@@ -7,6 +7,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use parchi_core::{OpId, SiteId};
+use parchi_keys::DataKey;
+use parchi_keys::sqlcipher::{self, CipherError};
 use parchi_sync::wire::Role;
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -21,6 +23,9 @@ mod migrate;
 mod mirror;
 
 use migrate::migrate;
+
+/// The cipher page size of the hub's database (64 KiB: segments are hundreds of KB).
+pub const PAGE_SIZE: u32 = 65_536;
 
 /// The SQLite backend.
 #[derive(Clone)]
@@ -37,13 +42,31 @@ impl std::fmt::Debug for SqliteStorage {
 }
 
 impl SqliteStorage {
-    /// Opens (creating if needed) the hub database at `path`.
-    pub fn open(path: &Path) -> Result<Self, StorageError> {
+    /// Opens (creating if needed) the hub database at `path`, encrypted with `key` (SQLCipher;
+    /// a plaintext database of an earlier version is encrypted once, first). A key that does
+    /// not open the file is refused before anything is written.
+    pub fn open(path: &Path, key: &DataKey) -> Result<Self, StorageError> {
+        let wrong = |p: &Path| {
+            StorageError::Corrupt(format!(
+                "{} does not open with the hub's key (nothing was changed): run `parchi unlock --recovery` with the hub's recovery key",
+                p.display()
+            ))
+        };
+        let cipher = |e: CipherError| match e {
+            CipherError::WrongKey => wrong(path),
+            CipherError::Sqlite(e) => StorageError::from(e),
+            other => StorageError::Corrupt(other.to_string()),
+        };
+        sqlcipher::finish_interrupted(path).map_err(cipher)?;
+        if sqlcipher::is_plaintext(path).map_err(cipher)? {
+            sqlcipher::encrypt_in_place(path, key, Some(PAGE_SIZE)).map_err(cipher)?;
+        }
         let mut conn = Connection::open(path)?;
-        conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
         // Segments are hundreds of KB: big pages mean fewer overflow pages and WAL frames per
-        // push. Takes effect only when the file is created.
-        conn.pragma_update(None, "page_size", 65_536i64)?;
+        // push. With SQLCipher the page size is the cipher's, set on every open.
+        sqlcipher::key_connection(&conn, key, Some(PAGE_SIZE))?;
+        sqlcipher::check_key(&conn).map_err(cipher)?;
+        conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
         let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StorageError::Corrupt(format!(

@@ -18,6 +18,10 @@ mod hostile;
 mod mirror;
 #[path = "hub/mirror_hostile.rs"]
 mod mirror_hostile;
+#[path = "hub/pg_restart.rs"]
+mod pg_restart;
+#[path = "hub/pgcluster.rs"]
+mod pgcluster;
 #[path = "hub/relay.rs"]
 mod relay;
 #[path = "hub/story.rs"]

@@ -61,6 +61,45 @@ pub(crate) enum Elem {
     },
 }
 
+impl Elem {
+    /// The filled rectangles a code is drawn with, `(x, y, w, h)` in mm from the page's top-left
+    /// corner: one per horizontal run of dark modules (none for text and boxes). The PDF and the
+    /// SVG preview both draw exactly these.
+    pub(crate) fn code_rects(&self) -> Vec<(f32, f32, f32, f32)> {
+        match self {
+            Elem::Code128 {
+                x,
+                y,
+                module,
+                h,
+                modules,
+                ..
+            } => crate::codes::runs(modules)
+                .into_iter()
+                .map(|(start, len)| (x + start as f32 * module, *y, len as f32 * module, *h))
+                .collect(),
+            Elem::Qr {
+                x,
+                y,
+                module,
+                width,
+                modules,
+                ..
+            } => {
+                let mut rects = Vec::new();
+                for (row, cells) in modules.chunks((*width).max(1)).enumerate() {
+                    let top = y + row as f32 * module;
+                    for (start, len) in crate::codes::runs(cells) {
+                        rects.push((x + start as f32 * module, top, len as f32 * module, *module));
+                    }
+                }
+                rects
+            }
+            Elem::Text { .. } | Elem::Rect { .. } => Vec::new(),
+        }
+    }
+}
+
 /// A laid-out page.
 #[derive(Clone)]
 pub(crate) struct Page {

@@ -35,15 +35,19 @@ mod model;
 mod pdf;
 mod print;
 mod report;
+mod sheet;
 mod slip;
+mod svg;
 mod text;
 
 pub use codes::{MAX_ID_CODE_LEN, QR_PREFIX, qr_payload};
 pub use error::SlipError;
+pub use labels::{LabelText, labels};
 pub use layout::{LayoutData, LayoutItem};
 pub use model::{IdKind, Language, Layout, Report, ReportRow, Slip};
 pub use pdf::warm_up;
-pub use print::{PrintError, PrintJob, PrintOptions, print, print_with};
+pub use print::{PrintError, PrintJob, PrintOptions, print, print_bytes, print_with};
+pub use sheet::{RecoverySheet, SHEET_TITLE};
 
 /// The PDF title of every slip: fixed words, never the patient's name.
 pub const SLIP_TITLE: &str = "OPD slip";
@@ -59,6 +63,17 @@ pub const REPORT_TITLE: &str = "Day-end report";
 pub fn render(slip: &Slip, layout: Layout) -> Result<Vec<u8>, SlipError> {
     let page = slip::lay_out(slip, layout)?;
     pdf::render(std::slice::from_ref(&page), SLIP_TITLE)
+}
+
+/// Renders `slip` on `layout` as an SVG document, for a screen: the page [`render`] prints,
+/// from the same layout (same positions and sizes, the same shaped glyphs drawn as outlines,
+/// the same code rectangles), with each line's text also present as invisible `<text>`.
+///
+/// # Errors
+/// As [`render`].
+pub fn render_svg(slip: &Slip, layout: Layout) -> Result<String, SlipError> {
+    let page = slip::lay_out(slip, layout)?;
+    svg::render(&page)
 }
 
 /// Where everything on `slip`'s page sits on `layout`, without making a PDF: the same layout
@@ -88,4 +103,14 @@ pub fn report_layout_data(report: &Report) -> Result<Vec<LayoutData>, SlipError>
         .iter()
         .map(|p| p.data(None))
         .collect())
+}
+
+/// Renders an installation's recovery sheet (the key as text and as a QR code) as a one-page
+/// A4 PDF, for the admin's safe.
+///
+/// # Errors
+/// A [`SlipError`] when the key is empty or a field holds a character the fonts cannot draw.
+pub fn render_recovery_sheet(sheet: &RecoverySheet) -> Result<Vec<u8>, SlipError> {
+    let page = sheet::lay_out(sheet)?;
+    pdf::render(std::slice::from_ref(&page), SHEET_TITLE)
 }

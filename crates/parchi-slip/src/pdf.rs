@@ -227,47 +227,12 @@ fn draw(
                 },
             });
         }
-        Elem::Code128 {
-            x,
-            y,
-            module,
-            h,
-            modules,
-            ..
-        } => {
-            let rings = crate::codes::runs(modules)
+        Elem::Code128 { .. } | Elem::Qr { .. } => {
+            let rings = elem
+                .code_rects()
                 .into_iter()
-                .map(|(start, len)| {
-                    rect_ring(
-                        x + start as f32 * module,
-                        page_h - y - h,
-                        len as f32 * module,
-                        *h,
-                    )
-                })
+                .map(|(x, y, w, h)| rect_ring(x, page_h - y - h, w, h))
                 .collect();
-            fill_rings(ops, rings);
-        }
-        Elem::Qr {
-            x,
-            y,
-            module,
-            width,
-            modules,
-            ..
-        } => {
-            let mut rings = Vec::new();
-            for (row, cells) in modules.chunks(*width).enumerate() {
-                let top = y + row as f32 * module;
-                for (start, len) in crate::codes::runs(cells) {
-                    rings.push(rect_ring(
-                        x + start as f32 * module,
-                        page_h - top - module,
-                        len as f32 * module,
-                        *module,
-                    ));
-                }
-            }
             fill_rings(ops, rings);
         }
     }

@@ -185,6 +185,24 @@ pub enum PrintError {
     },
 }
 
+impl PrintError {
+    /// A stable code for the reason (stored beside a kept slip; never the message text).
+    pub fn code(&self) -> &'static str {
+        match self {
+            PrintError::PdfMissing { .. } => "pdf_missing",
+            PrintError::LpMissing { .. } => "lp_missing",
+            PrintError::SchedulerNotRunning { .. } => "scheduler_not_running",
+            PrintError::NoDefaultPrinter { .. } => "no_default_printer",
+            PrintError::InvalidPrinterName { .. } => "invalid_printer_name",
+            PrintError::NoSuchPrinter { .. } => "no_such_printer",
+            PrintError::PrinterStopped { .. } => "printer_stopped",
+            PrintError::NotAccepting { .. } => "not_accepting",
+            PrintError::Timeout { .. } => "timeout",
+            PrintError::CommandFailed { .. } => "command_failed",
+        }
+    }
+}
+
 /// Prints the PDF at `pdf_path` on `printer` (a CUPS queue name), or on CUPS's default printer
 /// when `printer` is `None`, with the job titled "Parchi slip".
 ///
@@ -215,7 +233,28 @@ pub fn print_with(pdf_path: &Path, opts: &PrintOptions) -> Result<PrintJob, Prin
         detail: e.to_string(),
     })?;
     let cups = Cups { opts, path: &path };
+    let printer = ready_printer(&cups)?;
+    let path_arg = path.to_string_lossy().into_owned();
+    submit(&cups, &printer, Some(&path_arg), None)
+}
 
+/// Prints PDF bytes: piped to `lp` on its standard input, so no file is written on the way.
+/// `kept` says, in every error, where the caller keeps the PDF (e.g. inside its encrypted
+/// store) for printing later.
+///
+/// # Errors
+/// As [`print()`].
+pub fn print_bytes(pdf: &[u8], kept: &str, opts: &PrintOptions) -> Result<PrintJob, PrintError> {
+    let kept = PathBuf::from(kept);
+    let cups = Cups { opts, path: &kept };
+    let printer = ready_printer(&cups)?;
+    submit(&cups, &printer, None, Some(pdf))
+}
+
+/// Asks CUPS whether it runs and the printer is there, enabled and accepting; the printer.
+fn ready_printer(cups: &Cups<'_>) -> Result<String, PrintError> {
+    let opts = cups.opts;
+    let path = cups.path.to_path_buf();
     let sched = cups.run(&opts.lpstat, &["-r"])?;
     if !sched.stdout.contains("scheduler is running") {
         return Err(PrintError::SchedulerNotRunning { path });
@@ -267,18 +306,30 @@ pub fn print_with(pdf_path: &Path, opts: &PrintOptions) -> Result<PrintJob, Prin
         });
     }
 
+    Ok(printer)
+}
+
+/// Submits the job: the file at `path_arg`, or `input` on lp's standard input.
+fn submit(
+    cups: &Cups<'_>,
+    printer: &str,
+    path_arg: Option<&str>,
+    input: Option<&[u8]>,
+) -> Result<PrintJob, PrintError> {
+    let opts = cups.opts;
+    let path = cups.path.to_path_buf();
+    let printer = printer.to_string();
     let copies = opts.copies.max(1).to_string();
-    let path_arg = path.to_string_lossy().into_owned();
-    let args = [
+    let mut args = vec![
         "-d",
         printer.as_str(),
         "-t",
         opts.title.as_str(),
         "-n",
         copies.as_str(),
-        path_arg.as_str(),
     ];
-    let out = cups.run(&opts.lp, &args)?;
+    args.extend(path_arg);
+    let out = cups.run_input(&opts.lp, &args, input)?;
     if !out.success {
         if out.stderr.contains("does not exist") {
             return Err(PrintError::NoSuchPrinter { printer, path });
@@ -411,11 +462,25 @@ impl Cups<'_> {
 
     /// Runs one CUPS command with a time limit, in the C locale.
     fn run(&self, program: &Path, args: &[&str]) -> Result<Output, PrintError> {
+        self.run_input(program, args, None)
+    }
+
+    /// [`Cups::run`], writing `input` (if any) to the command's standard input.
+    fn run_input(
+        &self,
+        program: &Path,
+        args: &[&str],
+        input: Option<&[u8]>,
+    ) -> Result<Output, PrintError> {
         let mut cmd = Command::new(program);
         cmd.args(args)
             .env("LC_ALL", "C")
             .env("LANG", "C")
-            .stdin(Stdio::null())
+            .stdin(if input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         if let Some(server) = &self.opts.server {
@@ -436,6 +501,14 @@ impl Cups<'_> {
                 }
             }
         })?;
+        if let (Some(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
+            use std::io::Write;
+            // A write error (lp exited early) shows in its exit status and stderr below.
+            let bytes = bytes.to_vec();
+            std::thread::spawn(move || {
+                let _ = stdin.write_all(&bytes);
+            });
+        }
         // Read both pipes on their own threads so a chatty command never blocks on a full pipe.
         let stdout = child.stdout.take().map(reader);
         let stderr = child.stderr.take().map(reader);

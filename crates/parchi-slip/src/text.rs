@@ -94,7 +94,7 @@ fn faces() -> Result<&'static [Face<'static>], SlipError> {
         .map_err(Clone::clone)
 }
 
-fn face(kind: FontKind) -> Result<&'static Face<'static>, SlipError> {
+pub(crate) fn face(kind: FontKind) -> Result<&'static Face<'static>, SlipError> {
     faces()?.get(kind.index()).ok_or(SlipError::Font {
         name: kind.file_name(),
     })

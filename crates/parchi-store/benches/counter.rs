@@ -240,6 +240,11 @@ fn start() -> NaiveDateTime {
         .expect("date")
 }
 
+/// The data key of the bench's stores: a counter's store is always encrypted.
+fn bench_key() -> parchi_keys::DataKey {
+    parchi_keys::DataKey::from_bytes(&[7; 32]).expect("32 bytes")
+}
+
 fn fill(dir: &Path, n: usize, rng: &mut Rng) -> (Store, Vec<String>, Vec<String>, Vec<String>) {
     let mut fill_rng = Rng(rng.next() | 1);
     let mut random = |b: &mut [u8]| fill_rng.fill(b);
@@ -248,8 +253,14 @@ fn fill(dir: &Path, n: usize, rng: &mut Rng) -> (Store, Vec<String>, Vec<String>
         local: start(),
         random: &mut random,
     };
-    let mut store =
-        Store::create(dir, CounterCode::parse("A").expect("c"), "{}", &mut st).expect("create");
+    let mut store = Store::create(
+        dir,
+        &bench_key(),
+        CounterCode::parse("A").expect("c"),
+        "{}",
+        &mut st,
+    )
+    .expect("create");
     let mut mobiles = Vec::new();
     let mut temps = Vec::new();
     let mut names = Vec::new();
@@ -365,7 +376,7 @@ fn misspell(name: &str, rng: &mut Rng) -> String {
 
 /// Opens a store filled by an earlier run (PARCHI_BENCH_DIR) and samples queries from it.
 fn reopen(dir: &Path) -> (Store, Vec<String>, Vec<String>, Vec<String>) {
-    let store = Store::open(dir).expect("reopen");
+    let store = Store::open(dir, &bench_key()).expect("reopen");
     let mut q = store
         .connection()
         .prepare("SELECT mobile, temp_id, name FROM patients WHERE rowid % 50 = 7")

@@ -9,7 +9,15 @@ fn main() {
         eprintln!("usage: search_probe DIR QUERY...");
         return;
     };
-    let mut store = match parchi_store::Store::open(std::path::Path::new(dir)) {
+    let dir = std::path::Path::new(dir);
+    let key = match parchi_keys::keyring::unlock(dir) {
+        Ok(u) => u.key,
+        Err(e) => {
+            eprintln!("{e}");
+            return;
+        }
+    };
+    let mut store = match parchi_store::Store::open(dir, &key) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");

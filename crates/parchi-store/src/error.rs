@@ -32,6 +32,10 @@ pub enum StoreError {
     ReadOnly,
     #[error("the database file is corrupt or not a Parchi database: {0}; restore the last backup")]
     Corrupt(String),
+    #[error(
+        "the database {path} does not open with this key (nothing was changed): the key is wrong or missing, or the file is not this installation's. On a new machine, run `parchi unlock --recovery` with the recovery key"
+    )]
+    WrongKey { path: PathBuf },
     #[error("cannot open the database {path}: {reason}")]
     CannotOpen { path: PathBuf, reason: String },
     #[error("cannot use {path}: {source}")]
@@ -107,6 +111,7 @@ impl StoreError {
             StoreError::DiskFull => "disk_full",
             StoreError::ReadOnly => "read_only",
             StoreError::Corrupt(_) => "corrupt",
+            StoreError::WrongKey { .. } => "wrong_key",
             StoreError::CannotOpen { .. } => "cannot_open",
             StoreError::Io { .. } => "io",
             StoreError::NotFound { .. } => "not_found",

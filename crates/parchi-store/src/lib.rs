@@ -18,6 +18,7 @@
 //! **Architecture Invariant:** the store does not read the clock or draw randomness: the caller
 //! passes a [`Stamping`] with wall time and a random source.
 
+mod cipher;
 mod command;
 mod error;
 mod fold;
@@ -30,12 +31,14 @@ use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, NaiveDateTime, Timelike};
 use parchi_core::{Clock, CounterCode, Hlc, SiteId, SiteTag, hlc::DEFAULT_MAX_DRIFT_MS};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 pub use command::{NewRegistration, NewVisitSpec, Registered};
 pub use error::StoreError;
 pub use fold::Applied;
 pub use mirror::{MirrorHit, MirrorStatus, MirrorWrite};
+/// The installation's data key, which every connection to the store is keyed with.
+pub use parchi_keys::DataKey;
 pub use query::{Conflict, ConflictWrite, Decision};
 pub use records::{
     DayReport, HistoryEntry, Hit, MatchKind, PatientRecord, RecordSyncState, ReportRow, UserRow,
@@ -152,7 +155,7 @@ fn corrupt(what: &str) -> StoreError {
 }
 
 impl Store {
-    /// Creates a new installation's database at `dir/parchi.db`.
+    /// Creates a new installation's database at `dir/parchi.db`, encrypted with `key`.
     ///
     /// The installation gets a random site ID and site tag. On the day it is created its
     /// sequences (tokens, temporary IDs) start at the minute of the day it was created rather
@@ -162,6 +165,36 @@ impl Store {
     /// start at 1.
     pub fn create(
         dir: &Path,
+        key: &DataKey,
+        counter: CounterCode,
+        config_json: &str,
+        st: &mut Stamping<'_>,
+    ) -> Result<Store> {
+        Self::create_keyed(dir, Some(key), counter, config_json, st)
+    }
+
+    /// A store in plaintext SQLite (SQLCipher without a key), for the benchmarks' same-run
+    /// baseline only. Opening it again with [`Store::open`] encrypts it.
+    #[doc(hidden)]
+    pub fn create_unencrypted_for_bench(
+        dir: &Path,
+        counter: CounterCode,
+        config_json: &str,
+        st: &mut Stamping<'_>,
+    ) -> Result<Store> {
+        Self::create_keyed(dir, None, counter, config_json, st)
+    }
+
+    /// Opens a store made by [`Store::create_unencrypted_for_bench`] without encrypting it
+    /// (benchmarks that keep their filled stores between runs).
+    #[doc(hidden)]
+    pub fn open_unencrypted_for_bench(dir: &Path) -> Result<Store> {
+        Self::open_keyed(dir, None)
+    }
+
+    fn create_keyed(
+        dir: &Path,
+        key: Option<&DataKey>,
         counter: CounterCode,
         config_json: &str,
         st: &mut Stamping<'_>,
@@ -171,7 +204,7 @@ impl Store {
         if path.exists() {
             return Err(StoreError::AlreadyInitialised(path));
         }
-        let mut conn = Connection::open(&path).map_err(|e| StoreError::open(&path, e))?;
+        let mut conn = cipher::connect(&path, key, true)?;
         configure(&conn).map_err(|e| e.at(&path))?;
         migrate(&mut conn, &path)?;
         let site = SiteId::new_v7(st.now_ms, st.bytes());
@@ -206,15 +239,20 @@ impl Store {
         })
     }
 
-    /// Opens an existing installation at `dir/parchi.db`, applying pending migrations.
-    pub fn open(dir: &Path) -> Result<Store> {
+    /// Opens an existing installation at `dir/parchi.db` with its data key, applying pending
+    /// migrations. A plaintext store of an earlier version is encrypted with `key` first
+    /// (once); a key that does not open the file is [`StoreError::WrongKey`], and nothing on
+    /// disk changes.
+    pub fn open(dir: &Path, key: &DataKey) -> Result<Store> {
+        Self::open_keyed(dir, Some(key))
+    }
+
+    fn open_keyed(dir: &Path, key: Option<&DataKey>) -> Result<Store> {
         let path = dir.join(DB_FILE);
         if !path.exists() {
             return Err(StoreError::NotInitialised(dir.to_owned()));
         }
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let mut conn =
-            Connection::open_with_flags(&path, flags).map_err(|e| StoreError::open(&path, e))?;
+        let mut conn = cipher::connect(&path, key, false)?;
         configure(&conn).map_err(|e| e.at(&path))?;
         migrate(&mut conn, &path).map_err(|e| e.at(&path))?;
         let m = |k: &str| {
@@ -310,10 +348,11 @@ impl Store {
             return Ok(());
         }
         let tx = self.conn.transaction()?;
-        tx.execute("DELETE FROM patient_fts", [])?;
-        {
-            let mut read = tx.prepare("SELECT rowid, name FROM patients")?;
-            let mut write = tx.prepare("INSERT INTO patient_fts (rowid, terms) VALUES (?1, ?2)")?;
+        for (table, fts) in [("patients", "patient_fts"), ("mirror", "mirror_fts")] {
+            tx.execute(&format!("DELETE FROM {fts}"), [])?;
+            let mut read = tx.prepare(&format!("SELECT rowid, name FROM {table}"))?;
+            let mut write =
+                tx.prepare(&format!("INSERT INTO {fts} (rowid, terms) VALUES (?1, ?2)"))?;
             let rows = read.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
             for row in rows {
                 let (rowid, name) = row?;

@@ -44,6 +44,7 @@ pub struct VisitRecord {
 
 /// How a search hit matched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum MatchKind {
     Mobile,
@@ -87,6 +88,7 @@ pub enum RecordSyncState {
 
 /// One row of the day report.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ReportRow {
     pub key: String,
     pub registrations: u32,
@@ -100,6 +102,7 @@ pub struct ReportRow {
 
 /// Registrations, cancellations and fees for one day, per department and per counter.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DayReport {
     pub day: NaiveDate,
     pub by_department: Vec<ReportRow>,

@@ -239,6 +239,18 @@ CREATE TABLE link_queue (
     run_at     INTEGER NOT NULL
 ) WITHOUT ROWID;
 "#,
+    // 6: slip PDFs a printer did not take, kept inside the encrypted store (never as files).
+    r#"
+CREATE TABLE kept_slips (
+    id         INTEGER PRIMARY KEY,
+    visit      BLOB NOT NULL,
+    duplicate  INTEGER NOT NULL,
+    kept_ms    INTEGER NOT NULL,
+    reason     TEXT NOT NULL,
+    pdf        BLOB NOT NULL
+);
+CREATE INDEX kept_slips_visit ON kept_slips (visit);
+"#,
 ];
 
 /// The schema version this binary writes.

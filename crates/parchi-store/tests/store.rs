@@ -10,6 +10,11 @@ use parchi_core::{CounterCode, DeptCode, Hlc, Replica, TempId};
 use parchi_store::{MatchKind, NewRegistration, NewVisitSpec, Stamping, Store, StoreError};
 use proptest::prelude::*;
 
+/// The data key of every store in these tests.
+fn key() -> parchi_store::DataKey {
+    parchi_store::DataKey::from_bytes(&[7u8; 32]).expect("key")
+}
+
 fn day() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 28).expect("date")
 }
@@ -50,7 +55,14 @@ fn with_stamping<T>(rng: &mut Rng, now_ms: u64, f: impl FnOnce(&mut Stamping<'_>
 fn new_store(dir: &std::path::Path, counter: &str, seed: u64) -> Store {
     let mut rng = Rng(seed);
     with_stamping(&mut rng, NOW_MS, |st| {
-        Store::create(dir, CounterCode::parse(counter).expect("counter"), "{}", st).expect("create")
+        Store::create(
+            dir,
+            &key(),
+            CounterCode::parse(counter).expect("counter"),
+            "{}",
+            st,
+        )
+        .expect("create")
     })
 }
 
@@ -85,7 +97,7 @@ fn registration_is_durable_and_readable_after_reopen() {
         })
         .expect("register")
     };
-    let s = Store::open(dir.path()).expect("reopen");
+    let s = Store::open(dir.path(), &key()).expect("reopen");
     let p = s.patient(r.patient).expect("read").expect("present");
     assert_eq!(p.fields.name.as_str(), "Sunita Devi");
     assert_eq!(p.temp_id, r.temp_id);
@@ -106,20 +118,23 @@ fn a_newer_schema_is_refused() {
     let dir = tempfile::tempdir().expect("tmp");
     drop(new_store(dir.path(), "A", 1));
     let conn = rusqlite::Connection::open(dir.path().join(parchi_store::DB_FILE)).expect("open");
+    parchi_keys::sqlcipher::key_connection(&conn, &key(), None).expect("key");
     conn.pragma_update(None, "user_version", 99).expect("bump");
     drop(conn);
     assert!(matches!(
-        Store::open(dir.path()),
+        Store::open(dir.path(), &key()),
         Err(StoreError::SchemaTooNew { found: 99, .. })
     ));
 }
 
 #[test]
-fn garbage_file_is_reported_as_corrupt_not_a_panic() {
+fn garbage_file_is_refused_not_a_panic() {
+    // An encrypted file and garbage look alike: the store says the key does not open it (the
+    // app, whose key came from an authenticated slot, reports it as corrupt).
     let dir = tempfile::tempdir().expect("tmp");
     std::fs::write(dir.path().join(parchi_store::DB_FILE), vec![0x42u8; 8192]).expect("write");
-    let e = Store::open(dir.path()).expect_err("must refuse");
-    assert_eq!(e.code(), "corrupt", "{e}");
+    let e = Store::open(dir.path(), &key()).expect_err("must refuse");
+    assert_eq!(e.code(), "wrong_key", "{e}");
 }
 
 #[test]
@@ -129,7 +144,14 @@ fn reinstalled_counter_never_repeats_its_predecessors_numbers() {
     let morning = NOW_MS - 3 * 3600 * 1000; // 07:30
     let mut rng = Rng(3);
     let mut a = with_stamping(&mut rng, morning, |st| {
-        Store::create(first.path(), CounterCode::parse("A").expect("c"), "{}", st).expect("create")
+        Store::create(
+            first.path(),
+            &key(),
+            CounterCode::parse("A").expect("c"),
+            "{}",
+            st,
+        )
+        .expect("create")
     });
     let mut before = Vec::new();
     for i in 0..150 {
@@ -144,7 +166,14 @@ fn reinstalled_counter_never_repeats_its_predecessors_numbers() {
     let second = tempfile::tempdir().expect("tmp"); // the wiped disk
     let mut rng2 = Rng(3); // even the same random seed
     let mut b = with_stamping(&mut rng2, NOW_MS, |st| {
-        Store::create(second.path(), CounterCode::parse("A").expect("c"), "{}", st).expect("create")
+        Store::create(
+            second.path(),
+            &key(),
+            CounterCode::parse("A").expect("c"),
+            "{}",
+            st,
+        )
+        .expect("create")
     });
     let after: Vec<_> = (0..150)
         .map(|i| {
@@ -572,7 +601,7 @@ fn the_page_cache_can_be_capped_per_connection() {
     store.set_cache_kib(0).expect("set");
     assert_eq!(store.cache_kib().expect("cache"), 64);
     // Another connection to the same file keeps its own (default) cache.
-    let other = Store::open(dir.path()).expect("open");
+    let other = Store::open(dir.path(), &key()).expect("open");
     assert_eq!(
         other.cache_kib().expect("cache"),
         parchi_store::DEFAULT_CACHE_KIB

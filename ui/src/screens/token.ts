@@ -3,7 +3,7 @@
 
 import { api, ApiError } from "../api";
 import type { FieldError, VisitDetail } from "../api";
-import { context, formatDay, go, notify, registerScreen, showError } from "../app";
+import { formatDay, go, notify, registerScreen, showError } from "../app";
 import { h, mount } from "../dom";
 import { errorMessage, fieldMessage, lang, t } from "../i18n";
 import type { Key } from "../i18n";
@@ -16,7 +16,8 @@ class TokenScreen {
   private readonly visit: string;
   private readonly warnings: FieldError[];
   private readonly fresh: boolean;
-  private preview: { kind: "png" | "html"; src?: string } = { kind: "html" };
+  /** The rendered slip (an object URL of its SVG), or why there is none. */
+  private preview: { src: string } | { error: string } = { error: "" };
 
   constructor(params: Record<string, unknown>) {
     this.visit = String(params.visit ?? "");
@@ -36,16 +37,22 @@ class TokenScreen {
     this.paint();
   }
 
+  /** The slip as parchi-slip draws it for print, from the same layout, as an SVG image (an
+   * `<img>` shows it without running or fetching anything it might hold). */
   private async loadPreview(): Promise<void> {
-    if (this.preview.src) URL.revokeObjectURL(this.preview.src);
+    this.dropPreview();
     try {
-      const png = await api.slipPreview(this.visit);
-      const url = URL.createObjectURL(new Blob([pngBytes(png)], { type: "image/png" }));
-      this.preview = { kind: "png", src: url };
-    } catch {
-      // No rendered slip (a cancelled visit, or no renderer on this machine): the HTML preview.
-      this.preview = { kind: "html" };
+      const svg = await api.slipPreview(this.visit);
+      this.preview = { src: URL.createObjectURL(new Blob([svg], { type: "image/svg+xml" })) };
+    } catch (e) {
+      // No slip to show: a cancelled visit prints none.
+      this.preview = { error: e instanceof ApiError ? e.message : String(e) };
     }
+  }
+
+  private dropPreview(): void {
+    if ("src" in this.preview) URL.revokeObjectURL(this.preview.src);
+    this.preview = { error: "" };
   }
 
   private paint(): void {
@@ -99,9 +106,9 @@ class TokenScreen {
       "section",
       { class: "card slip-card", "aria-label": t("token.preview") },
       h("h2", {}, t("token.preview")),
-      this.preview.kind === "png" && this.preview.src
+      "src" in this.preview
         ? h("img", { class: "slip-img", id: "slip-preview", src: this.preview.src, alt: t("token.preview") })
-        : this.htmlSlip(),
+        : h("p", { class: "hint", id: "slip-none" }, v.cancelled ? t("token.no_slip_cancelled") : this.preview.error),
     );
     mount(
       root,
@@ -114,35 +121,6 @@ class TokenScreen {
     );
     const first = this.canPrintOriginal() ? "#print" : "#next-patient";
     root.querySelector<HTMLElement>(first)?.focus();
-  }
-
-  /** The slip as the patient will read it, until the rendered PDF preview is available. */
-  private htmlSlip(): HTMLElement {
-    const d = this.detail;
-    if (!d) return h("div");
-    const c = context();
-    const v = d.visit;
-    const p = d.patient;
-    return h(
-      "div",
-      { class: "slip", id: "slip-preview" },
-      h("div", { class: "slip-hospital" }, c.info.hospital),
-      c.info.hospital_local ? h("div", { class: "slip-hospital-local" }, c.info.hospital_local) : null,
-      h("div", { class: "slip-title" }, "OPD SLIP / ओपीडी पर्ची"),
-      v.reprints > 0 ? h("div", { class: "slip-dup" }, "DUPLICATE / डुप्लीकेट") : null,
-      h("div", { class: "slip-token" }, v.token),
-      h("div", { class: "slip-dept" }, `${v.department_name} / ${v.department_local}`),
-      h("div", { class: "slip-room" }, v.room),
-      h("hr"),
-      h("div", { class: "slip-row" }, h("span", {}, "Name / नाम"), h("strong", {}, p.name)),
-      h("div", { class: "slip-row" }, h("span", {}, "Age/Sex"), h("strong", {}, `${p.age} / ${p.sex}`)),
-      p.guardian ? h("div", { class: "slip-row" }, h("span", {}, ""), h("strong", {}, p.guardian)) : null,
-      h("div", { class: "slip-row" }, h("span", {}, p.uhid ? "UHID" : "ID"), h("strong", { class: "mono" }, p.uhid ?? p.temp_id)),
-      h("div", { class: "slip-row" }, h("span", {}, "Fee / शुल्क"), h("strong", {}, `Rs ${v.fee}`)),
-      h("div", { class: "slip-row" }, h("span", {}, "Date"), h("strong", {}, `${formatDay(v.day)} ${v.issued_at}`)),
-      h("div", { class: "slip-row" }, h("span", {}, "Valid till"), h("strong", {}, formatDay(v.valid_until))),
-      h("div", { class: "slip-barcode", "aria-hidden": "true" }, "║▌║█║▌│║▌║▌█"),
-    );
   }
 
   /** The original slip: once, right after the token was issued. Later copies are reprints. */
@@ -179,7 +157,7 @@ class TokenScreen {
   }
 
   dispose(): void {
-    if (this.preview.src) URL.revokeObjectURL(this.preview.src);
+    this.dropPreview();
   }
 
   private askCancel(): void {
@@ -191,6 +169,7 @@ class TokenScreen {
       try {
         this.detail = await api.cancelVisit(this.visit, reason.value);
         notify(`${this.detail.visit.token}: ${t("token.cancelled")}`, "ok");
+        this.dropPreview();
         this.paint();
       } catch (e) {
         msg.textContent = e instanceof ApiError ? errorMessage(e.code, e.message) : String(e);
@@ -251,12 +230,6 @@ class TokenScreen {
         return false;
     }
   }
-}
-
-/** The preview's bytes: an ArrayBuffer over Tauri's raw IPC, a plain array of numbers when the
- * webview falls back to its JSON message channel (as WebKitGTK can). */
-export function pngBytes(data: ArrayBuffer | ArrayLike<number>): Uint8Array<ArrayBuffer> {
-  return data instanceof ArrayBuffer ? new Uint8Array(data) : Uint8Array.from(data);
 }
 
 registerScreen("token", (params) => new TokenScreen(params));

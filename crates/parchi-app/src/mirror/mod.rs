@@ -36,6 +36,7 @@ impl MirrorSink for LocalMirror<'_> {
 
 /// How current the mirror is, for the status bar and `parchi mirror status`.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MirrorView {
     pub records: u64,
     pub as_of: Option<String>,

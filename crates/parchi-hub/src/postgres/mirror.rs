@@ -1,13 +1,15 @@
 //! The mirror of the hospital's index in PostgreSQL. A batch is one transaction of a handful of
 //! statements whatever its size: one lookup of the batch's UHIDs (`= ANY`), one `INSERT …
 //! SELECT FROM UNNEST` of the new copies, one `UPDATE … FROM UNNEST` of the changed ones, one
-//! `UPDATE … = ANY` of the unchanged ones' run, and the meta rows. Mirror writes have a connection of their
-//! own, so an import never queues behind a push's commit or the other way round.
+//! `UPDATE … = ANY` of the unchanged ones' run, and the meta rows. Mirror writes have a
+//! connection of their own, so an import never queues behind a push's commit or the other way
+//! round.
 
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use tokio_postgres::{Client, Statement};
+use deadpool_postgres::ClientWrapper;
+use tokio_postgres::Client;
 
 use crate::error::StorageError;
 use crate::storage::{
@@ -157,43 +159,24 @@ pub(super) async fn write(
     Ok(out)
 }
 
-/// The read statements, prepared once per connection.
-#[derive(Clone, Debug)]
-pub(super) struct Reads {
-    page: Statement,
-    get: Statement,
-    known: Statement,
-}
+const PAGE_SQL: &str = "SELECT seq, CASE WHEN $3::text IS NULL OR seen IS NULL OR seen >= $3::text::date \
+     THEN record END FROM mirror WHERE seq > $1 ORDER BY seq LIMIT $2";
+const GET_SQL: &str = "SELECT record FROM mirror WHERE uhid = $1";
+const KNOWN_SQL: &str = "SELECT uhid FROM mirror WHERE uhid = ANY($1::text[])";
 
-impl Reads {
-    pub(super) async fn prepare(c: &Client) -> Result<Self, StorageError> {
-        Ok(Self {
-            page: c
-                .prepare(
-                    "SELECT seq, CASE WHEN $3::text IS NULL OR seen IS NULL OR seen >= $3::text::date \
-                     THEN record END FROM mirror WHERE seq > $1 ORDER BY seq LIMIT $2",
-                )
-                .await?,
-            get: c
-                .prepare("SELECT record FROM mirror WHERE uhid = $1")
-                .await?,
-            known: c
-                .prepare("SELECT uhid FROM mirror WHERE uhid = ANY($1::text[])")
-                .await?,
-        })
-    }
-}
+// The reads' statements are prepared once per connection (each pooled connection caches its
+// own).
 
 pub(super) async fn page(
-    client: &Client,
-    reads: &Reads,
+    client: &ClientWrapper,
     after: u64,
     limit: u32,
     seen_since: Option<NaiveDate>,
 ) -> Result<Vec<MirrorScan>, StorageError> {
     let since = seen_since.map(|d| d.format("%Y-%m-%d").to_string());
+    let st = client.prepare_cached(PAGE_SQL).await?;
     let rows = client
-        .query(&reads.page, &[&to_i64(after), &i64::from(limit), &since])
+        .query(&st, &[&to_i64(after), &i64::from(limit), &since])
         .await?;
     rows.iter()
         .map(|r| {
@@ -206,24 +189,24 @@ pub(super) async fn page(
 }
 
 pub(super) async fn get(
-    client: &Client,
-    reads: &Reads,
+    client: &ClientWrapper,
     uhid: &str,
 ) -> Result<Option<String>, StorageError> {
+    let st = client.prepare_cached(GET_SQL).await?;
     Ok(client
-        .query_opt(&reads.get, &[&uhid])
+        .query_opt(&st, &[&uhid])
         .await?
         .map(|r| r.try_get(0))
         .transpose()?)
 }
 
 pub(super) async fn known(
-    client: &Client,
-    reads: &Reads,
+    client: &ClientWrapper,
     uhids: &[String],
 ) -> Result<Vec<String>, StorageError> {
+    let st = client.prepare_cached(KNOWN_SQL).await?;
     client
-        .query(&reads.known, &[&uhids])
+        .query(&st, &[&uhids])
         .await?
         .iter()
         .map(|r| Ok(r.try_get(0)?))

@@ -291,3 +291,8 @@ pub async fn pg_open(url: &str, schema: &str) -> parchi_hub::PgStorage {
         }
     }
 }
+
+/// The data key of every SQLite hub store in these tests.
+pub fn test_key() -> parchi_keys::DataKey {
+    parchi_keys::DataKey::from_bytes(&[9u8; 32]).expect("key")
+}

@@ -185,7 +185,7 @@ fn a_big_push_not_all_new_stores_exactly_its_new_ops_sqlite() {
     let path = dir.path().join("hub.sqlite3");
     rt().block_on(mixed_big_push(|| {
         let p = path.clone();
-        async move { SqliteStorage::open(&p).expect("open sqlite") }
+        async move { SqliteStorage::open(&p, &crate::common::test_key()).expect("open sqlite") }
     }));
 }
 
@@ -207,7 +207,7 @@ fn a_big_push_not_all_new_stores_exactly_its_new_ops_postgres() {
 fn pushes_dropped_part_way_leave_the_hub_consistent() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("hub.sqlite3");
-    let open = || SqliteStorage::open(&path).expect("open sqlite");
+    let open = || SqliteStorage::open(&path, &crate::common::test_key()).expect("open sqlite");
     rt().block_on(async {
         let ops = mixed(4_000, 3, 21, now_ms() - 3_600_000);
         let src = Source::Upstream;
@@ -251,7 +251,7 @@ fn state_survives_restarts_sqlite() {
     let path = dir.path().join("hub.sqlite3");
     rt().block_on(restarts(|| {
         let p = path.clone();
-        async move { SqliteStorage::open(&p).expect("open sqlite") }
+        async move { SqliteStorage::open(&p, &crate::common::test_key()).expect("open sqlite") }
     }));
 }
 
@@ -503,12 +503,17 @@ fn a_version_1_sqlite_database_is_converted() {
         tx.commit().expect("commit");
     }
     rt().block_on(async {
-        after_migration(SqliteStorage::open(&path).expect("migrate"), old, more).await;
+        after_migration(
+            SqliteStorage::open(&path, &crate::common::test_key()).expect("migrate"),
+            old,
+            more,
+        )
+        .await;
     });
     // Opened again: already version 2, nothing converted twice.
     rt().block_on(async {
         let hub = Hub::open(
-            SqliteStorage::open(&path).expect("open"),
+            SqliteStorage::open(&path, &crate::common::test_key()).expect("open"),
             HubConfig::default(),
         )
         .await

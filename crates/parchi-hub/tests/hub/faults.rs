@@ -25,8 +25,58 @@ fn pull_ids(client: &HubClient) -> Vec<parchi_core::OpId> {
     }
 }
 
+/// Wraps the counter's client: before each push it tells the test which push it is about to
+/// send and waits for a go; after it, it says how that push ended.
+struct Tripwire {
+    inner: HubClient,
+    about_to_push: std::sync::mpsc::Sender<usize>,
+    go: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+    ended: std::sync::Mutex<std::sync::mpsc::Sender<(usize, bool)>>,
+    pushes: std::sync::atomic::AtomicUsize,
+}
+
+impl parchi_sync::Transport for Tripwire {
+    fn push(
+        &self,
+        ops: &[parchi_core::Op],
+    ) -> Result<parchi_sync::wire::PushResponse, parchi_sync::ClientError> {
+        let n = self
+            .pushes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let _ = self.about_to_push.send(n);
+        let _ = self.go.lock().map(|g| g.recv());
+        let r = self.inner.push(ops);
+        let _ = self.ended.lock().map(|e| e.send((n, r.is_ok())));
+        r
+    }
+    fn pull(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> Result<parchi_sync::wire::PullResponse, parchi_sync::ClientError> {
+        self.inner.pull(after, limit)
+    }
+    fn pull_mirror(
+        &self,
+        after: u64,
+        limit: u32,
+        seen_since: Option<chrono::NaiveDate>,
+    ) -> Result<parchi_sync::wire::MirrorPage, parchi_sync::ClientError> {
+        self.inner.pull_mirror(after, limit, seen_since)
+    }
+}
+
+fn signal(pid: u32, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(ok.success(), "kill {sig} {pid}");
+}
+
 #[test]
 fn hub_killed_mid_push_loses_and_duplicates_nothing() {
+    const BATCH: usize = 2_000;
     let dir = tempfile::tempdir().expect("tempdir");
     let mut hub = Proc::spawn(dir.path(), &[]);
     let mut sg = SiteGen::new(0, 1, now_ms() - 3_600_000);
@@ -37,31 +87,125 @@ fn hub_killed_mid_push_loses_and_duplicates_nothing() {
     for op in &ops {
         store.record(op.clone());
     }
-    // Push from another thread; SIGKILL the hub while batches are in flight.
+    let (about_tx, about_rx) = std::sync::mpsc::channel();
+    let (go_tx, go_rx) = std::sync::mpsc::channel();
+    let (ended_tx, ended_rx) = std::sync::mpsc::channel();
+    let wire = Tripwire {
+        inner: client,
+        about_to_push: about_tx,
+        go: std::sync::Mutex::new(go_rx),
+        ended: std::sync::Mutex::new(ended_tx),
+        pushes: std::sync::atomic::AtomicUsize::new(0),
+    };
     let pusher = std::thread::spawn(move || {
         let opts = RoundOptions {
-            push_batch: 2_000,
+            push_batch: BATCH,
             pull_limit: 1_000,
             ..RoundOptions::default()
         };
-        let r = sync_round(&mut store, &client, &opts, &mut |_| {});
+        let r = sync_round(&mut store, &wire, &opts, &mut |_| {});
         (store, r.is_ok())
     });
-    std::thread::sleep(Duration::from_millis(400));
+    // Let the first pushes through whole; then freeze the hub a little later after each push
+    // is sent (SIGSTOP: from then on it neither reads, commits nor answers) until one is caught
+    // in flight, and kill it there. The push may be anywhere: unread, mid-commit, committed but
+    // unanswered.
+    let pid = hub.child.id();
+    let mut caught = None;
+    for delay_ms in [
+        u64::MAX,
+        u64::MAX,
+        40,
+        20,
+        10,
+        5,
+        2,
+        1,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+    ] {
+        let Ok(n) = about_rx.recv_timeout(Duration::from_secs(60)) else {
+            break;
+        };
+        go_tx.send(()).expect("go");
+        if delay_ms == u64::MAX {
+            let ended = ended_rx
+                .recv_timeout(Duration::from_secs(60))
+                .expect("push ends");
+            assert_eq!(ended, (n, true), "the first pushes go through");
+            continue;
+        }
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        signal(pid, "-STOP");
+        // A push the hub had already answered ends now; one still in flight hangs.
+        match ended_rx.recv_timeout(Duration::from_millis(300)) {
+            Ok((m, true)) if m == n => signal(pid, "-CONT"),
+            Ok(other) => panic!("push {n} ended unexpectedly: {other:?}"),
+            Err(_) => {
+                caught = Some(n);
+                break;
+            }
+        }
+    }
+    let caught = caught.expect("the kill never caught a push in flight");
     hub.kill9();
+    let (ended_n, ended_ok) = ended_rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the caught push ends once the hub is killed");
+    assert_eq!(
+        (ended_n, ended_ok),
+        (caught, false),
+        "the client saw the push in flight fail"
+    );
     let (mut store, finished) = pusher.join().expect("pusher");
-    assert!(!finished || store.outbox_len() == 0);
+    assert!(!finished, "the round was interrupted");
     let left = store.outbox_len();
-    // Restart on the same data directory (a new port) and retry with the same credential.
+    let acknowledged = ops.len() - left;
+    assert_eq!(
+        acknowledged,
+        caught * BATCH,
+        "pushes before the caught one were acknowledged"
+    );
+    assert!(left > 0);
+
+    // Restart on the same data directory (a new port): the log holds every acknowledged push
+    // and the caught one either whole or not at all (one transaction), never part of it.
     let hub2 = Proc::spawn(dir.path(), &[]);
+    let stored = HubClient::new(&hub2.url, ClientConfig::default())
+        .expect("client")
+        .admin_stats(crate::common::ADMIN)
+        .expect("stats")
+        .ops as usize;
+    assert!(
+        stored == acknowledged || stored == acknowledged + BATCH,
+        "stored {stored} ops: the push in flight was cut part-way (acknowledged {acknowledged})"
+    );
+    assert!(stored < ops.len(), "the kill left the round incomplete");
+    // Retry with the same credential.
     let client2 = HubClient::new(&hub2.url, ClientConfig::default())
         .expect("client")
         .with_token(token);
     let r = sync_round(&mut store, &client2, &RoundOptions::default(), &mut |_| {}).expect("retry");
     assert_eq!(store.outbox_len(), 0);
+    assert_eq!(r.applied + r.duplicates, left);
+    assert_eq!(
+        r.duplicates,
+        stored - acknowledged,
+        "exactly the unanswered push was held"
+    );
     eprintln!(
-        "killed with {left} ops unacknowledged; retry applied {} and found {} duplicates",
-        r.applied, r.duplicates
+        "killed with push {caught} in flight ({left} ops unacknowledged, {} of them durable); \
+         retry applied {} and found {} duplicates",
+        stored - acknowledged,
+        r.applied,
+        r.duplicates
     );
     let ids = pull_ids(&client2);
     assert_eq!(ids.len(), ops.len(), "nothing lost, nothing twice");

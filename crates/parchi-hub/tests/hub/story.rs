@@ -321,7 +321,7 @@ fn story_sqlite() {
     let path = dir.path().join("hub.sqlite3");
     rt().block_on(story(|| {
         let p = path.clone();
-        async move { SqliteStorage::open(&p).expect("open sqlite") }
+        async move { SqliteStorage::open(&p, &crate::common::test_key()).expect("open sqlite") }
     }));
 }
 
@@ -339,6 +339,6 @@ fn story_postgres() {
 fn a_second_hub_on_the_same_sqlite_file_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("hub.sqlite3");
-    let _first = SqliteStorage::open(&path).expect("first");
-    assert!(SqliteStorage::open(&path).is_err());
+    let _first = SqliteStorage::open(&path, &crate::common::test_key()).expect("first");
+    assert!(SqliteStorage::open(&path, &crate::common::test_key()).is_err());
 }

@@ -288,7 +288,7 @@ fn assign_uhids_follows_links_blocks_and_the_mirror_sqlite() {
     let path = dir.path().to_path_buf();
     rt().block_on(rules(|i| {
         let p = path.join(format!("hub{i}.sqlite3"));
-        async move { SqliteStorage::open(&p).expect("open sqlite") }
+        async move { SqliteStorage::open(&p, &crate::common::test_key()).expect("open sqlite") }
     }));
 }
 

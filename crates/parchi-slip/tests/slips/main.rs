@@ -10,3 +10,4 @@ mod printing;
 mod render;
 mod report;
 mod snapshot;
+mod svg;

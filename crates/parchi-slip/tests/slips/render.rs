@@ -110,10 +110,12 @@ fn pdftotext_reads_the_name_and_the_labels_in_both_languages() {
 fn duplicate_mark_appears_only_on_reprints() {
     let dir = tempfile::tempdir().expect("tempdir");
     for (name, slip) in fixtures::all_slips() {
+        let word = &parchi_slip::labels()["duplicate"];
         let local = match slip.language {
-            parchi_slip::Language::Hindi => "DUPLICATE / प्रतिलिपि",
-            parchi_slip::Language::Bengali => "DUPLICATE / প্রতিলিপি",
+            parchi_slip::Language::Hindi => format!("DUPLICATE / {}", word.hi),
+            parchi_slip::Language::Bengali => format!("DUPLICATE / {}", word.bn),
         };
+        let local = local.as_str();
         for layout in Layout::ALL {
             let pdf = render(&slip, layout).expect("render");
             let text = pdftotext(&write_pdf(dir.path(), &format!("{name}-{layout}"), &pdf));

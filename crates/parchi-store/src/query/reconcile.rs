@@ -24,6 +24,7 @@ pub struct Conflict {
 }
 
 #[derive(Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ConflictWrite {
     pub op: OpId,
     pub site: SiteId,

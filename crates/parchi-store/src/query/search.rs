@@ -124,20 +124,37 @@ impl Store {
     }
 
     /// Name candidates from one name index, best first, as (score, rowid).
+    ///
+    /// Cheapest first, each pass only when the ones before found nothing good: the pairs of
+    /// sound keys a full name is also indexed under (every pair must be there, each list is
+    /// short); one slip in the first or last name (an OR of short pair lists); then per-token
+    /// groups of tokens, sound keys and initials (longer lists); for Parchi's own patients also
+    /// the deletion neighbours of each sound key (one more slip, the longest lists). The mirror of
+    /// the hospital's index (millions of records) leaves out that last pass, and its token
+    /// groups leave out the tokens half the names carry (Kumar, Devi…), which cost the most to
+    /// intersect and tell least.
     pub(crate) fn rank_names(&self, index: NameIndex, q: &str) -> Result<Vec<(f64, i64)>> {
         let qt = names::tokens(q);
-        // First the sound keys alone (dropped vowels, doubled letters, transliterations: most
-        // slips), which touch short lists; only if that finds nothing good, the deletion
-        // neighbours too (one more slip), which touch longer ones.
-        // Fastest: the pairs of sound keys a full name is also indexed under.
-        // Every pair must be there (AND): each list is short, so this reads little.
+        let good = |r: &Vec<(f64, i64)>| r.first().is_some_and(|(s, _)| *s >= STRICT_GOOD_ENOUGH);
         let pairs: Vec<Vec<String>> = names::pair_terms(q).into_iter().map(|t| vec![t]).collect();
         let mut ranked = self.name_candidates(index, &pairs, &qt)?;
-        if ranked.first().is_none_or(|(s, _)| *s < STRICT_GOOD_ENOUGH) {
-            let strict = self.name_candidates(index, &names::query_groups(q, true, false), &qt)?;
+        if !good(&ranked) {
+            let slips = names::slip_pair_terms(q);
+            if !slips.is_empty() {
+                let slipped = self.name_candidates(index, &[slips], &qt)?;
+                merge_ranked(&mut ranked, slipped);
+            }
+        }
+        let large = matches!(index, NameIndex::Mirror);
+        if !good(&ranked) {
+            let mut groups = names::query_groups(q, true, false);
+            if large {
+                drop_common(&mut groups, &qt);
+            }
+            let strict = self.name_candidates(index, &groups, &qt)?;
             merge_ranked(&mut ranked, strict);
         }
-        if ranked.first().is_none_or(|(s, _)| *s < STRICT_GOOD_ENOUGH) {
+        if !good(&ranked) && !large {
             let wide = self.name_candidates(index, &names::query_groups(q, true, true), &qt)?;
             merge_ranked(&mut ranked, wide);
         }
@@ -170,6 +187,30 @@ impl Store {
         }
         out.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
         Ok(out)
+    }
+}
+
+/// Tokens so many names carry that requiring them costs a long intersection and narrows little.
+const COMMON_TOKENS: [&str; 12] = [
+    "kumar", "kumari", "devi", "lal", "prasad", "singh", "kaur", "khatun", "khatoon", "begum",
+    "mohammad", "bibi",
+];
+
+/// Drops the groups of very common tokens, as long as another group remains.
+fn drop_common(groups: &mut Vec<Vec<String>>, tokens: &[String]) {
+    if groups.len() != tokens.len() {
+        return;
+    }
+    let keep: Vec<bool> = tokens
+        .iter()
+        .map(|t| !COMMON_TOKENS.contains(&t.as_str()))
+        .collect();
+    if keep.iter().any(|k| *k) {
+        let mut i = 0;
+        groups.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
     }
 }
 

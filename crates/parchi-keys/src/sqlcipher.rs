@@ -1,0 +1,259 @@
+//! SQLCipher through rusqlite: keying a connection, telling a wrong key from a readable file,
+//! migrating a plaintext database once, encrypted snapshots and a rekey that verifies itself.
+//!
+//! Every connection to a Parchi database is keyed by [`key_connection`] before anything else:
+//! the raw data key (`PRAGMA key = "x'…'"`, no key derivation at open), then `temp_store =
+//! MEMORY` so no temporary file ever holds a page in clear. WAL frames are encrypted like the
+//! main file.
+//!
+//! Traps this module exists to avoid (tested in parchi-store): an un-keyed `VACUUM INTO` or
+//! backup connection writes plaintext, so snapshots go through [`export`], which ATTACHes the
+//! target with a key; a `PRAGMA rekey` has reported success while failing, so [`rekey`]
+//! reopens the file with the new key before it returns `Ok`.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, ErrorCode, OpenFlags, params};
+use zeroize::Zeroizing;
+
+use crate::files::{sync_dir, zero_fill};
+use crate::secret::DataKey;
+
+/// What went wrong keying or converting a database.
+#[derive(Debug, thiserror::Error)]
+pub enum CipherError {
+    /// The file does not open with the key: a wrong key, or not an SQLCipher file.
+    #[error("the database does not open with this key")]
+    WrongKey,
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cannot use {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the rekey did not take: {0}; the database still opens with its old key")]
+    RekeyNotVerified(String),
+}
+
+impl From<crate::KeyError> for CipherError {
+    fn from(e: crate::KeyError) -> Self {
+        match e {
+            crate::KeyError::Io { path, source } => CipherError::Io { path, source },
+            other => CipherError::Io {
+                path: PathBuf::new(),
+                source: std::io::Error::other(other.to_string()),
+            },
+        }
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CipherError + '_ {
+    move |source| CipherError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// The first statements on every connection: no SQLCipher log lines, the key, the cipher page
+/// size when the database uses a non-default one (the hub: 64 KiB), temporary tables in memory.
+pub fn key_connection(
+    conn: &Connection,
+    key: &DataKey,
+    page_size: Option<u32>,
+) -> rusqlite::Result<()> {
+    conn.execute_batch("PRAGMA cipher_log_level = NONE")?;
+    let sql = Zeroizing::new(format!("PRAGMA key = {}", key.pragma_literal().as_str()));
+    conn.execute_batch(&sql)?;
+    if let Some(p) = page_size {
+        conn.execute_batch(&format!("PRAGMA cipher_page_size = {p}"))?;
+    }
+    conn.execute_batch("PRAGMA temp_store = MEMORY")?;
+    Ok(())
+}
+
+/// Reads the schema: `Err(WrongKey)` when the key does not open the file. Reads nothing else
+/// and writes nothing.
+pub fn check_key(conn: &Connection) -> Result<(), CipherError> {
+    match conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+        r.get::<_, i64>(0)
+    }) {
+        Ok(_) => Ok(()),
+        Err(e) if e.sqlite_error_code() == Some(ErrorCode::NotADatabase) => {
+            Err(CipherError::WrongKey)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// True when `path` is a plaintext SQLite file (its header is SQLite's own, unencrypted).
+pub fn is_plaintext(path: &Path) -> Result<bool, CipherError> {
+    use std::io::Read;
+    let mut f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(io(path)(e)),
+    };
+    let mut head = [0u8; 16];
+    match f.read_exact(&mut head) {
+        Ok(()) => Ok(&head == b"SQLite format 3\0"),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
+        Err(e) => Err(io(path)(e)),
+    }
+}
+
+fn side(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+fn fsync(path: &Path) -> Result<(), CipherError> {
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(io(path))
+}
+
+/// Copies the database of `conn` (its `main`) into a new file at `dest`, encrypted with `key`,
+/// in one read transaction (a consistent snapshot), with its `user_version`; fsynced.
+pub fn export(
+    conn: &Connection,
+    dest: &Path,
+    key: &DataKey,
+    page_size: Option<u32>,
+) -> Result<(), CipherError> {
+    if dest.exists() {
+        return Err(io(dest)(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "the snapshot file already exists",
+        )));
+    }
+    let dest_str = dest.to_string_lossy().into_owned();
+    conn.execute(
+        "ATTACH DATABASE ?1 AS parchi_export KEY ?2",
+        params![dest_str, key.pragma_literal().trim_matches('"')],
+    )?;
+    let result = (|| -> Result<(), CipherError> {
+        if let Some(p) = page_size {
+            conn.execute_batch(&format!("PRAGMA parchi_export.cipher_page_size = {p}"))?;
+        }
+        conn.execute_batch("PRAGMA parchi_export.cipher_log_level = NONE; BEGIN")?;
+        let done = (|| -> Result<(), CipherError> {
+            let v: i64 = conn.query_row("PRAGMA main.user_version", [], |r| r.get(0))?;
+            conn.query_row("SELECT sqlcipher_export('parchi_export')", [], |_| Ok(()))?;
+            conn.execute_batch(&format!("PRAGMA parchi_export.user_version = {v}"))?;
+            Ok(())
+        })();
+        match done {
+            Ok(()) => conn.execute_batch("COMMIT")?,
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        }
+        Ok(())
+    })();
+    let detached = conn.execute_batch("DETACH DATABASE parchi_export");
+    if result.is_err() {
+        let _ = std::fs::remove_file(dest);
+    }
+    result?;
+    detached?;
+    fsync(dest)?;
+    sync_dir(dest)?;
+    Ok(())
+}
+
+/// Finishes a plaintext-to-encrypted migration that a crash interrupted (see
+/// [`encrypt_in_place`]); does nothing when none was under way.
+pub fn finish_interrupted(path: &Path) -> Result<(), CipherError> {
+    let _ = std::fs::remove_file(side(path, ".encrypting"));
+    let done = side(path, ".encrypted");
+    if !done.exists() {
+        return Ok(());
+    }
+    retire_plaintext(path)?;
+    std::fs::rename(&done, path).map_err(io(path))?;
+    sync_dir(path)?;
+    Ok(())
+}
+
+/// Zeroes the plaintext file and its WAL (fsynced), and removes the WAL and shared memory.
+fn retire_plaintext(path: &Path) -> Result<(), CipherError> {
+    for f in [side(path, "-wal"), side(path, "-shm")] {
+        zero_fill(&f)?;
+        match std::fs::remove_file(&f) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&f)(e)),
+        }
+    }
+    zero_fill(path)?;
+    Ok(())
+}
+
+/// Migrates a plaintext database (earlier Parchi versions) to SQLCipher with `key`, once:
+/// checkpoint, export to `PATH.encrypting` with the key, fsync, rename to `PATH.encrypted`
+/// (the export is complete), zero the old file's bytes (and its WAL) and fsync, then rename the
+/// new file over it. A crash at any step leaves either the plaintext file intact or a complete
+/// encrypted copy that [`finish_interrupted`] puts in place at the next open.
+pub fn encrypt_in_place(
+    path: &Path,
+    key: &DataKey,
+    page_size: Option<u32>,
+) -> Result<(), CipherError> {
+    let encrypting = side(path, ".encrypting");
+    let done = side(path, ".encrypted");
+    let _ = std::fs::remove_file(&encrypting);
+    {
+        // CREATE: the ATTACHed target inherits the flags and is a new file.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let plain = Connection::open_with_flags(path, flags)?;
+        plain.busy_timeout(std::time::Duration::from_secs(5))?;
+        plain.execute_batch("PRAGMA cipher_log_level = NONE; PRAGMA temp_store = MEMORY")?;
+        plain.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        export(&plain, &encrypting, key, page_size)?;
+        // Back to a rollback journal so closing leaves no WAL behind.
+        let _ = plain.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()));
+    }
+    std::fs::rename(&encrypting, &done).map_err(io(&done))?;
+    sync_dir(&done)?;
+    finish_interrupted(path)
+}
+
+/// Changes the key of the database at `path` (open as `conn`) to `new` with `PRAGMA rekey`,
+/// then proves it: a fresh connection with `new` must read the schema and pass `quick_check`.
+/// Takes the database's exclusive lock for the duration (other connections get "locked").
+pub fn rekey(
+    conn: &Connection,
+    path: &Path,
+    new: &DataKey,
+    page_size: Option<u32>,
+) -> Result<(), CipherError> {
+    conn.execute_batch("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; COMMIT")?;
+    let sql = Zeroizing::new(format!("PRAGMA rekey = {}", new.pragma_literal().as_str()));
+    let r = conn.execute_batch(&sql);
+    // Release the exclusive lock (the next read in NORMAL mode drops it).
+    let _ = conn.execute_batch("PRAGMA locking_mode = NORMAL");
+    let _ = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()));
+    r?;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let check = Connection::open_with_flags(path, flags)?;
+    key_connection(&check, new, page_size)?;
+    match check_key(&check) {
+        Ok(()) => {}
+        Err(CipherError::WrongKey) => {
+            return Err(CipherError::RekeyNotVerified(
+                "a fresh connection cannot read it with the new key".into(),
+            ));
+        }
+        Err(e) => return Err(e),
+    }
+    let ok: String = check.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+    if ok != "ok" {
+        return Err(CipherError::RekeyNotVerified(format!("quick_check: {ok}")));
+    }
+    Ok(())
+}
