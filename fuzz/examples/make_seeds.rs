@@ -353,6 +353,52 @@ fn hospital_config() {
     );
 }
 
+fn patient_csv() {
+    let t = "patient_csv";
+    // The synthetic sample as `parchi import` takes it, in a few sizes.
+    let sample = fs::read_to_string(root().join("tests/data/sample.patients.csv")).expect("sample");
+    for n in [2, 6, 12] {
+        let head: String = sample.lines().take(n).map(|l| format!("{l}\n")).collect();
+        write(t, &format!("sample-{n}.csv"), head);
+    }
+    write(
+        t,
+        "edge.csv",
+        "\u{feff}Name , SEX,age,dob,abha,aadhaar,category,uhid,mobile\r\n\"Devi, Asha\",F,34,,91-1234-5678-9012,1234,bpl,DHP000000001,+91 98765 43210\r\n\r\n\"Ram\nKumar\",M,,1970-07-01,ram.k@abdm,,,,\r\n\"unterminated,F\r\n",
+    );
+    write(t, "age-years.csv", "name,sex,age_years,age\nसुनीता देवी,F,,40\nBaby,M,20d,3\n");
+    write(t, "no-sex.csv", "name,age\nA,3\n");
+    write(t, "ragged.csv", "name,sex\nA\nB,F,extra,columns\n,,\n");
+    let mut bad_utf8 = b"name,sex\n".to_vec();
+    bad_utf8.extend_from_slice(&[0xff, 0xfe, b',', b'M', b'\n', b'C', b',', b'F', b'\n']);
+    write(t, "bad-utf8.csv", bad_utf8);
+}
+
+/// The ABHA QR parser's seeds (the desktop front end's, fuzzed on Node.js by fuzz/js): the two
+/// shapes ABDM documents, scanner damage, and refusals.
+fn abha_qr() {
+    let t = "abha_qr";
+    let card = json!({"hidn": "91-5110-2378-1467", "hid": "sunita.devi@abdm", "name": "Sunita Devi",
+        "gender": "F", "statelgd": "10", "distlgd": "230", "dob": "7/3/1990", "state name": "BIHAR",
+        "district_name": "PATNA", "mobile": "9876543210", "address": "Ward 12, Kankarbagh"});
+    let app = json!({"hidn": "-", "phr": "ramesh.k@abdm", "name": "Ramesh Kumar", "gender": "M",
+        "statelgd": "10", "distlgd": "230", "dob": "1978", "address": "Gandhi Nagar"});
+    write(t, "card.json", card.to_string());
+    write(t, "app.json", app.to_string());
+    let curly = card.to_string().replace("\":", "\u{201d}:").replace('"', "\u{201c}");
+    write(t, "typographic-quotes.txt", format!("{curly}\r\n"));
+    write(t, "split-dob.json", json!({"healthIdNumber": "91 5110 2378 1467", "yearOfBirth": "1985",
+        "monthOfBirth": "3", "dayOfBirth": "12", "sex": "female", "phone": "+91 98765 43210",
+        "pincode": "800 001"}).to_string());
+    write(t, "devanagari.json", json!({"hid": "sunita", "name": "सुनीता  देवी", "gender": "O",
+        "dob": "1990-03-07", "dist name": "पटना", "pin": "0800001"}).to_string());
+    write(t, "bad-values.json", json!({"hidn": "12-3456", "hid": "no at sign here!", "dob": "31/02/1990",
+        "mobile": 5_123_456_789_u64, "gender": "X"}).to_string());
+    write(t, "not-json.txt", "SUNITA DEVI 91-5110-2378-1467");
+    write(t, "array.json", "[{\"hidn\": \"91-5110-2378-1467\"}]");
+    write(t, "empty.txt", "\u{feff}  \n");
+}
+
 fn main() {
     let rows = sample_rows(20);
     let ops = ops(40);
@@ -363,6 +409,8 @@ fn main() {
     client_pages(&ops, &records);
     mirror_import(&rows);
     patient_input(&rows);
+    patient_csv();
+    abha_qr();
     hospital_config();
     println!("seeds written under fuzz/corpus/");
 }

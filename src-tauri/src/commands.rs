@@ -178,14 +178,8 @@ pub async fn search(
     query: String,
     limit: Option<usize>,
 ) -> Res<Vec<Found>> {
-    let limit = limit.unwrap_or(8).clamp(1, 50);
-    clerk(&state, |c| {
-        if query.trim().is_empty() {
-            Ok(Vec::new())
-        } else {
-            c.search(&query, limit)
-        }
-    })
+    let limit = limit.unwrap_or(parchi_app::SEARCH_LIMIT_DEFAULT);
+    clerk(&state, |c| c.search(&query, limit))
 }
 
 /// A revisit (patient ID, temporary ID or UHID); a hospital-index hit's UHID registers the
@@ -216,9 +210,9 @@ pub async fn cancel_visit(
     })
 }
 
-/// A reprint: recorded first (so every DUPLICATE slip in a patient's hand is on record), then
-/// printed marked DUPLICATE. If the printer fails, the reprint stays recorded and the error says
-/// so; the PDF is kept under the data directory.
+/// A reprint (`Counter::reprint`): recorded, then printed marked DUPLICATE. If the printer
+/// fails, the reprint stays recorded and the error says so; the PDF is kept inside the
+/// encrypted store.
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Reprint {
@@ -230,16 +224,17 @@ pub struct Reprint {
 #[tauri::command(rename_all = "snake_case")]
 pub async fn reprint(state: State<'_, AppState>, visit: String) -> Res<Reprint> {
     clerk(&state, |c| {
-        c.record_reprint(&visit)?;
-        let (printed, print_error) = match c.print_slip(&visit, None, true) {
-            Ok(p) => (
+        let r = c.reprint(&visit, None, true)?;
+        let (printed, print_error) = match r.printed {
+            Some(Ok(p)) => (
                 Some(PrintJob {
                     printer: p.printer,
                     job: p.job_id,
                 }),
                 None,
             ),
-            Err(e) => (None, Some(UiError::from(e))),
+            Some(Err(e)) => (None, Some(UiError::from(e))),
+            None => (None, None),
         };
         Ok(Reprint {
             detail: c.visit_detail(&visit)?,
@@ -257,13 +252,7 @@ pub async fn todays_visits(state: State<'_, AppState>) -> Res<Vec<VisitDetail>> 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn day_report(state: State<'_, AppState>, date: Option<String>) -> Res<Report> {
     admin(&state, |c| {
-        let day =
-            match date.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-                Some(d) => Some(d.parse().map_err(|_| {
-                    AppError::Invalid("date: must be a date like 2026-11-28".into())
-                })?),
-                None => None,
-            };
+        let day = Counter::parse_day(date.as_deref())?;
         c.day_report(day)
     })
 }
@@ -279,6 +268,29 @@ pub async fn sync_status(state: State<'_, AppState>) -> Res<SyncStatus> {
         None => Counter::open_side(&state.data_dir, Box::new(SystemEnv))?,
     };
     let answer = counter.sync_status();
+    *status = Some(counter);
+    Ok(answer?)
+}
+
+/// The last backup for the status bar ("last backup 10:15, verified"): a time and flags,
+/// never patient data. The backup thread's copy when it has one, else read on the status
+/// connection.
+#[tauri::command]
+pub async fn backup_status(
+    state: State<'_, AppState>,
+) -> Res<Option<parchi_app::backup::LastBackup>> {
+    if let Some(w) = &state.backup
+        && let Ok(slot) = w.status.lock()
+        && slot.is_some()
+    {
+        return Ok(slot.clone());
+    }
+    let mut status = state.status.lock().map_err(|_| UiError::busy())?;
+    let counter = match status.take() {
+        Some(c) => c,
+        None => Counter::open_side(&state.data_dir, Box::new(SystemEnv))?,
+    };
+    let answer = counter.last_backup();
     *status = Some(counter);
     Ok(answer?)
 }
@@ -456,17 +468,12 @@ pub async fn save_settings(
     admin(&state, |c| c.save_desktop_settings(&settings))
 }
 
-/// The slip as it prints, for the screen: an SVG document drawn by parchi-slip from the same
-/// layout as the PDF (marked DUPLICATE once the visit has been reprinted, as the next print
-/// would be). The front end shows it as an image.
+/// The slip as the next print makes it, for the screen (`Counter::slip_preview_svg`): an SVG
+/// document drawn by parchi-slip from the same layout as the PDF. The front end shows it as an
+/// image.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn slip_preview(state: State<'_, AppState>, visit: String) -> Res<String> {
-    clerk(&state, |c| {
-        let reprinted = c.visit_detail(&visit)?.visit.reprints > 0;
-        let slip = c.slip_content(&visit, reprinted)?;
-        parchi_slip::render_svg(&slip, c.layout(None)?)
-            .map_err(|e| AppError::Invalid(format!("slip: {e}")))
-    })
+    clerk(&state, |c| c.slip_preview_svg(&visit))
 }
 
 /// A print job on the counter's printer.
@@ -480,7 +487,7 @@ pub struct PrintJob {
 /// Prints a visit's slip (the original; a reprint goes through `reprint`).
 #[tauri::command(rename_all = "snake_case")]
 pub async fn print_slip(state: State<'_, AppState>, visit: String) -> Res<PrintJob> {
-    let p = clerk(&state, |c| c.print_slip(&visit, None, false))?;
+    let p = clerk(&state, |c| c.print_original(&visit, None))?;
     Ok(PrintJob {
         printer: p.printer,
         job: p.job_id,

@@ -34,6 +34,8 @@ pub struct AppState {
     pub(crate) started: Instant,
     /// Syncs in the background on its own connection; registration never waits for it.
     pub(crate) _sync: Option<SyncWorker>,
+    /// Takes the scheduled backups (configuration `[backup]`) on its own connection.
+    pub(crate) backup: Option<parchi_app::schedule::BackupWorker>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -53,7 +55,7 @@ impl AppState {
         {
             Ok((c, created)) => {
                 // Search and registration touch a small hot set; the OS file cache holds the rest.
-                if let Err(e) = c.store().set_cache_kib(UI_CACHE_KIB) {
+                if let Err(e) = c.set_cache_kib(UI_CACHE_KIB) {
                     eprintln!(
                         "parchi-desktop: keeping SQLite's default cache ({})",
                         e.code()
@@ -66,6 +68,13 @@ impl AppState {
         let sync = counter
             .is_ok()
             .then(|| SyncWorker::spawn(data_dir.clone(), sync_interval(), || Box::new(SystemEnv)));
+        let backup = counter.is_ok().then(|| {
+            parchi_app::schedule::BackupWorker::spawn(
+                data_dir.clone(),
+                Duration::from_secs(60),
+                || Box::new(SystemEnv),
+            )
+        });
         AppState {
             data_dir,
             counter: Mutex::new(counter),
@@ -74,6 +83,7 @@ impl AppState {
             session: Mutex::new(None),
             started,
             _sync: sync,
+            backup,
         }
     }
 }
@@ -126,6 +136,7 @@ pub fn run(started: Instant) -> Result<(), tauri::Error> {
             commands::visit_detail,
             commands::day_report,
             commands::sync_status,
+            commands::backup_status,
             commands::mirror_status,
             commands::sync_now,
             commands::enroll,

@@ -119,6 +119,11 @@ def test_register_a_patient_with_the_keyboard_alone(counter):
     assert c.text("#token-fee").startswith("Rs 10")
     c.wait_focus("print")
     c.wait(lambda: preview_size(c)[0] > 0, timeout=15, what="the slip preview never loaded")
+    # The preview is the slip parchi-slip draws (its SVG keeps each printed line as text): this
+    # visit's token and patient, and no DUPLICATE band before the original has printed.
+    svg = preview_svg(c, token)
+    assert f">{token}</text>" in svg and ">Sunita Devi</text>" in svg, svg[:200]
+    assert "DUPLICATE" not in svg
     c.shot("05-token")
     c.first_token = token
 
@@ -162,6 +167,18 @@ def preview_size(c) -> list[int]:
         "return i && i.complete ? [i.naturalWidth, i.naturalHeight] : [0, 0];")
 
 
+def preview_svg(c, token: str) -> str:
+    """The SVG the token screen's preview loads for today's visit `token`, asked of the shell
+    with the screen's own command (the window's CSP keeps a page from reading the image's blob)."""
+    return c.d.execute_async_script(
+        "const [token, done] = arguments;"
+        "const invoke = window.__TAURI__.core.invoke;"
+        "invoke('todays_visits')"
+        "  .then((vs) => vs.find((v) => v.visit.token === token))"
+        "  .then((v) => (v ? invoke('slip_preview', { visit: v.visit.id }) : ''))"
+        "  .then(done, (e) => done('error: ' + JSON.stringify(e)));", token)
+
+
 def scanned_codes(pdf: Path, tmp: Path) -> list[str]:
     """What zbar reads from the PDF's first page rendered at 200 dpi ([] while still being written)."""
     prefix = tmp / pdf.stem
@@ -199,9 +216,12 @@ def test_find_them_again_by_a_misspelt_name_and_start_a_revisit(counter):
 def test_reprint_is_recorded_and_cancel_needs_a_reason(counter):
     c = counter
     c.wait_el("#token-number")
+    assert "DUPLICATE" not in preview_svg(c, c.text("#token-number")), "a fresh visit's slip marked DUPLICATE"
     c.keys("r")
     c.wait(lambda: "Reprint 1 recorded" in c.text("#notice"), timeout=20, what="reprint not recorded")
     assert "sent to the printer PDF" in c.text("#notice"), c.text("#notice")
+    # The preview now shows the copy the next print makes: marked DUPLICATE.
+    assert "DUPLICATE" in preview_svg(c, c.text("#token-number")), "the next copy is not marked DUPLICATE"
     c.keys("c")
     c.wait_focus("cancel-reason")
     c.keys("Wrong department", ENTER)
@@ -430,9 +450,9 @@ def test_sync_state_shows_offline_then_online_when_a_hub_starts(counter):
         stop(hub)
 
 
-def cli(c, data: Path, *args: str) -> dict | list:
+def cli(c, data: Path, *args: str, stdin: str | None = None) -> dict | list:
     out = subprocess.run([str(c.cli), "--json", "--data", str(data), *args], check=True,
-                         capture_output=True, text=True).stdout
+                         capture_output=True, text=True, input=stdin).stdout
     return json.loads(out)
 
 
@@ -474,8 +494,9 @@ def test_conflicting_corrections_from_two_counters_are_listed_with_both_values(c
         meena = cli(c, sites["B"], "search", "Meena Kumari")
         assert meena and meena[0]["name"] == "Meena Kumari", meena
         temp_id = meena[0]["temp_id"]
-        cli(c, sites["B"], "edit", temp_id, "--mobile", "9000000001")
-        cli(c, sites["C"], "edit", temp_id, "--mobile", "9000000002")
+        # The mobile goes in on standard input, never on the command line.
+        cli(c, sites["B"], "edit", temp_id, "--stdin", stdin="mobile=9000000001\n")
+        cli(c, sites["C"], "edit", temp_id, "--stdin", stdin="mobile=9000000002\n")
         for code in ("B", "C"):
             cli(c, sites[code], "sync")
         # The app pulls both corrections; the admin sees both values and which was kept.

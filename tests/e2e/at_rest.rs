@@ -9,13 +9,13 @@ use std::process::{Child, Command, Stdio};
 
 use crate::util::{PARCHI, Site, example_config};
 
-const PATIENTS: &[(&str, &str)] = &[
+pub(crate) const PATIENTS: &[(&str, &str)] = &[
     ("Parvati Kumari Mahto", "9430011223"),
     ("Mohammed Irfan Ansari", "8210044556"),
     ("Sunaina Oraon", "7004077889"),
 ];
 
-fn register_all(site: &Site) -> Vec<serde_json::Value> {
+pub(crate) fn register_all(site: &Site) -> Vec<serde_json::Value> {
     PATIENTS
         .iter()
         .map(|(name, mobile)| {
@@ -36,7 +36,7 @@ fn register_all(site: &Site) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+pub(crate) fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).expect("ls").flatten() {
         let p = e.path();
@@ -51,7 +51,7 @@ fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
-fn assert_nothing_in_clear(dir: &Path) {
+pub(crate) fn assert_nothing_in_clear(dir: &Path) {
     let all = files(dir);
     assert!(!all.is_empty());
     for (path, bytes) in &all {
@@ -72,7 +72,7 @@ fn assert_nothing_in_clear(dir: &Path) {
     }
 }
 
-fn with_stdin(mut cmd: Command, input: &str) -> std::process::Output {
+pub(crate) fn with_stdin(mut cmd: Command, input: &str) -> std::process::Output {
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -357,7 +357,7 @@ fn rotate_and_rekey_keep_the_data_and_the_old_keys_no_longer_open_it() {
     assert!(unlock(copy.path(), &k2).status.success());
 }
 
-fn serve(dir: &Path) -> (Child, String) {
+pub(crate) fn serve(dir: &Path) -> (Child, String) {
     let mut child = Command::new(PARCHI)
         .arg("--data")
         .arg(dir)

@@ -352,10 +352,7 @@ fn a_locked_database_gives_a_clear_error_not_a_hang_or_panic() {
 /// own (keyed) connection; a plain sqlite3 client cannot even read the encrypted file.
 fn rusqlite_lock(dir: &std::path::Path) -> parchi_app::Counter {
     let c = parchi_app::Counter::open(dir, Box::new(parchi_app::SystemEnv)).expect("open");
-    c.store()
-        .connection()
-        .execute_batch("BEGIN EXCLUSIVE")
-        .expect("lock");
+    c.hold_write_lock_for_tests().expect("lock");
     c
 }
 
@@ -373,4 +370,102 @@ fn a_corrupt_database_is_reported_and_nothing_panics() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("corrupt") && err.contains("backup"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
+}
+
+/// The mobile and the Aadhaar number never reach the process list: as flags they are refused
+/// (nothing saved); on standard input they register, and while the process runs its
+/// `/proc/PID/cmdline` and environment hold neither.
+#[test]
+fn mobile_and_aadhaar_stay_out_of_the_process_arguments() {
+    use std::io::Write;
+    let site = Site::init("A");
+    for flag in ["--mobile", "--aadhaar"] {
+        let out = site
+            .cmd()
+            .args(["--json", "register", "--name", "Sunita Devi", "--sex", "F"])
+            .args(["--age", "34", "--department", "MED", flag, "9876543210"])
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "{flag} accepted");
+        let err = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--stdin"), "{flag}: {err}");
+        assert!(
+            !err.contains("9876543210"),
+            "{flag}: the value is echoed: {err}"
+        );
+    }
+    assert_eq!(site.patient_count(), 0, "a refused flag saved a patient");
+
+    let mut child = site
+        .cmd()
+        .args([
+            "--json",
+            "register",
+            "--stdin",
+            "--name",
+            "Sunita Devi",
+            "--sex",
+            "F",
+        ])
+        .args(["--age", "34", "--department", "MED"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run");
+    // The process is waiting on its standard input: read what every user of the machine can.
+    let proc = std::path::PathBuf::from(format!("/proc/{}", child.id()));
+    let cmdline = std::fs::read(proc.join("cmdline")).expect("cmdline");
+    let environ = std::fs::read(proc.join("environ")).unwrap_or_default();
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(b"mobile=98765 43210\naadhaar=2341 2341 2346\n")
+        .expect("write");
+    drop(stdin);
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for secret in ["98765", "9876543210", "2341", "2346"] {
+        for (what, bytes) in [("cmdline", &cmdline), ("environ", &environ)] {
+            assert!(
+                !String::from_utf8_lossy(bytes).contains(secret),
+                "{secret} in /proc/PID/{what}"
+            );
+        }
+    }
+    assert!(
+        String::from_utf8_lossy(&cmdline).contains("--stdin"),
+        "read the wrong process"
+    );
+    let hits = site.json(&["search", "9876543210"]);
+    assert_eq!(
+        hits.as_array().map(Vec::len),
+        Some(1),
+        "the mobile from stdin was not saved: {hits}"
+    );
+    // The Aadhaar line is read and checked like the field it stands for.
+    let mut bad = site
+        .cmd()
+        .args([
+            "--json", "register", "--stdin", "--name", "Asha", "--sex", "F",
+        ])
+        .args(["--age", "30", "--department", "MED"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run");
+    bad.stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"aadhaar=1234 5678 9012\n")
+        .expect("write");
+    let out = bad.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("aadhaar"));
+    assert_eq!(site.patient_count(), 1);
 }

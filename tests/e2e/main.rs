@@ -2,6 +2,7 @@
 //! One test binary, a module per area (the ripgrep layout).
 
 mod at_rest;
+mod backup;
 mod central;
 mod cli;
 mod crash;

@@ -151,9 +151,31 @@ fn printing_goes_through_cups_and_a_missing_printer_keeps_the_pdf() {
     );
     let _ = std::fs::remove_file(&arrived);
 
+    // One original: a second `print` is refused (parchi-app decides, from the store), and
+    // says how to print a copy.
     let out = site
         .cmd()
-        .args(["--json", "print", visit, "--printer", "NO_SUCH_PRINTER"])
+        .args(["--json", "print", visit, "--printer", "PDF"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2), "a second original printed");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("already out") && err.contains("reprint"),
+        "{err}"
+    );
+
+    // A copy goes as a recorded reprint; here to a printer that does not exist.
+    let out = site
+        .cmd()
+        .args([
+            "--json",
+            "reprint",
+            visit,
+            "--print",
+            "--printer",
+            "NO_SUCH_PRINTER",
+        ])
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(1));
@@ -174,5 +196,14 @@ fn printing_goes_through_cups_and_a_missing_printer_keeps_the_pdf() {
         kept.to_str().expect("utf8"),
     ]);
     assert!(std::fs::read(&kept).expect("kept").starts_with(b"%PDF"));
+    assert!(
+        text(&kept).contains("DUPLICATE"),
+        "the kept reprint is marked DUPLICATE"
+    );
+    let shown = site.json(&["show", r["temp_id"].as_str().expect("t")]);
+    assert_eq!(
+        shown["visits"][0]["reprints"], 1,
+        "the failed reprint stays recorded: {shown}"
+    );
     let _ = std::fs::remove_file(&kept);
 }

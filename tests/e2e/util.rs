@@ -53,17 +53,14 @@ impl Site {
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
-        self.cmd().args(args).output().expect("run parchi")
+        run_private(self.cmd(), args)
     }
 
     /// Runs with `--json` and parses stdout; panics with stderr if the command failed.
     pub fn json(&self, args: &[&str]) -> serde_json::Value {
-        let out = self
-            .cmd()
-            .arg("--json")
-            .args(args)
-            .output()
-            .expect("run parchi");
+        let mut cmd = self.cmd();
+        cmd.arg("--json");
+        let out = run_private(cmd, args);
         assert!(
             out.status.success(),
             "parchi {args:?} failed ({:?}): {}{}",
@@ -76,12 +73,9 @@ impl Site {
 
     /// Runs with `--json`, expecting failure; returns (exit code, parsed error JSON).
     pub fn json_err(&self, args: &[&str]) -> (i32, serde_json::Value) {
-        let out = self
-            .cmd()
-            .arg("--json")
-            .args(args)
-            .output()
-            .expect("run parchi");
+        let mut cmd = self.cmd();
+        cmd.arg("--json");
+        let out = run_private(cmd, args);
         assert!(!out.status.success(), "parchi {args:?} should have failed");
         let v = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
         (out.status.code().unwrap_or(-1), v)
@@ -92,4 +86,38 @@ impl Site {
             .as_u64()
             .expect("patients count")
     }
+}
+
+/// Runs `cmd` with `args`, the way a script must give the mobile and the Aadhaar number: the
+/// tests write `--mobile X` for readability, and it goes to the child's standard input as
+/// `mobile=X` under `--stdin`, never into its arguments.
+pub fn run_private(mut cmd: Command, args: &[&str]) -> Output {
+    use std::io::Write;
+    let mut plain = Vec::new();
+    let mut private = String::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match *a {
+            "--mobile" | "--aadhaar" => {
+                let v = it.next().expect("a value after --mobile/--aadhaar");
+                private.push_str(&format!("{}={v}\n", &a[2..]));
+            }
+            _ => plain.push(*a),
+        }
+    }
+    if private.is_empty() {
+        return cmd.args(&plain).output().expect("run parchi");
+    }
+    plain.push("--stdin");
+    let mut child = cmd
+        .args(&plain)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run parchi");
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(private.as_bytes()).expect("stdin");
+    }
+    child.wait_with_output().expect("run parchi")
 }

@@ -95,8 +95,13 @@ function pad2(n: number): string {
   return n < 10 ? `0${n}` : String(n);
 }
 
+/** A year of birth worth writing in the form (the range a full date must fall in too). */
+function plausibleYear(y: number): boolean {
+  return y >= 1850 && y <= 2200;
+}
+
 function validDate(y: number, m: number, d: number): string | undefined {
-  if (!(y >= 1850 && y <= 2200 && m >= 1 && m <= 12 && d >= 1 && d <= 31)) return undefined;
+  if (!(plausibleYear(y) && m >= 1 && m <= 12 && d >= 1 && d <= 31)) return undefined;
   const t = new Date(Date.UTC(y, m - 1, d));
   if (t.getUTCFullYear() !== y || t.getUTCMonth() !== m - 1 || t.getUTCDate() !== d) {
     return undefined;
@@ -108,7 +113,7 @@ function validDate(y: number, m: number, d: number): string | undefined {
 export function parseQrDate(s: string): { dob?: string; year?: number } {
   const t = s.trim();
   let m = /^(\d{4})$/.exec(t);
-  if (m) return { year: Number(m[1]) };
+  if (m) return plausibleYear(Number(m[1])) ? { year: Number(m[1]) } : {};
   m = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$/.exec(t);
   if (m) {
     const dob = validDate(Number(m[3]), Number(m[2]), Number(m[1]));
@@ -211,7 +216,7 @@ export function parseAbhaQr(raw: string): AbhaParse {
     const y = Number(yob);
     const d = dd && mm ? validDate(y, Number(mm), Number(dd)) : undefined;
     if (d) data.dob = d;
-    else if (/^\d{4}$/.test(yob)) data.birthYear = y;
+    else if (/^\d{4}$/.test(yob) && plausibleYear(y)) data.birthYear = y;
   }
   if (!data.abhaNumber && !data.abhaAddress) return { ok: false, error: "not_abha" };
   return { ok: true, data };

@@ -11,6 +11,7 @@ import type {
   Field,
   FieldError,
   Found,
+  LastBackup,
   LinkDecision,
   LinkQueue,
   LinkRun,
@@ -143,6 +144,8 @@ export const api = {
   dayReport: (date: string | null) => call<Report>("day_report", { date }),
   syncStatus: () => call<SyncStatus>("sync_status"),
   mirrorStatus: () => call<MirrorView>("mirror_status"),
+  /** The last scheduled or manual backup: when, and whether it was verified. */
+  backupStatus: () => call<LastBackup | null>("backup_status"),
   syncNow: () => call<SyncStatus>("sync_now"),
   enroll: (hub: string, code: string) => call<SyncStatus>("enroll", { hub, code }),
   countersOverview: () => call<CounterState[]>("counters_overview"),

@@ -2,7 +2,7 @@
 // language switch and user; the tabs; global keys; and which screen shows.
 
 import { api, ApiError } from "./api";
-import type { CounterInfo, Department, MirrorView, Receipt, Session, Settings, SyncStatus } from "./api";
+import type { CounterInfo, Department, LastBackup, MirrorView, Receipt, Session, Settings, SyncStatus } from "./api";
 export type { SyncStatus };
 import { h, mount } from "./dom";
 import { mirrorLabel } from "./found";
@@ -19,6 +19,8 @@ export interface Ctx {
   sync: SyncStatus | null;
   /** How current the counter's copy of the hospital's index is. */
   mirror: MirrorView | null;
+  /** The last backup ("last backup 10:15, verified"). */
+  backup: LastBackup | null;
   created: boolean;
   dataDir: string;
 }
@@ -126,6 +128,27 @@ function mirrorPill(): HTMLElement {
   );
 }
 
+/** When the last backup was taken and whether it was verified, beside the sync state. */
+function backupPill(): HTMLElement {
+  const b = ctx?.backup;
+  const failed = !!b?.error && !b?.at;
+  const label = !b || (!b.at && !b.error)
+    ? t("backup.none")
+    : b.at
+      ? t(b.verified ? "backup.verified" : "backup.last", { at: b.at })
+      : t("backup.failed");
+  return h(
+    "div",
+    {
+      class: `backup${failed || !b?.verified ? " stale" : ""}`,
+      id: "backup-state",
+      "data-verified": b?.verified ? "true" : "false",
+      title: b?.hub_id ?? "",
+    },
+    label,
+  );
+}
+
 function tab(name: ScreenName, key: Key, fkey: string): HTMLElement {
   const active = current?.name === name || (name === "register" && current?.name === "token");
   return h(
@@ -165,7 +188,7 @@ function header(): HTMLElement {
         ),
       ),
     ),
-    h("div", { class: "topbar-right" }, mirrorPill(), syncPill(),
+    h("div", { class: "topbar-right" }, mirrorPill(), backupPill(), syncPill(),
       h(
         "button",
         {
@@ -239,6 +262,12 @@ async function pollMirror(): Promise<void> {
     document.getElementById("mirror-state")?.replaceWith(mirrorPill());
   } catch {
     // The status bar keeps its last state; the next poll tries again.
+  }
+  try {
+    ctx.backup = await api.backupStatus();
+    document.getElementById("backup-state")?.replaceWith(backupPill());
+  } catch {
+    // As above.
   }
 }
 
@@ -363,6 +392,7 @@ export async function start(): Promise<void> {
     departments: [],
     sync: null,
     mirror: null,
+    backup: null,
     created: st.created,
     dataDir: st.data_dir,
   };

@@ -76,6 +76,11 @@ describe("ABHA QR parsing", () => {
     expect(parseQrDate("1978")).toEqual({ year: 1978 });
     expect(parseQrDate("29/2/2023")).toEqual({});
     expect(parseQrDate("soon")).toEqual({});
+    // Found by fuzzing (fuzz/js): "0000" was taken as a year of birth.
+    expect(parseQrDate("0000")).toEqual({});
+    expect(parseQrDate("0012")).toEqual({});
+    const q = parseAbhaQr('{"hidn":"00000000000000","yearOfBirth":"0012"}');
+    expect(q.ok && q.data.birthYear).toBeUndefined();
   });
 
   it("tells a scanner's payload from typing", () => {

@@ -50,7 +50,7 @@ describe("search results of both kinds", () => {
 
   it("age and sex, with a dash for what the hospital's record lacks", () => {
     expect(ageSex(parchi)).toBe("34Y / F");
-    expect(ageSex({ ...index, age: null, sex: undefined } as Found)).toBe("— / —");
+    expect(ageSex({ ...index, age: null, sex: null } as Found)).toBe("— / —");
   });
 
   it("names the identifier that matched, not a name match", () => {
@@ -72,7 +72,7 @@ describe("search results of both kinds", () => {
 
 describe("how current the hospital's index is", () => {
   const now = Date.parse("2026-12-01T10:00:00+05:30");
-  const view = (v: Partial<MirrorView>): MirrorView => ({ records: 4, as_of: null, label: "", ...v });
+  const view = (v: Partial<MirrorView>): MirrorView => ({ records: 4, as_of: null, as_of_local: null, label: "", ...v });
 
   it("reads the time from the core's label and marks a day-old copy", () => {
     const fresh = view({ as_of: "2026-11-30T22:00:00.816174641+05:30", label: "hospital index as of 30-11 22:00" });

@@ -270,7 +270,7 @@ fn pct(mut xs: Vec<f64>) -> (f64, f64) {
 fn import(c: &mut Counter, records: &[CentralPatient]) -> f64 {
     let t = Instant::now();
     for chunk in records.chunks(5_000) {
-        c.store_mut().mirror_write(chunk, 1).expect("mirror write");
+        c.mirror_load(chunk, 1).expect("mirror write");
     }
     t.elapsed().as_secs_f64()
 }
@@ -361,7 +361,7 @@ fn bench_search(mirror: usize, own: usize) {
                 .map(|(_, r)| r.clone()),
         );
         i += batch.len() as u64;
-        c.store_mut().mirror_write(&batch, 1).expect("mirror");
+        c.mirror_load(&batch, 1).expect("mirror");
     }
     let mut own_names = Vec::new();
     let mut done = 0;
@@ -387,7 +387,7 @@ fn bench_search(mirror: usize, own: usize) {
         c.register_batch(&reqs).expect("own");
         clock.fetch_add(86_400_000, Ordering::Relaxed);
     }
-    c.store_mut().optimize().expect("optimize");
+    c.optimize().expect("optimize");
     eprintln!(
         "  filled {mirror} mirrored + {own} own patients in {:.0} s",
         t.elapsed().as_secs_f64()
@@ -441,7 +441,7 @@ fn bench_search(mirror: usize, own: usize) {
         .map(|n| {
             let q = misspell(n, &mut rng);
             let t = Instant::now();
-            let _ = c.store().search(&q, 8);
+            let _ = c.bench_store_search(&q, 8);
             t.elapsed().as_secs_f64() * 1e3
         })
         .collect();
@@ -491,7 +491,7 @@ fn bench_link(index: usize, outage: usize) {
         })
         .collect();
     for chunk in records.chunks(5_000) {
-        c.store_mut().mirror_write(chunk, 1).expect("mirror");
+        c.mirror_load(chunk, 1).expect("mirror");
     }
     let reqs: Vec<RegisterRequest> = set
         .outage

@@ -36,6 +36,60 @@ pub struct HospitalConfig {
     pub mirror: MirrorConfig,
     #[serde(default, skip_serializing_if = "SecurityConfig::is_empty")]
     pub security: SecurityConfig,
+    #[serde(default, skip_serializing_if = "BackupConfig::is_default")]
+    pub backup: BackupConfig,
+}
+
+/// When and where the desktop app (and the hub) back up on their own.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct BackupConfig {
+    /// A directory for backups (a USB drive, a share); none: only the hub (and `parchi
+    /// backup --to`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<String>,
+    /// Minutes between scheduled backups; 0 turns the schedule off.
+    #[serde(default = "default_backup_every")]
+    pub every_minutes: u32,
+    /// Local time (HH:MM) of the day-end backup.
+    #[serde(default = "default_day_end")]
+    pub day_end: String,
+    /// Also upload each scheduled backup to the hub (when enrolled).
+    #[serde(default = "default_true")]
+    pub to_hub: bool,
+}
+
+fn default_backup_every() -> u32 {
+    15
+}
+fn default_day_end() -> String {
+    "17:00".into()
+}
+fn default_true() -> bool {
+    true
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            every_minutes: default_backup_every(),
+            day_end: default_day_end(),
+            to_hub: true,
+        }
+    }
+}
+
+impl BackupConfig {
+    fn is_default(&self) -> bool {
+        *self == BackupConfig::default()
+    }
+
+    /// The day-end time as minutes after midnight (the schema checked the form).
+    pub fn day_end_minute(&self) -> Option<u32> {
+        let (h, m) = self.day_end.split_once(':')?;
+        let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+        (h < 24 && m < 60).then_some(h * 60 + m)
+    }
 }
 
 /// The hospital's public keys (`age` X25519 recipients, `age1…`); their private halves stay

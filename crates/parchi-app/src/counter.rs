@@ -1,23 +1,24 @@
-//! The counter's use cases: register, find, revisit, cancel, reprint, history, day report.
+//! The counter: opening and creating it, and the use cases that write: register, batch,
+//! revisit, edit, cancel, reprint. What it reads is in `lookup.rs`.
 
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
-use parchi_core::op::{FieldValue, OpBody};
-use parchi_core::patient::{Age, FieldError, PatientInput};
+use parchi_core::patient::{FieldError, PatientInput};
 use parchi_core::{Category, CounterCode, Hlc, PatientId, VisitId};
-use parchi_store::{
-    DayReport, MatchKind, NewRegistration, NewVisitSpec, PatientRecord, RecordSyncState,
-    Registered, Stamping, Store, VisitRecord,
-};
+use parchi_store::{NewRegistration, NewVisitSpec, PatientRecord, Registered, Stamping, Store};
 use serde::Serialize;
 
 use crate::config::{Department, HospitalConfig};
 use crate::env::Env;
 use crate::error::AppError;
-use crate::returning::{CardLink, Found};
+use crate::returning::CardLink;
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
+
+pub use crate::lookup::{
+    HistoryItem, OutboxStatus, PatientSummary, Report, SEARCH_LIMIT_DEFAULT, SEARCH_LIMIT_MAX,
+};
 
 /// A registration request: who, and for which department.
 #[derive(Clone, Debug, Default)]
@@ -63,70 +64,6 @@ impl Registration {
 
 /// What the clerk sees after a revisit commits: the same as after a registration.
 pub type VisitReceipt = Registration;
-
-/// A patient as a search result or a lookup shows them: enough to tell namesakes apart.
-#[derive(Clone, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct PatientSummary {
-    pub patient_id: PatientId,
-    pub temp_id: String,
-    pub uhid: Option<String>,
-    pub name: String,
-    pub age: String,
-    pub sex: String,
-    pub guardian: Option<String>,
-    pub mobile: Option<String>,
-    pub abha_number: Option<String>,
-    pub category: String,
-    pub quick: bool,
-    pub last_visit: Option<NaiveDate>,
-    /// The person's link to the hospital's index: `linked`, `claimed` (from a card, not yet
-    /// verified), `new` or `not_linked`; absent when not yet decided.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        feature = "ts",
-        ts(type = "\"linked\" | \"claimed\" | \"new\" | \"not_linked\"")
-    )]
-    pub link: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub matched: Option<MatchKind>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub score: Option<f64>,
-}
-
-parchi_core::redacted_debug!(PatientSummary, patient_id, quick, matched, score);
-
-/// One line of a record's history.
-#[derive(Clone, Serialize)]
-pub struct HistoryItem {
-    /// Local time of the change.
-    pub at: NaiveDateTime,
-    pub op_id: String,
-    pub kind: &'static str,
-    pub summary: String,
-    pub local: bool,
-    pub sync: RecordSyncState,
-    pub details: serde_json::Value,
-}
-
-parchi_core::redacted_debug!(HistoryItem, at, op_id, kind, local, sync);
-
-/// The day report with department names.
-#[derive(Clone, Debug, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct Report {
-    pub hospital: String,
-    #[serde(flatten)]
-    pub report: DayReport,
-    pub department_names: std::collections::BTreeMap<String, String>,
-}
-
-/// Counts for the status bar: whether sync is configured, and what waits.
-#[derive(Clone, Debug, Serialize)]
-pub struct OutboxStatus {
-    pub pending: u64,
-    pub rejected: u64,
-}
 
 /// One counter's session over its store.
 pub struct Counter {
@@ -278,8 +215,52 @@ impl Counter {
         &self.config
     }
 
-    pub fn store(&self) -> &Store {
+    /// The store: crate-private, so every caller goes through the use cases.
+    pub(crate) fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// This installation's identity: site ID, site tag, counter code.
+    pub fn site(&self) -> &parchi_store::SiteInfo {
+        self.store.site()
+    }
+
+    /// How many patients and visits the store holds.
+    pub fn counts(&self) -> Result<(u64, u64)> {
+        Ok(self.store.counts()?)
+    }
+
+    /// Operations the hub refused, with its reasons.
+    pub fn rejected_ops(&self) -> Result<Vec<(parchi_core::Op, String)>> {
+        Ok(self.store.rejected_ops()?)
+    }
+
+    /// Sets the database page cache (the desktop app keeps a larger one than the CLI).
+    pub fn set_cache_kib(&self, kib: u32) -> Result<()> {
+        Ok(self.store.set_cache_kib(kib)?)
+    }
+
+    /// Compacts the indexes (after a bulk load).
+    pub fn optimize(&mut self) -> Result<()> {
+        Ok(self.store.optimize()?)
+    }
+
+    /// The store's own search, without the use case's composition around it: the baseline the
+    /// benchmarks measure the use case against.
+    #[doc(hidden)]
+    pub fn bench_store_search(&self, query: &str, limit: usize) -> Result<usize> {
+        Ok(self.store.search(query, limit)?.len())
+    }
+
+    /// Takes the database's write lock and keeps it until this counter is dropped: for tests of
+    /// what another process sees while a counter holds the lock.
+    #[doc(hidden)]
+    pub fn hold_write_lock_for_tests(&self) -> Result<()> {
+        Ok(self
+            .store
+            .connection()
+            .execute_batch("BEGIN EXCLUSIVE")
+            .map_err(parchi_store::StoreError::from)?)
     }
 
     /// The data directory this counter lives in.
@@ -291,7 +272,7 @@ impl Counter {
             .unwrap_or_default()
     }
 
-    pub fn store_mut(&mut self) -> &mut Store {
+    pub(crate) fn store_mut(&mut self) -> &mut Store {
         &mut self.store
     }
 
@@ -586,229 +567,6 @@ impl Counter {
         let warnings = self.day_warning(dept).into_iter().collect();
         Ok(Registration::new(&r, dept, reg.visit.fee, warnings))
     }
-
-    /// Corrects a patient's details: only the fields given (non-empty) change, each as its own
-    /// operation. Returns the names of the fields changed.
-    pub fn edit_patient(
-        &mut self,
-        patient_ref: &str,
-        changes: &PatientInput,
-    ) -> Result<Vec<&'static str>> {
-        let p = self.store.resolve_patient(patient_ref)?;
-        // Validate the merged input so every rule (age or date of birth, guardian pairs) holds.
-        let mut merged = input_from(&p);
-        let given = |s: &str| !s.trim().is_empty();
-        macro_rules! take {
-            ($($f:ident),*) => { $( if given(&changes.$f) { merged.$f = changes.$f.clone(); } )* };
-        }
-        take!(
-            name,
-            sex,
-            guardian_relation,
-            guardian_name,
-            mobile,
-            locality,
-            district,
-            state,
-            pincode,
-            abha,
-            aadhaar,
-            category
-        );
-        if given(&changes.age) {
-            merged.age = changes.age.clone();
-            merged.dob.clear();
-        }
-        if given(&changes.dob) {
-            merged.dob = changes.dob.clone();
-            merged.age.clear();
-        }
-        let v = merged.validate(self.today())?;
-        let mut new = v.fields;
-        if !given(&changes.age) && !given(&changes.dob) {
-            new.birth = p.fields.birth; // keep the stored date of birth, not one re-estimated today
-        }
-        if !given(&changes.aadhaar) {
-            new.aadhaar_last4 = p.fields.aadhaar_last4.clone();
-        }
-        let values = FieldValue::diff(&p.fields, &new);
-        let changed = with_stamping(self.env.as_mut(), &self.config, |st| {
-            self.store.set_fields(p.id, &values, st)
-        })?;
-        Ok(changed.into_iter().map(|f| f.as_str()).collect())
-    }
-
-    /// Cancels a visit (recorded, never deleted).
-    pub fn cancel_visit(&mut self, visit: &str, reason: &str) -> Result<VisitRecord> {
-        let id = parse_visit(visit)?;
-        let reason = reason.trim();
-        if reason.chars().count() > 200 {
-            return Err(AppError::Invalid("reason: at most 200 characters".into()));
-        }
-        with_stamping(self.env.as_mut(), &self.config, |st| {
-            self.store.cancel_visit(id, reason, st)
-        })?;
-        self.visit(visit)
-    }
-
-    /// Records a reprint of a visit's slip; returns the visit with its reprint count.
-    pub fn record_reprint(&mut self, visit: &str) -> Result<VisitRecord> {
-        let id = parse_visit(visit)?;
-        with_stamping(self.env.as_mut(), &self.config, |st| {
-            self.store.record_reprint(id, st)
-        })?;
-        self.visit(visit)
-    }
-
-    pub fn visit(&self, visit: &str) -> Result<VisitRecord> {
-        let id = parse_visit(visit)?;
-        self.store.visit(id)?.ok_or_else(|| {
-            parchi_store::StoreError::NotFound {
-                what: "visit",
-                id: id.to_string(),
-            }
-            .into()
-        })
-    }
-
-    pub fn patient(&self, patient_ref: &str) -> Result<PatientSummary> {
-        Ok(self.summary(&self.store.resolve_patient(patient_ref)?, None, None))
-    }
-
-    pub fn patient_record(&self, patient_ref: &str) -> Result<PatientRecord> {
-        Ok(self.store.resolve_patient(patient_ref)?)
-    }
-
-    pub fn visits_of(&self, patient_ref: &str) -> Result<Vec<VisitRecord>> {
-        let p = self.store.resolve_patient(patient_ref)?;
-        Ok(self.store.visits_of(p.id)?)
-    }
-
-    /// Today's visits at this counter, in issue order.
-    pub fn todays_visits(&self) -> Result<Vec<(VisitRecord, PatientSummary)>> {
-        let mut out = Vec::new();
-        for v in self
-            .store
-            .visits_on(self.today(), Some(self.counter_code().as_str()))?
-        {
-            if let Some(p) = self.store.patient(v.patient)? {
-                let s = self.summary(&p, None, None);
-                out.push((v, s));
-            }
-        }
-        Ok(out)
-    }
-
-    /// Finds patients as the clerk types: Parchi's own, and those of the hospital's index
-    /// nobody here has registered yet, best first (on equal scores, Parchi's own first).
-    pub fn search(&self, query: &str, limit: usize) -> Result<Vec<Found>> {
-        let invalid = |e| match e {
-            parchi_store::StoreError::Invalid(m) => AppError::Invalid(m),
-            e => e.into(),
-        };
-        let hits = self.store.search(query, limit).map_err(invalid)?;
-        let own: Vec<PatientSummary> = hits
-            .into_iter()
-            .map(|h| self.summary(&h.patient, Some(h.matched), Some(h.score)))
-            .collect();
-        let shown: Vec<String> = own.iter().filter_map(|p| p.uhid.clone()).collect();
-        let central = self.search_mirror(query, limit, &shown)?;
-        let mut found: Vec<Found> = own
-            .into_iter()
-            .map(Found::Parchi)
-            .chain(central.into_iter().map(Found::HospitalIndex))
-            .collect();
-        found.sort_by(|a, b| b.score().total_cmp(&a.score()));
-        found.truncate(limit);
-        Ok(found)
-    }
-
-    pub fn summary(
-        &self,
-        p: &PatientRecord,
-        matched: Option<MatchKind>,
-        score: Option<f64>,
-    ) -> PatientSummary {
-        let f = &p.fields;
-        let link = self.store.person_link(p.id).ok().flatten();
-        let uhid = match &link {
-            Some(parchi_core::CentralLink::Linked { uhid, .. }) => Some(uhid.to_string()),
-            _ => p.uhid.as_ref().map(|u| u.to_string()),
-        };
-        PatientSummary {
-            patient_id: p.id,
-            temp_id: p.temp_id.to_string(),
-            uhid,
-            link: link.as_ref().map(|l| l.status()),
-            name: f.name.to_string(),
-            age: Age::on(f.birth.date, self.today()).to_string(),
-            sex: f.sex.code().to_owned(),
-            guardian: f
-                .guardian
-                .as_ref()
-                .map(|g| format!("{} {}", g.relation.code(), g.name)),
-            mobile: f.mobile.as_ref().map(|m| m.to_string()),
-            abha_number: f.abha_number.as_ref().map(|a| a.formatted()),
-            category: f.category.code().to_owned(),
-            quick: p.quick,
-            last_visit: p.last_visit,
-            matched,
-            score: score.map(|s| (s * 1000.0).round() / 1000.0),
-        }
-    }
-
-    /// Every change to a patient (with their visits) or to one visit, oldest first.
-    pub fn history(&self, reference: &str) -> Result<Vec<HistoryItem>> {
-        let entity = match parse_visit(reference) {
-            Ok(v) if self.store.visit(v)?.is_some() => *v.as_bytes(),
-            _ => *self.store.resolve_patient(reference)?.id.as_bytes(),
-        };
-        let entries = self.store.history(entity)?;
-        Ok(entries
-            .into_iter()
-            .map(|e| {
-                let hlc = e.effective_hlc.unwrap_or(e.op.hlc);
-                HistoryItem {
-                    at: self.local_time_of(hlc),
-                    op_id: e.op.id.to_string(),
-                    kind: e.op.body.kind(),
-                    summary: describe(&e.op.body),
-                    local: e.local,
-                    sync: e.sync_state,
-                    details: serde_json::to_value(&e.op.body).unwrap_or(serde_json::Value::Null),
-                }
-            })
-            .collect())
-    }
-
-    /// Registrations, cancellations and fees per department and counter for a day.
-    pub fn day_report(&self, day: Option<NaiveDate>) -> Result<Report> {
-        let day = day.unwrap_or_else(|| self.today());
-        Ok(Report {
-            hospital: self.config.hospital.name.clone(),
-            report: self.store.day_report(day)?,
-            department_names: self
-                .config
-                .departments
-                .iter()
-                .map(|d| (d.code.to_string(), d.name.clone()))
-                .collect(),
-        })
-    }
-
-    pub fn outbox(&self) -> Result<OutboxStatus> {
-        let (pending, rejected) = self.store.outbox_counts()?;
-        Ok(OutboxStatus { pending, rejected })
-    }
-
-    /// The sync state of one record (patient or visit).
-    pub fn record_sync_state(&self, reference: &str) -> Result<RecordSyncState> {
-        let entity = match parse_visit(reference) {
-            Ok(v) if self.store.visit(v)?.is_some() => *v.as_bytes(),
-            _ => *self.store.resolve_patient(reference)?.id.as_bytes(),
-        };
-        Ok(self.store.record_sync_state(entity)?)
-    }
 }
 
 /// The warning when a card's UHID is already registered here.
@@ -823,135 +581,13 @@ fn already_registered(u: &parchi_core::Uhid, person: &PatientRecord) -> FieldErr
     }
 }
 
-fn parse_visit(s: &str) -> Result<VisitId> {
+pub(crate) fn parse_visit(s: &str) -> Result<VisitId> {
     s.trim().parse::<VisitId>().map_err(|_| {
         AppError::Invalid(format!(
             "{:?} is not a visit ID (a UUID like 0193a5c2-7f4e-7b1a-9c3d-2e5f6a7b8c9d)",
             s.trim()
         ))
     })
-}
-
-/// The stored patient as raw input, so an edit can be validated as a whole.
-fn input_from(p: &PatientRecord) -> PatientInput {
-    let f = &p.fields;
-    let s = |o: Option<&dyn std::fmt::Display>| o.map(|v| v.to_string()).unwrap_or_default();
-    PatientInput {
-        name: f.name.to_string(),
-        sex: f.sex.code().into(),
-        age: String::new(),
-        dob: f.birth.date.to_string(),
-        guardian_relation: f
-            .guardian
-            .as_ref()
-            .map(|g| g.relation.code().to_owned())
-            .unwrap_or_default(),
-        guardian_name: f
-            .guardian
-            .as_ref()
-            .map(|g| g.name.to_string())
-            .unwrap_or_default(),
-        mobile: s(f.mobile.as_ref().map(|v| v as &dyn std::fmt::Display)),
-        locality: s(f.locality.as_ref().map(|v| v as &dyn std::fmt::Display)),
-        district: s(f.district.as_ref().map(|v| v as &dyn std::fmt::Display)),
-        state: s(f.state.as_ref().map(|v| v as &dyn std::fmt::Display)),
-        pincode: s(f.pincode.as_ref().map(|v| v as &dyn std::fmt::Display)),
-        abha: f
-            .abha_number
-            .as_ref()
-            .map(|a| a.to_string())
-            .or_else(|| f.abha_address.as_ref().map(|a| a.to_string()))
-            .unwrap_or_default(),
-        aadhaar: String::new(),
-        category: f.category.code().into(),
-        quick: p.quick,
-    }
-}
-
-fn describe(body: &OpBody) -> String {
-    match body {
-        OpBody::CreatePatient {
-            temp_id,
-            counter,
-            quick,
-            ..
-        } => format!(
-            "registered{} at counter {counter}, temporary ID {temp_id}",
-            if *quick { " (quick registration)" } else { "" }
-        ),
-        OpBody::SetField { value, .. } => {
-            format!("{} corrected", value.field().as_str().replace('_', " "))
-        }
-        OpBody::CreateVisit(v) => {
-            format!(
-                "visit to {} on {}, token {}, fee Rs {} ({})",
-                v.department,
-                v.day,
-                v.token,
-                v.fee,
-                v.category.code()
-            )
-        }
-        OpBody::CancelVisit {
-            counter, reason, ..
-        } => {
-            format!(
-                "visit cancelled at counter {counter}{}",
-                if reason.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {reason}")
-                }
-            )
-        }
-        OpBody::RecordReprint { counter, .. } => {
-            format!("slip reprinted at counter {counter} (marked DUPLICATE)")
-        }
-        OpBody::AssignUhid { uhid, .. } => format!("permanent UHID {uhid} assigned"),
-        OpBody::Link { link, reason, .. } => {
-            let what = match link {
-                parchi_core::CentralLink::Claimed { uhid } => {
-                    format!("UHID {uhid} taken from the patient's card, not yet verified")
-                }
-                parchi_core::CentralLink::Linked { uhid, basis, .. } => format!(
-                    "linked to the hospital's record {uhid} ({})",
-                    match basis {
-                        parchi_core::LinkBasis::Card =>
-                            "the card's UHID, found in the hospital index",
-                        parchi_core::LinkBasis::Abha => "same ABHA number",
-                        parchi_core::LinkBasis::Auto => "matched after the outage",
-                        parchi_core::LinkBasis::Admin => "accepted in the link review",
-                    }
-                ),
-                parchi_core::CentralLink::New => "marked new to the hospital".to_string(),
-                parchi_core::CentralLink::NotLinked { uhid } => {
-                    format!("not the hospital's record {uhid} (rejected in the link review)")
-                }
-            };
-            if reason.is_empty() {
-                what
-            } else {
-                format!("{what}: {reason}")
-            }
-        }
-        OpBody::Decide {
-            a,
-            b,
-            decision,
-            reason,
-        } => format!(
-            "records {a} and {b} {}{}",
-            match decision {
-                parchi_core::PairDecision::Same => "merged as one person",
-                parchi_core::PairDecision::Distinct => "marked as different people",
-            },
-            if reason.is_empty() {
-                String::new()
-            } else {
-                format!(": {reason}")
-            }
-        ),
-    }
 }
 
 /// Fee categories as the UI lists them.

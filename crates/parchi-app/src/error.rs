@@ -32,6 +32,9 @@ pub enum AppError {
     /// The key slots (missing, wrong or damaged keys; a mistyped recovery key).
     #[error(transparent)]
     Keys(#[from] parchi_keys::KeyError),
+    /// A backup file that is not one, truncated, altered, or not for this key.
+    #[error(transparent)]
+    Backup(parchi_keys::backup::BackupError),
 }
 
 impl AppError {
@@ -48,6 +51,7 @@ impl AppError {
             AppError::Config(_) => "config",
             AppError::Store(e) => e.code(),
             AppError::Keys(e) => e.code(),
+            AppError::Backup(e) => e.code(),
         }
     }
 
@@ -62,6 +66,7 @@ impl AppError {
             | AppError::Config(_) => true,
             AppError::Sync(_) | AppError::Print(_) | AppError::Fhir(_) => false,
             AppError::Keys(e) => e.is_bad_input(),
+            AppError::Backup(e) => !matches!(e, parchi_keys::backup::BackupError::Io(_)),
             AppError::Store(e) => matches!(
                 e,
                 StoreError::NotFound { .. }

@@ -18,7 +18,7 @@ use crate::env::Env;
 use crate::error::AppError;
 
 /// Where the device's Ed25519 signing key is kept inside the store.
-const SIGNING_KEY: &str = "device.signing_key";
+pub(crate) const SIGNING_KEY: &str = "device.signing_key";
 
 /// What `parchi key status` shows: the slots, and the device's public signing key.
 #[derive(Clone, Debug, Serialize)]
@@ -102,7 +102,7 @@ impl Counter {
         Ok(())
     }
 
-    fn device_key(&self) -> Result<DeviceKey> {
+    pub(crate) fn device_key(&self) -> Result<DeviceKey> {
         let s = self.store().secret(SIGNING_KEY)?.ok_or_else(|| {
             AppError::Store(StoreError::Corrupt(
                 "the device's signing key is missing".into(),

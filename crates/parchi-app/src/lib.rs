@@ -8,6 +8,7 @@
 //! **Architecture Invariant:** nothing above this layer (CLI, Tauri shell) holds business rules;
 //! nothing below it (store, core) reads the clock or the configuration file.
 
+pub mod backup;
 pub mod config;
 pub mod counter;
 pub mod desktop;
@@ -16,9 +17,14 @@ pub mod error;
 pub mod fhir;
 pub mod keys;
 pub mod link;
+mod lookup;
+mod corrections;
 mod matching;
 pub mod mirror;
+pub mod patient_csv;
 pub mod reconcile;
+pub mod restore;
+pub mod schedule;
 pub mod returning;
 pub mod slips;
 pub mod sync;
@@ -26,7 +32,8 @@ pub mod users;
 
 pub use config::{ConfigError, HospitalConfig};
 pub use counter::{
-    Counter, HistoryItem, PatientSummary, RegisterRequest, Registration, Report, VisitReceipt,
+    Counter, HistoryItem, PatientSummary, RegisterRequest, Registration, Report,
+    SEARCH_LIMIT_DEFAULT, SEARCH_LIMIT_MAX, VisitReceipt,
 };
 pub use env::{Env, FixedEnv, SystemEnv};
 pub use error::AppError;

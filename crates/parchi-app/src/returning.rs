@@ -59,8 +59,10 @@ pub struct CentralSummary {
     pub district: Option<String>,
     pub seen: Option<chrono::NaiveDate>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub matched: Option<MatchKind>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub score: Option<f64>,
 }
 

@@ -23,6 +23,24 @@ pub struct Printed {
     pub job_id: String,
 }
 
+/// The copy of a slip a print makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum SlipCopy {
+    /// The first slip of a visit, printed once at the counter that issued the token.
+    Original,
+    /// Every later copy, marked DUPLICATE and recorded as a reprint.
+    Duplicate,
+}
+
+/// A recorded reprint and, if it was asked for, its print.
+#[derive(Debug)]
+pub struct Reprinted {
+    pub visit: parchi_store::VisitRecord,
+    pub printed: Option<Result<Printed>>,
+}
+
 fn slip_err(e: parchi_slip::SlipError) -> AppError {
     AppError::Invalid(format!("slip: {e}"))
 }
@@ -137,6 +155,16 @@ impl Counter {
         parchi_slip::render(&slip, self.layout(layout)?).map_err(slip_err)
     }
 
+    /// A visit's slip for the screen: the copy the next print makes ([`Counter::next_copy`]:
+    /// the original, or marked DUPLICATE once the original is out) on the configured layout, as
+    /// the SVG document `parchi-slip` draws from the same layout as the PDF it prints. Nothing
+    /// is written anywhere.
+    pub fn slip_preview_svg(&self, visit: &str) -> Result<String> {
+        let duplicate = self.next_copy(visit)? == SlipCopy::Duplicate;
+        let slip = self.slip_content(visit, duplicate)?;
+        parchi_slip::render_svg(&slip, self.layout(None)?).map_err(slip_err)
+    }
+
     /// Writes a visit's slip to `path`.
     pub fn write_slip(
         &self,
@@ -151,10 +179,65 @@ impl Counter {
         Ok(path.to_owned())
     }
 
-    /// Prints a visit's slip on the given printer, or the configured one, or the system default,
-    /// piping the PDF to CUPS. When it cannot be printed, the PDF is kept inside the encrypted
-    /// store and the error says how to get it back.
-    pub fn print_slip(
+    /// Which copy of a visit's slip the next print is. The original is printed once, at the
+    /// counter that issued the token; after it (or after any reprint, or at another counter)
+    /// every copy is a reprint, marked DUPLICATE.
+    pub fn next_copy(&self, visit: &str) -> Result<SlipCopy> {
+        self.next_copy_of(&self.visit(visit)?)
+    }
+
+    pub(crate) fn next_copy_of(&self, v: &parchi_store::VisitRecord) -> Result<SlipCopy> {
+        let issued_here = &v.token.counter == self.counter_code();
+        let original_out =
+            v.reprints > 0 || !issued_here || self.store().original_printed_ms(v.id)?.is_some();
+        Ok(if original_out {
+            SlipCopy::Duplicate
+        } else {
+            SlipCopy::Original
+        })
+    }
+
+    /// Prints the original slip of a visit, on the given printer, or the configured one, or
+    /// the system default, and records it. Refused once the original is out: a further copy is
+    /// a [`Counter::reprint`]. A print that fails records nothing (the next print is still the
+    /// original) and keeps the PDF inside the encrypted store.
+    pub fn print_original(&mut self, visit: &str, printer: Option<&str>) -> Result<Printed> {
+        let v = self.visit(visit)?;
+        if self.next_copy(visit)? == SlipCopy::Duplicate {
+            return Err(AppError::Invalid(format!(
+                "the original slip of visit {} (token {}) is already out; print a copy as a reprint, marked DUPLICATE (`parchi reprint {} --print`)",
+                v.id, v.token, v.id
+            )));
+        }
+        let printed = self.send_slip(visit, printer, false)?;
+        let now = self.now_ms();
+        self.store_mut()
+            .record_original_print(v.id, now, &printed.printer)?;
+        Ok(printed)
+    }
+
+    /// A reprint: recorded first (so every DUPLICATE slip in a patient's hand is on record),
+    /// then, if `print`, printed marked DUPLICATE. A failed print leaves the reprint recorded
+    /// and is reported in [`Reprinted::printed`]; the PDF is kept inside the encrypted store.
+    pub fn reprint(
+        &mut self,
+        visit: &str,
+        printer: Option<&str>,
+        print: bool,
+    ) -> Result<Reprinted> {
+        // A cancelled visit has no slip: refuse before recording anything.
+        self.slip_content(visit, true)?;
+        let recorded = self.record_reprint(visit)?;
+        let printed = print.then(|| self.send_slip(visit, printer, true));
+        Ok(Reprinted {
+            visit: recorded,
+            printed,
+        })
+    }
+
+    /// Pipes a visit's slip to CUPS; when it cannot be printed, keeps the PDF inside the
+    /// encrypted store and says how to get it back.
+    fn send_slip(
         &mut self,
         visit: &str,
         printer: Option<&str>,

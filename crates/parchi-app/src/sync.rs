@@ -114,7 +114,7 @@ fn mirror_seen_since(recent_years: Option<u32>, today: NaiveDate) -> Option<Naiv
         .and_then(|years| today.checked_sub_months(chrono::Months::new(years.saturating_mul(12))))
 }
 
-fn client(url: &str) -> Result<HubClient> {
+pub(crate) fn client(url: &str) -> Result<HubClient> {
     let cfg = ClientConfig {
         timeout: Duration::from_secs(30),
         ..ClientConfig::default()
@@ -179,6 +179,10 @@ impl Counter {
             };
             sync_round(&mut cs, &c, &RoundOptions::default(), progress)
         };
+        // A restored installation's inherited ops go out under the old site's credential.
+        let result = result
+            .map_err(|e| e.to_string())
+            .and_then(|r| self.push_inherited(&hub).map(|_| r));
         let store = self.store_mut();
         store.set_setting(LAST_ATTEMPT, &stamp)?;
         match result {
@@ -187,8 +191,7 @@ impl Counter {
                 store.set_setting(LAST_ERROR, "")?;
                 Ok(report)
             }
-            Err(e) => {
-                let msg = e.to_string();
+            Err(msg) => {
                 store.set_setting(LAST_ERROR, &msg)?;
                 Err(AppError::Sync(msg))
             }
@@ -222,7 +225,8 @@ impl SyncWorker {
         let (st, sp) = (status.clone(), stop.clone());
         let handle = std::thread::spawn(move || {
             let mut backoff = Backoff::new(interval, Duration::from_secs(300));
-            let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+            // Seeded per device once the store is open: see `Jitter`.
+            let mut jitter: Option<Jitter> = None;
             // The data key, once the machine slot opened it (no slot read every round).
             let mut key: Option<parchi_keys::DataKey> = None;
             while !sp.load(std::sync::atomic::Ordering::Relaxed) {
@@ -234,16 +238,12 @@ impl SyncWorker {
                 match opened {
                     Ok(mut c) => {
                         key = Some(c.data_key().clone());
+                        let jitter = jitter.get_or_insert_with(|| Jitter::for_counter(&mut c));
                         let enrolled = c.sync_status().map(|s| s.enrolled).unwrap_or(false);
                         if enrolled {
                             match c.sync_once(&mut |_| {}) {
                                 Ok(_) => backoff.reset(),
-                                Err(_) => {
-                                    seed ^= seed << 13;
-                                    seed ^= seed >> 7;
-                                    seed ^= seed << 17;
-                                    wait = backoff.next_delay((seed % 1000) as f64 / 1000.0);
-                                }
+                                Err(_) => wait = backoff.next_delay(jitter.next()),
                             }
                         }
                         if let (Ok(s), Ok(mut slot)) = (c.sync_status(), st.lock()) {
@@ -272,6 +272,43 @@ impl SyncWorker {
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
+    }
+}
+
+/// The jitter of a sync worker's backoff: a xorshift stream seeded per device, from its site
+/// ID and fresh random bytes, so the counters that lost the hub together do not all retry at
+/// the same moments when it comes back.
+#[derive(Clone, Debug)]
+pub(crate) struct Jitter(u64);
+
+impl Jitter {
+    pub(crate) fn for_counter(c: &mut Counter) -> Jitter {
+        let mut random = [0u8; 8];
+        c.fill_random(&mut random);
+        Jitter::seeded(c.site().site.as_bytes(), u64::from_le_bytes(random))
+    }
+
+    pub(crate) fn seeded(site: &[u8; 16], random: u64) -> Jitter {
+        // splitmix64 over the site's bytes and the random word: every bit of each moves the seed.
+        let mix = |mut z: u64| {
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        let (hi, lo) = site.split_at(8);
+        let word = |b: &[u8]| b.iter().fold(0u64, |acc, &x| (acc << 8) | u64::from(x));
+        let seed = mix(mix(word(hi) ^ 0x9E37_79B9_7F4A_7C15) ^ word(lo)) ^ mix(random);
+        Jitter(seed | 1)
+    }
+
+    /// The next jitter in `[0, 1)`.
+    pub(crate) fn next(&mut self) -> f64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        (x >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 
@@ -386,5 +423,45 @@ mod tests {
             "the newer copy"
         );
         assert_eq!(mirror_seen_since(None, c.today()), None);
+    }
+
+    #[test]
+    fn two_counters_back_off_at_different_moments() {
+        let delays = |seed: u64| {
+            let dir = tempfile::tempdir().expect("tmp");
+            let (mut c, _) = Counter::open_or_init_default(
+                &dir.path().join("data"),
+                Box::new(FixedEnv::new(NOW_MS, seed)),
+            )
+            .expect("init");
+            let mut jitter = Jitter::for_counter(&mut c);
+            let mut backoff = Backoff::new(Duration::from_secs(5), Duration::from_secs(300));
+            (0..6)
+                .map(|_| backoff.next_delay(jitter.next()))
+                .collect::<Vec<_>>()
+        };
+        let (a, b) = (delays(1), delays(2));
+        assert_ne!(a, b, "two counters retry at the same moments: {a:?}");
+        // Not only the first: after the hub's outage, each later retry is spread too.
+        let same = a.iter().zip(&b).filter(|(x, y)| x == y).count();
+        assert!(same <= 1, "{same} of 6 retries coincide: {a:?} {b:?}");
+        let window = |n: u32| Duration::from_secs(5) * 2u32.pow(n);
+        for (n, d) in a.iter().enumerate() {
+            let w = window(n as u32).min(Duration::from_secs(300));
+            assert!(
+                *d >= w / 2 && *d <= w,
+                "retry {n}: {d:?} outside its window {w:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_jitter_follows_the_site_even_with_the_same_random_bytes() {
+        let mut a = Jitter::seeded(&[1; 16], 7);
+        let mut b = Jitter::seeded(&[2; 16], 7);
+        let xs: Vec<f64> = (0..4).map(|_| a.next()).collect();
+        let ys: Vec<f64> = (0..4).map(|_| b.next()).collect();
+        assert_ne!(xs, ys);
+        assert!(xs.iter().chain(&ys).all(|j| (0.0..1.0).contains(j)));
     }
 }

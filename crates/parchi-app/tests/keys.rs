@@ -228,7 +228,7 @@ fn a_slip_the_printer_refused_is_kept_inside_the_store_not_as_a_file() {
     let mut c = init(dir.path());
     let v = c.todays_visits().expect("today")[0].0.id.to_string();
     let e = c
-        .print_slip(&v, Some("NO_SUCH_PRINTER_KEYS_TEST"), false)
+        .print_original(&v, Some("NO_SUCH_PRINTER_KEYS_TEST"))
         .expect_err("no such printer");
     assert_eq!(e.code(), "print");
     assert!(e.to_string().contains("--kept"), "{e}");

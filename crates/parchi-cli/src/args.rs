@@ -5,6 +5,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use parchi_core::patient::PatientInput;
 
+mod backups;
+pub use backups::{BackupCommand, HubBackupsCommand};
+
 #[derive(Parser, Debug)]
 #[command(
     name = "parchi",
@@ -47,6 +50,31 @@ pub enum Command {
     /// The data key's slots: status, rotation, escrow.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Take a backup: encrypted to the hospital's backup key and the recovery key, signed.
+    Backup {
+        #[command(subcommand)]
+        action: Option<BackupCommand>,
+        /// Directory to write it to (default: the configuration's backup.dir, else DATA/backups).
+        #[arg(long, value_name = "DIR")]
+        to: Option<PathBuf>,
+        /// Also upload it to the hub (append-only there).
+        #[arg(long)]
+        hub: bool,
+    },
+    /// Restore a counter's or a hub's backup into the empty --data directory (a restored
+    /// counter is a new site: enrol it again).
+    Restore {
+        file: PathBuf,
+        /// An age identity file (AGE-SECRET-KEY-1…), the hospital's backup key.
+        #[arg(long, value_name = "KEYFILE", required_unless_present = "recovery")]
+        identity: Option<PathBuf>,
+        /// Read the recovery key of the installation that made the backup from standard input.
+        #[arg(long, conflicts_with = "identity")]
+        recovery: bool,
+        /// Also write the new installation's recovery key as a PDF for the safe.
+        #[arg(long, value_name = "FILE.pdf")]
+        recovery_pdf: Option<PathBuf>,
+    },
     /// Register a new patient and issue a token for a department.
     Register(RegisterArgs),
     /// Start a new visit (and token) for a known patient.
@@ -83,7 +111,8 @@ pub enum Command {
     /// Find patients by mobile, temporary ID, UHID, ABHA, or a (misspelt) name.
     Search {
         query: String,
-        #[arg(long, default_value_t = 10)]
+        /// 1 to 50.
+        #[arg(long, default_value_t = parchi_app::SEARCH_LIMIT_DEFAULT)]
         limit: usize,
     },
     /// Show a patient with their visits.
@@ -311,7 +340,12 @@ pub enum UserCommand {
 }
 
 /// Patient fields as flags (shared by `register` and `edit`).
-#[derive(Args, Debug, Default)]
+///
+/// The mobile and the Aadhaar number are not taken as flags: a process's arguments are
+/// readable by every user of the machine (`ps`, `/proc/PID/cmdline`). They come on standard
+/// input with `--stdin`, as `field=value` lines ([`crate::private`]). `Debug` names the fields
+/// given, never their values.
+#[derive(Args, Default)]
 pub struct PatientArgs {
     #[arg(long)]
     pub name: Option<String>,
@@ -329,8 +363,6 @@ pub struct PatientArgs {
     pub guardian_relation: Option<String>,
     #[arg(long)]
     pub guardian_name: Option<String>,
-    #[arg(long)]
-    pub mobile: Option<String>,
     /// House, street, locality.
     #[arg(long)]
     pub address: Option<String>,
@@ -343,34 +375,85 @@ pub struct PatientArgs {
     /// ABHA number (14 digits) or ABHA address (name@abdm).
     #[arg(long)]
     pub abha: Option<String>,
-    /// Aadhaar number or its last 4 digits (only the last 4 are kept).
-    #[arg(long)]
-    pub aadhaar: Option<String>,
     /// general, bpl, senior, staff or free.
     #[arg(long)]
     pub category: Option<String>,
+    /// Read more fields from standard input, one `field=value` a line: `mobile=…`,
+    /// `aadhaar=…` (the number or its last 4 digits; only the last 4 are kept), or any field
+    /// above by its flag's name.
+    #[arg(long)]
+    pub stdin: bool,
+    /// Refused with an explanation: see `--stdin`.
+    #[arg(long, hide = true, value_name = "REFUSED")]
+    pub mobile: Option<String>,
+    /// Refused with an explanation: see `--stdin`.
+    #[arg(long, hide = true, value_name = "REFUSED")]
+    pub aadhaar: Option<String>,
+}
+
+impl std::fmt::Debug for PatientArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let given: Vec<&str> = [
+            ("name", &self.name),
+            ("sex", &self.sex),
+            ("age", &self.age),
+            ("dob", &self.dob),
+            ("guardian_relation", &self.guardian_relation),
+            ("guardian_name", &self.guardian_name),
+            ("address", &self.address),
+            ("district", &self.district),
+            ("state", &self.state),
+            ("pincode", &self.pincode),
+            ("abha", &self.abha),
+            ("category", &self.category),
+            ("mobile", &self.mobile),
+            ("aadhaar", &self.aadhaar),
+        ]
+        .into_iter()
+        .filter(|(_, v)| v.is_some())
+        .map(|(k, _)| k)
+        .collect();
+        f.debug_struct("PatientArgs")
+            .field("given", &given)
+            .field("stdin", &self.stdin)
+            .finish()
+    }
 }
 
 impl PatientArgs {
-    pub fn input(&self, quick: bool) -> PatientInput {
+    /// The patient's fields: the flags, then the `--stdin` lines from `stdin`. A mobile or
+    /// Aadhaar number given as a flag is refused, and nothing is read or changed.
+    pub fn input(
+        &self,
+        quick: bool,
+        stdin: &mut dyn std::io::BufRead,
+    ) -> Result<PatientInput, crate::CliError> {
+        for (flag, v) in [("mobile", &self.mobile), ("aadhaar", &self.aadhaar)] {
+            if v.is_some() {
+                return Err(crate::private::refused(flag));
+            }
+        }
         let s = |o: &Option<String>| o.clone().unwrap_or_default();
-        PatientInput {
+        let mut input = PatientInput {
             name: s(&self.name),
             sex: s(&self.sex),
             age: s(&self.age),
             dob: s(&self.dob),
             guardian_relation: s(&self.guardian_relation),
             guardian_name: s(&self.guardian_name),
-            mobile: s(&self.mobile),
             locality: s(&self.address),
             district: s(&self.district),
             state: s(&self.state),
             pincode: s(&self.pincode),
             abha: s(&self.abha),
-            aadhaar: s(&self.aadhaar),
             category: s(&self.category),
             quick,
+            ..PatientInput::default()
+        };
+        if self.stdin {
+            crate::private::read_fields(stdin, &mut input)?;
         }
+        Ok(input)
     }
 }
 
@@ -490,6 +573,15 @@ pub enum HubCommand {
         #[arg(long, value_name = "URL")]
         hub: String,
         #[arg(long, value_name = "DIR")]
+        hub_data: Option<PathBuf>,
+    },
+    /// The hub's append-only store of uploaded backups: list, download, prune by retention.
+    Backups {
+        #[command(subcommand)]
+        action: HubBackupsCommand,
+        #[arg(long, value_name = "URL", global = true)]
+        hub: Option<String>,
+        #[arg(long, value_name = "DIR", global = true)]
         hub_data: Option<PathBuf>,
     },
 }

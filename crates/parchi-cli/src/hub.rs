@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use parchi_app::{HospitalConfig, SystemEnv, mirror};
 
 use crate::CliError;
-use crate::args::{HubCommand, UhidBlockCommand};
+use crate::args::{HubBackupsCommand, HubCommand, UhidBlockCommand};
 use crate::output::Out;
 
 pub(crate) fn hub_secret(hub_data: &Option<PathBuf>) -> Result<String, CliError> {
@@ -219,6 +219,58 @@ pub fn hub_command(h: &HubCommand, dir: &Path, out: &Out) -> Result<(), CliError
                 .admin_revoke(&hub_secret(hub_data)?, device)
                 .map_err(fail)?;
             out.value(&(), || format!("Device {device} revoked."));
+        }
+        HubCommand::Backups {
+            action,
+            hub,
+            hub_data,
+        } => {
+            let hub = hub
+                .as_deref()
+                .ok_or_else(|| CliError::BadInput("give --hub URL".into()))?;
+            let client = hub_client(hub)?;
+            let secret = hub_secret(hub_data)?;
+            match action {
+                HubBackupsCommand::List => {
+                    let list = client.admin_backups(&secret).map_err(fail)?;
+                    out.value(&list, || {
+                        let mut s = format!("{} backups\n", list.backups.len());
+                        for b in &list.backups {
+                            s.push_str(&format!(
+                                "{}  {} {} {}  {} bytes  {} ops  from {}\n",
+                                b.id,
+                                b.kind,
+                                b.counter.as_deref().unwrap_or("-"),
+                                b.site,
+                                b.bytes,
+                                b.ops,
+                                b.device_id
+                            ));
+                        }
+                        s
+                    });
+                }
+                HubBackupsCommand::Download { id, out: file } => {
+                    let n = client
+                        .admin_download_backup(&secret, id, file)
+                        .map_err(fail)?;
+                    out.value(
+                        &serde_json::json!({ "id": id, "file": file, "bytes": n }),
+                        || format!("Backup {id} written to {} ({n} bytes).", file.display()),
+                    );
+                }
+                HubBackupsCommand::Prune {
+                    keep_days,
+                    keep_last,
+                } => {
+                    let r = client
+                        .admin_prune_backups(&secret, *keep_days, *keep_last)
+                        .map_err(fail)?;
+                    out.value(&r, || {
+                        format!("Removed {} backups; {} kept.", r.removed.len(), r.kept)
+                    });
+                }
+            }
         }
     }
     Ok(())

@@ -1,39 +1,18 @@
 //! `parchi import`: bulk registration from CSV.
 //!
-//! Takes the columns of `shared/data/sample.patients.csv` by name (name, sex, age_years or age,
-//! dob, guardian_relation, guardian_name, mobile, address, district, state, pincode, and optionally
-//! abha, aadhaar, category, and uhid: the UHID on the patient's hospital card) and ignores any
-//! others. Valid rows are committed in batches; each
-//! refused row is reported with its line and reason. Exit code 2 if any row was refused.
+//! The rows are read by `parchi_app::patient_csv` (the columns of
+//! `shared/data/sample.patients.csv` by name, any others ignored). Valid rows are committed in
+//! batches; each refused row is reported with its line and reason. Exit code 2 if any row was
+//! refused.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressStyle};
+use parchi_app::patient_csv::{CsvRow, PatientCsv};
 use parchi_app::{Counter, RegisterRequest};
-use parchi_core::patient::PatientInput;
 
 use crate::CliError;
 use crate::output::Out;
-
-const KNOWN: &[&str] = &[
-    "name",
-    "sex",
-    "age_years",
-    "age",
-    "dob",
-    "guardian_relation",
-    "guardian_name",
-    "mobile",
-    "address",
-    "district",
-    "state",
-    "pincode",
-    "abha",
-    "aadhaar",
-    "category",
-    "uhid",
-];
 
 pub fn run(
     c: &mut Counter,
@@ -50,26 +29,10 @@ pub fn run(
         }
         .into());
     }
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_path(file)
+    let reader = std::fs::File::open(file)
         .map_err(|e| CliError::BadInput(format!("cannot read {}: {e}", file.display())))?;
-    let headers = rdr
-        .headers()
-        .map_err(|e| CliError::BadInput(format!("{}: no header row: {e}", file.display())))?;
-    let col: HashMap<String, usize> = headers
-        .iter()
-        .enumerate()
-        .map(|(i, h)| (h.trim().to_ascii_lowercase(), i))
-        .collect();
-    if !col.contains_key("name") || !col.contains_key("sex") {
-        return Err(CliError::BadInput(format!(
-            "{}: the header must have at least the columns name and sex (known columns: {})",
-            file.display(),
-            KNOWN.join(", ")
-        )));
-    }
+    let rows = PatientCsv::new(std::io::BufReader::new(reader), department)
+        .map_err(|e| CliError::BadInput(format!("{}: {e}", file.display())))?;
     let total = std::fs::read(file)
         .map(|b| b.iter().filter(|&&c| c == b'\n').count().saturating_sub(1))
         .unwrap_or(0);
@@ -116,54 +79,17 @@ pub fn run(
         pending.clear();
         Ok(())
     };
-    let get = |rec: &csv::StringRecord, name: &str| {
-        col.get(name)
-            .and_then(|&i| rec.get(i))
-            .unwrap_or("")
-            .to_owned()
-    };
-    for row in rdr.records() {
-        let rec = match row {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
+    for row in rows {
+        match row {
+            CsvRow::Unreadable { line, reason } => {
                 if out.json {
-                    out.line(&serde_json::json!({ "line": line, "error": { "code": "csv", "message": e.to_string() } }));
+                    out.line(&serde_json::json!({ "line": line, "error": { "code": "csv", "message": reason } }));
                 }
-                refused.push((line, format!("not readable CSV: {e}")));
+                refused.push((line, reason));
                 continue;
             }
-        };
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
-        let age = {
-            let a = get(&rec, "age_years");
-            if a.is_empty() { get(&rec, "age") } else { a }
-        };
-        let patient = PatientInput {
-            name: get(&rec, "name"),
-            sex: get(&rec, "sex"),
-            age,
-            dob: get(&rec, "dob"),
-            guardian_relation: get(&rec, "guardian_relation"),
-            guardian_name: get(&rec, "guardian_name"),
-            mobile: get(&rec, "mobile"),
-            locality: get(&rec, "address"),
-            district: get(&rec, "district"),
-            state: get(&rec, "state"),
-            pincode: get(&rec, "pincode"),
-            abha: get(&rec, "abha"),
-            aadhaar: get(&rec, "aadhaar"),
-            category: get(&rec, "category"),
-            quick: false,
-        };
-        pending.push((
-            line,
-            RegisterRequest {
-                patient,
-                department: department.to_owned(),
-                uhid: get(&rec, "uhid"),
-            },
-        ));
+            CsvRow::Request { line, request } => pending.push((line, *request)),
+        }
         if pending.len() >= batch {
             flush(c, &mut pending, &mut refused)?;
         }

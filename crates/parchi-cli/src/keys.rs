@@ -13,13 +13,13 @@ use crate::args::KeyCommand;
 use crate::output::Out;
 use crate::{CliError, open};
 
-fn write_sheet(c: &Counter, rk: &RecoveryKey, path: &Path) -> Result<(), CliError> {
+pub(crate) fn write_sheet(c: &Counter, rk: &RecoveryKey, path: &Path) -> Result<(), CliError> {
     let pdf = c.recovery_sheet_pdf(rk)?;
     parchi_keys::files::write_private(path, &pdf)
         .map_err(|e| CliError::Other(anyhow::anyhow!("{e}")))
 }
 
-fn shown(rk: &RecoveryKey, sheet: Option<&Path>) -> String {
+pub(crate) fn shown(rk: &RecoveryKey, sheet: Option<&Path>) -> String {
     let mut s = format!(
         "\nRECOVERY KEY (shown this once; write it down and keep it in the safe: with it, the data opens on a new machine):\n\n    {}\n",
         rk.display().as_str()
@@ -46,7 +46,7 @@ pub(crate) fn after_init(
     if let Some(p) = sheet {
         write_sheet(&c, &rk, p)?;
     }
-    let site = c.store().site();
+    let site = c.site();
     out.value(
         &serde_json::json!({
             "data": dir, "counter": site.counter.as_str(), "site_id": site.site.to_string(),
@@ -68,7 +68,7 @@ pub(crate) fn after_init(
 }
 
 /// Reads the recovery key from standard input (one line), prompting when it is a terminal.
-fn read_recovery_key() -> Result<zeroize::Zeroizing<String>, CliError> {
+pub(crate) fn read_recovery_key() -> Result<zeroize::Zeroizing<String>, CliError> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
         eprint!("Recovery key: ");

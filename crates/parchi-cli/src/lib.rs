@@ -6,10 +6,12 @@
 
 mod admin;
 mod args;
+mod backup;
 mod hub;
 mod import;
 mod keys;
 mod output;
+mod private;
 mod run;
 
 use std::path::{Path, PathBuf};

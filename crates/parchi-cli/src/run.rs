@@ -8,20 +8,15 @@ use crate::args::{Cli, Command, SlipOut, UserCommand};
 use crate::output::{self, Out};
 use crate::{CliError, default_data_dir, import, open, parchi_dedup_verdict_likely, read_secret};
 
-/// After a registration, visit or reprint: write and/or print the slip as asked.
-fn handle_slip(
-    c: &mut Counter,
-    visit: &str,
-    duplicate: bool,
-    s: &SlipOut,
-) -> Result<serde_json::Value, CliError> {
+/// After a registration or visit: write the slip and/or print its original, as asked.
+fn handle_slip(c: &mut Counter, visit: &str, s: &SlipOut) -> Result<serde_json::Value, CliError> {
     let mut out = serde_json::Map::new();
     if let Some(path) = &s.slip {
-        c.write_slip(visit, None, duplicate, path)?;
+        c.write_slip(visit, None, false, path)?;
         out.insert("slip".into(), serde_json::json!(path));
     }
     if s.print {
-        let p = c.print_slip(visit, s.printer.as_deref(), duplicate)?;
+        let p = c.print_original(visit, s.printer.as_deref())?;
         out.insert(
             "printed".into(),
             serde_json::to_value(&p).unwrap_or_default(),
@@ -51,14 +46,33 @@ pub fn run(cli: &Cli, out: &Out) -> Result<(), CliError> {
         }
         Command::Unlock { .. } => return crate::keys::unlock(&dir, out),
         Command::Key(k) => return crate::keys::key_command(k, &dir, out),
+        Command::Backup { action, to, hub } => {
+            return crate::backup::backup(action, to.as_deref(), *hub, &dir, out);
+        }
+        Command::Restore {
+            file,
+            identity,
+            recovery,
+            recovery_pdf,
+        } => {
+            return crate::backup::restore(
+                file,
+                identity,
+                *recovery,
+                recovery_pdf.as_deref(),
+                &dir,
+                out,
+            );
+        }
         Command::Register(a) => {
+            let patient = a.patient.input(a.quick, &mut std::io::stdin().lock())?;
             let mut c = open(&dir)?;
             let r = c.register(&RegisterRequest {
-                patient: a.patient.input(a.quick),
+                patient,
                 department: a.department.clone(),
                 uhid: a.uhid.clone().unwrap_or_default(),
             })?;
-            let extra = handle_slip(&mut c, &r.visit_id.to_string(), false, &a.slip)?;
+            let extra = handle_slip(&mut c, &r.visit_id.to_string(), &a.slip)?;
             out.value(&with_slip(&r, extra), || {
                 output::registration_text(
                     &r.token,
@@ -77,7 +91,7 @@ pub fn run(cli: &Cli, out: &Out) -> Result<(), CliError> {
         } => {
             let mut c = open(&dir)?;
             let v = c.new_visit(patient, department)?;
-            let extra = handle_slip(&mut c, &v.visit_id.to_string(), false, slip)?;
+            let extra = handle_slip(&mut c, &v.visit_id.to_string(), slip)?;
             out.value(&with_slip(&v, extra), || {
                 output::registration_text(
                     &v.token,
@@ -112,14 +126,14 @@ pub fn run(cli: &Cli, out: &Out) -> Result<(), CliError> {
         }
         Command::Print { visit, printer } => {
             let mut c = open(&dir)?;
-            let p = c.print_slip(visit, printer.as_deref(), false)?;
+            let p = c.print_original(visit, printer.as_deref())?;
             out.value(&p, || {
                 format!("Sent to printer {} (job {}).", p.printer, p.job_id)
             });
         }
         Command::Search { query, limit } => {
             let c = open(&dir)?;
-            let hits = c.search(query, (*limit).clamp(1, 200))?;
+            let hits = c.search(query, *limit)?;
             out.value(&hits, || output::hits_text(&hits));
         }
         Command::Show { patient } => {
@@ -133,8 +147,9 @@ pub fn run(cli: &Cli, out: &Out) -> Result<(), CliError> {
             );
         }
         Command::Edit { patient, fields } => {
+            let input = fields.input(false, &mut std::io::stdin().lock())?;
             let mut c = open(&dir)?;
-            let changed = c.edit_patient(patient, &fields.input(false))?;
+            let changed = c.edit_patient(patient, &input)?;
             out.value(&serde_json::json!({ "changed": changed }), || {
                 if changed.is_empty() {
                     "Nothing changed.".into()
@@ -152,9 +167,20 @@ pub fn run(cli: &Cli, out: &Out) -> Result<(), CliError> {
         }
         Command::Reprint { visit, slip } => {
             let mut c = open(&dir)?;
-            let v = c.record_reprint(visit)?;
-            let extra = handle_slip(&mut c, visit, true, slip)?;
-            out.value(&with_slip(&v, extra), || {
+            let r = c.reprint(visit, slip.printer.as_deref(), slip.print)?;
+            let mut extra = serde_json::Map::new();
+            if let Some(path) = &slip.slip {
+                c.write_slip(visit, None, true, path)?;
+                extra.insert("slip".into(), serde_json::json!(path));
+            }
+            if let Some(printed) = r.printed {
+                extra.insert(
+                    "printed".into(),
+                    serde_json::to_value(printed?).unwrap_or_default(),
+                );
+            }
+            let v = r.visit;
+            out.value(&with_slip(&v, serde_json::Value::Object(extra)), || {
                 format!(
                     "Reprint {} of token {} recorded (slip marked DUPLICATE).",
                     v.reprints, v.token
@@ -176,12 +202,7 @@ pub fn run(cli: &Cli, out: &Out) -> Result<(), CliError> {
         }
         Command::Report { date, pdf } => {
             let c = open(&dir)?;
-            let day = match date {
-                Some(d) => Some(d.parse().map_err(|_| {
-                    CliError::BadInput(format!("--date: {d:?} is not a date like 2026-11-28"))
-                })?),
-                None => None,
-            };
+            let day = Counter::parse_day(date.as_deref())?;
             let r = c.day_report(day)?;
             if let Some(path) = pdf {
                 let bytes = c.report_pdf(day)?;
@@ -202,9 +223,9 @@ pub fn run(cli: &Cli, out: &Out) -> Result<(), CliError> {
         }
         Command::Status => {
             let c = open(&dir)?;
-            let site = c.store().site();
+            let site = c.site();
             let ob = c.outbox()?;
-            let (patients, visits) = c.store().counts()?;
+            let (patients, visits) = c.counts()?;
             out.value(
                 &serde_json::json!({
                     "counter": site.counter.as_str(), "site_id": site.site.to_string(), "site_tag": site.tag.as_str(),
@@ -321,7 +342,6 @@ pub fn run(cli: &Cli, out: &Out) -> Result<(), CliError> {
             let mut c = open(&dir)?;
             if *errors {
                 let list: Vec<serde_json::Value> = c
-                    .store()
                     .rejected_ops()?
                     .into_iter()
                     .map(|(op, e)| serde_json::json!({ "op_id": op.id, "kind": op.body.kind(), "error": e }))

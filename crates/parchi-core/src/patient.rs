@@ -787,6 +787,47 @@ pub struct PatientInput {
     pub quick: bool,
 }
 
+impl PatientInput {
+    /// The fields by the one set of names the CLI's flags, `--stdin` lines and CSV columns use.
+    pub const FIELDS: [&'static str; 14] = [
+        "name",
+        "sex",
+        "age",
+        "dob",
+        "guardian_relation",
+        "guardian_name",
+        "mobile",
+        "address",
+        "district",
+        "state",
+        "pincode",
+        "abha",
+        "aadhaar",
+        "category",
+    ];
+
+    /// The field named `name` (one of [`PatientInput::FIELDS`]; `-` and `_` alike).
+    pub fn field_mut(&mut self, name: &str) -> Option<&mut String> {
+        Some(match name.replace('-', "_").as_str() {
+            "name" => &mut self.name,
+            "sex" => &mut self.sex,
+            "age" => &mut self.age,
+            "dob" => &mut self.dob,
+            "guardian_relation" => &mut self.guardian_relation,
+            "guardian_name" => &mut self.guardian_name,
+            "mobile" => &mut self.mobile,
+            "address" => &mut self.locality,
+            "district" => &mut self.district,
+            "state" => &mut self.state,
+            "pincode" => &mut self.pincode,
+            "abha" => &mut self.abha,
+            "aadhaar" => &mut self.aadhaar,
+            "category" => &mut self.category,
+            _ => return None,
+        })
+    }
+}
+
 impl fmt::Debug for PatientInput {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PatientInput")

@@ -54,6 +54,19 @@ pub struct ServeArgs {
     /// How far ahead of the hub's clock an op's HLC may be before it is clamped (ms).
     #[arg(long, default_value_t = parchi_core::hlc::DEFAULT_MAX_DRIFT_MS)]
     pub max_drift_ms: u64,
+    /// Back the hub's SQLite store up into this directory on a schedule (see --backup-every).
+    #[arg(long, value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
+    /// Minutes between the hub's own backups.
+    #[arg(long, default_value_t = 15, requires = "backup_dir")]
+    pub backup_every: u64,
+    /// The hospital's backup key (an age recipient, age1…) the hub's backups are encrypted
+    /// to, besides the hub's recovery key.
+    #[arg(long, value_name = "AGE1…", requires = "backup_dir")]
+    pub backup_recipient: Option<String>,
+    /// Most bytes of one backup a device may upload.
+    #[arg(long)]
+    pub max_backup_bytes: Option<u64>,
     /// Create the SQLite store's key slots with a recovery key, print the key once and exit
     /// (before the first start, or with the hub stopped when it has no recovery key yet).
     #[arg(long)]
@@ -107,6 +120,12 @@ pub fn serve_main(data: PathBuf, args: ServeArgs) -> ExitCode {
             _ => None,
         },
         clock: crate::Clock::system(),
+        max_backup_bytes: args.max_backup_bytes,
+        backup: args.backup_dir.map(|dir| crate::snapshot::HubBackup {
+            dir,
+            every: std::time::Duration::from_secs(args.backup_every.max(1) * 60),
+            recipients: args.backup_recipient.into_iter().collect(),
+        }),
         config: HubConfig {
             max_batch_ops: args.max_batch_ops,
             max_body_bytes: args.max_body_bytes,

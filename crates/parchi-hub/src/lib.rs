@@ -23,6 +23,7 @@
 //! **Architecture Invariant:** an op's payload (patient data) never reaches a log line or a
 //! `Debug` output; logs carry op IDs, site IDs and device IDs only.
 
+pub mod backups;
 pub mod cli;
 pub mod clock;
 pub mod engine;
@@ -31,6 +32,7 @@ pub mod keys;
 pub mod postgres;
 pub mod relay;
 pub mod server;
+pub mod snapshot;
 pub mod sqlite;
 pub mod state;
 pub mod storage;
@@ -83,6 +85,10 @@ pub struct ServeOptions {
     pub upstream: Option<Upstream>,
     /// Where the hub reads the time (default: the system clock; tests pin it).
     pub clock: Clock,
+    /// Most bytes of one uploaded backup (default `DEFAULT_MAX_BACKUP_BYTES`).
+    pub max_backup_bytes: Option<u64>,
+    /// The hub backing itself up on a schedule (SQLite backend).
+    pub backup: Option<snapshot::HubBackup>,
 }
 
 /// The upstream hub a LAN hub relays to.
@@ -124,6 +130,8 @@ impl fmt::Debug for ServeOptions {
             .field("config", &self.config)
             .field("upstream", &self.upstream)
             .field("clock", &self.clock)
+            .field("max_backup_bytes", &self.max_backup_bytes)
+            .field("backup", &self.backup)
             .finish()
     }
 }
@@ -192,6 +200,14 @@ pub async fn serve(
         None => {
             let key = keys::data_key(&opts.data_dir)?;
             let storage = SqliteStorage::open(&opts.data_dir.join(SQLITE_FILE), &key)?;
+            if let Some(b) = &opts.backup {
+                snapshot::spawn_schedule(
+                    storage.clone(),
+                    opts.data_dir.clone(),
+                    b.clone(),
+                    opts.clock.clone(),
+                );
+            }
             serve_with(storage, &opts, &secret, on_ready, shutdown).await
         }
     }
@@ -212,7 +228,12 @@ pub async fn serve_with<S: Storage>(
         head = hub.head(),
         "hub opened"
     );
-    let mut state = server::AppState::new(hub, admin_secret);
+    let mut state = server::AppState::new(hub, admin_secret)
+        .with_backups(backups::BackupStore::open(
+            &opts.data_dir,
+            opts.max_backup_bytes
+                .unwrap_or(parchi_sync::wire::backups::DEFAULT_MAX_BACKUP_BYTES),
+        )?);
     if let Some(up) = &opts.upstream {
         let client =
             parchi_sync::HubClient::new(&up.url, up.client.clone())?.with_token(up.token.clone());
@@ -233,7 +254,11 @@ pub async fn serve_with<S: Storage>(
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "relay round failed; backing off");
-                        let jitter = (st.hub.now_ms() % 1000) as f64 / 1000.0;
+                        // Random, not the clock: LAN hubs that lost their upstream together
+                        // must not retry together.
+                        let jitter = engine::random_bytes::<8>()
+                            .map(|b| (u64::from_le_bytes(b) % 1000) as f64 / 1000.0)
+                            .unwrap_or(0.5);
                         backoff.next_delay(jitter)
                     }
                 };

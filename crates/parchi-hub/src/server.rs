@@ -5,21 +5,22 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use http_body_util::BodyExt;
 use parchi_core::{CounterCode, SiteId};
 use parchi_sync::wire::{
-    CreateEnrollCode, EnrollCode, EnrollResponse, ErrorBody, ErrorCode, Health, PROTOCOL_VERSION,
-    PushResponse, Role,
+    EnrollCode, EnrollResponse, ErrorBody, ErrorCode, Health, PROTOCOL_VERSION, PushResponse, Role,
 };
 use serde::Deserialize;
 use serde::Serialize;
 
 use crate::engine::{BodyError, Hub, Source, parse_push, secret_hash};
 
+mod backups;
 mod mirror;
 use crate::error::HubError;
 use crate::storage::Storage;
@@ -92,6 +93,8 @@ pub struct AppState<S: Storage> {
     pub upstream: Option<parchi_sync::HubClient>,
     /// One relay round at a time (background or on request).
     pub relay_lock: tokio::sync::Mutex<()>,
+    /// The append-only store of uploaded backups (`DATA/backups`), if this hub keeps them.
+    pub backups: Option<Arc<crate::backups::BackupStore>>,
 }
 
 impl<S: Storage> std::fmt::Debug for AppState<S> {
@@ -109,7 +112,14 @@ impl<S: Storage> AppState<S> {
             admin_hash: secret_hash(admin_secret),
             upstream: None,
             relay_lock: tokio::sync::Mutex::new(()),
+            backups: None,
         }
+    }
+
+    /// Keeps uploaded backups in `store`.
+    pub fn with_backups(mut self, store: crate::backups::BackupStore) -> Self {
+        self.backups = Some(Arc::new(store));
+        self
     }
 
     /// Relays to `upstream` (a client carrying this hub's `hub`-role credential there).
@@ -297,26 +307,39 @@ fn parse_param(name: &str, v: Option<&str>, default: u64) -> ApiResult<u64> {
     }
 }
 
+/// The `limit` of a page: `default` when absent, else 1 to `max` (a client asking for more is
+/// told so rather than silently given less, as the contract says).
+fn parse_limit(v: Option<&str>, default: u32, max: u32) -> ApiResult<u32> {
+    let limit = parse_param("limit", v, u64::from(default))?;
+    match u32::try_from(limit) {
+        Ok(l) if (1..=max).contains(&l) => Ok(l),
+        _ => Err(ApiError::new(
+            400,
+            ErrorCode::BadRequest,
+            format!("limit must be between 1 and {max}"),
+        )),
+    }
+}
+
 async fn pull<S: Storage>(
     State(st): State<Arc<AppState<S>>>,
     headers: HeaderMap,
-    Query(q): Query<PullQuery>,
+    q: Result<Query<PullQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
     let dev = device(&st, &headers)?;
-    let after = parse_param("after", q.after.as_deref(), 0)?;
-    let limit = parse_param(
-        "limit",
-        q.limit.as_deref(),
-        u64::from(parchi_sync::wire::DEFAULT_PULL_LIMIT),
-    )?;
-    if limit == 0 {
-        return Err(ApiError::new(
+    let Query(q) = q.map_err(|_| {
+        ApiError::new(
             400,
             ErrorCode::BadRequest,
-            "limit must be at least 1",
-        ));
-    }
-    let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+            "query: after and limit, each at most once",
+        )
+    })?;
+    let after = parse_param("after", q.after.as_deref(), 0)?;
+    let limit = parse_limit(
+        q.limit.as_deref(),
+        parchi_sync::wire::DEFAULT_PULL_LIMIT,
+        parchi_sync::wire::MAX_PULL_LIMIT,
+    )?;
     let page = st
         .hub
         .pull(Some(&dev), after, limit, st.hub.now_ms())
@@ -361,6 +384,25 @@ async fn enroll<S: Storage>(
     }))
 }
 
+/// `CreateEnrollCode` as JSON Schema reads it: an integer may be written `3600.0`.
+#[derive(Deserialize)]
+struct EnrollCodeBody {
+    role: Role,
+    #[serde(default)]
+    ttl_secs: Option<serde_json::Number>,
+}
+
+/// A JSON number with no fractional part, within `u64`.
+fn whole_number(n: &serde_json::Number) -> Option<u64> {
+    /// 2^64, exactly representable; `u64::MAX as f64` rounds up to it.
+    const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
+    n.as_u64().or_else(|| {
+        n.as_f64()
+            .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < TWO_POW_64)
+            .map(|f| f as u64)
+    })
+}
+
 async fn admin_enroll_code<S: Storage>(
     State(st): State<Arc<AppState<S>>>,
     headers: HeaderMap,
@@ -368,9 +410,19 @@ async fn admin_enroll_code<S: Storage>(
 ) -> ApiResult<Response> {
     admin(&st, &headers)?;
     let bytes = read_body(&headers, body, 64 * 1024).await?;
-    let req: CreateEnrollCode = serde_json::from_slice(&bytes)
+    let req: EnrollCodeBody = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::new(400, ErrorCode::Malformed, e.to_string()))?;
-    let ttl_ms = req.ttl_secs.unwrap_or(24 * 3600).saturating_mul(1000);
+    let ttl_secs = match &req.ttl_secs {
+        None => 24 * 3600,
+        Some(n) => whole_number(n).ok_or_else(|| {
+            ApiError::new(
+                400,
+                ErrorCode::Malformed,
+                "ttl_secs must be a whole, non-negative number of seconds",
+            )
+        })?,
+    };
+    let ttl_ms = ttl_secs.saturating_mul(1000);
     let (code, expires_ms) = st
         .hub
         .create_enroll_code(req.role, ttl_ms, st.hub.now_ms())
@@ -409,9 +461,16 @@ async fn admin_quarantine<S: Storage>(
 async fn admin_revoke<S: Storage>(
     State(st): State<Arc<AppState<S>>>,
     headers: HeaderMap,
-    Path(device_id): Path<String>,
+    device_id: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Response> {
     admin(&st, &headers)?;
+    let Path(device_id) = device_id.map_err(|_| {
+        ApiError::new(
+            400,
+            ErrorCode::BadRequest,
+            "the device ID in the path is not valid UTF-8",
+        )
+    })?;
     Ok(json_response(
         &st.hub.revoke(&device_id, st.hub.now_ms()).await?,
     ))
@@ -422,6 +481,14 @@ async fn admin_relay<S: Storage>(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     admin(&st, &headers)?;
+    if st.upstream.is_none() {
+        // The request is fine; this hub's setup is what does not allow it.
+        return Err(ApiError::new(
+            409,
+            ErrorCode::BadRequest,
+            "this hub has no upstream configured (serve --upstream)",
+        ));
+    }
     Ok(json_response(&st.relay_now().await?))
 }
 
@@ -469,6 +536,48 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
+/// Every error answer in the `{code, message}` format, also those axum writes itself (a query,
+/// path or body its extractors refuse, a fallback): their plain-text body becomes the message.
+async fn json_errors(res: Response) -> Response {
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let code = match status.as_u16() {
+        401 => ErrorCode::Unauthorized,
+        403 => ErrorCode::Forbidden,
+        404 | 405 => ErrorCode::NotFound,
+        413 => ErrorCode::PayloadTooLarge,
+        s if s >= 500 => ErrorCode::Internal,
+        _ => ErrorCode::BadRequest,
+    };
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        text
+    };
+    let mut out = ApiError {
+        status,
+        code,
+        message,
+    }
+    .into_response();
+    if let Some(allow) = parts.headers.get(header::ALLOW) {
+        out.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    out
+}
+
 /// The router over a hub.
 pub fn router<S: Storage>(state: Arc<AppState<S>>) -> Router {
     Router::new()
@@ -486,6 +595,17 @@ pub fn router<S: Storage>(state: Arc<AppState<S>>) -> Router {
         )
         .route("/v1/admin/relay", post(admin_relay::<S>))
         .route("/v1/admin/assign-uhids", post(admin_assign_uhids::<S>))
+        .route(
+            "/v1/backups",
+            post(backups::upload::<S>).get(backups::list_own::<S>),
+        )
+        .route(
+            "/v1/backups/{id}",
+            put(backups::refuse_change::<S>).delete(backups::refuse_change::<S>),
+        )
+        .route("/v1/admin/backups", get(backups::admin_list::<S>))
+        .route("/v1/admin/backups/prune", post(backups::admin_prune::<S>))
+        .route("/v1/admin/backups/{id}", get(backups::admin_download::<S>))
         .route("/v1/mirror", get(mirror::pull_mirror::<S>))
         .route(
             "/v1/admin/mirror",
@@ -503,6 +623,7 @@ pub fn router<S: Storage>(state: Arc<AppState<S>>) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         // Bodies are limited by `read_body`, which answers 413 in our own error format.
         .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::map_response(json_errors))
         .with_state(state)
 }
 

@@ -4,6 +4,8 @@
 mod boundaries;
 #[path = "hub/common.rs"]
 mod common;
+#[path = "hub/contract.rs"]
+mod contract;
 #[path = "hub/convergence.rs"]
 mod convergence;
 #[path = "hub/durability.rs"]

@@ -19,6 +19,7 @@
 //! **Invariant:** no key material reaches a `Debug` output, an error message, a log, argv or a
 //! file in clear (the machine key file is the one key file, and says what it is).
 
+pub mod backup;
 mod error;
 mod escrow;
 pub mod files;

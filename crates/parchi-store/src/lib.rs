@@ -23,9 +23,11 @@ mod command;
 mod error;
 mod fold;
 mod mirror;
+mod name_index;
 mod query;
 mod records;
 mod schema;
+pub mod snapshot;
 
 use std::path::{Path, PathBuf};
 
@@ -101,6 +103,9 @@ pub struct Store {
     path: PathBuf,
     site: SiteInfo,
     clock: Clock,
+    /// Set while a name-index catch-up may have left the connection at `synchronous=NORMAL`
+    /// (`name_index.rs`); every durable write puts it back to FULL first.
+    relaxed: std::cell::Cell<bool>,
 }
 
 /// SQLite's page cache per connection unless [`Store::set_cache_kib`] says otherwise, in KiB.
@@ -236,6 +241,7 @@ impl Store {
             path,
             site: info,
             clock: Clock::resume(Hlc::ZERO, DEFAULT_MAX_DRIFT_MS),
+            relaxed: std::cell::Cell::new(false),
         })
     }
 
@@ -278,8 +284,11 @@ impl Store {
             path,
             site,
             clock,
+            relaxed: std::cell::Cell::new(false),
         };
         store.reindex_if_stale()?;
+        // Names committed before a crash, without their keys yet.
+        store.catch_up_names().map_err(|e| e.at(&store.path))?;
         Ok(store)
     }
 
@@ -359,6 +368,7 @@ impl Store {
                 write.execute(params![rowid, parchi_core::names::index_terms(&name)])?;
             }
         }
+        tx.execute("DELETE FROM fts_pending", [])?;
         set_meta(&tx, "index_version", &current)?;
         tx.commit()?;
         Ok(())

@@ -251,6 +251,24 @@ CREATE TABLE kept_slips (
 );
 CREATE INDEX kept_slips_visit ON kept_slips (visit);
 "#,
+    // 7: the original slip of each visit printed here: at most one (later copies are reprints,
+    // which are operations). Local to the counter that printed it, never synced.
+    r#"
+CREATE TABLE original_prints (
+    visit      BLOB PRIMARY KEY,
+    printed_ms INTEGER NOT NULL,
+    printer    TEXT NOT NULL
+) WITHOUT ROWID;
+"#,
+    // 8: the name index is caught up after the durable transaction (fold/names.rs): the
+    // patients whose name keys patient_fts does not hold yet, marked in the transaction that
+    // changed them. `indexed`: patient_fts still holds this rowid's previous terms.
+    r#"
+CREATE TABLE fts_pending (
+    rowid   INTEGER PRIMARY KEY,
+    indexed INTEGER NOT NULL
+);
+"#,
 ];
 
 /// The schema version this binary writes.

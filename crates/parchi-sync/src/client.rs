@@ -6,6 +6,8 @@
 use std::fmt;
 use std::time::Duration;
 
+mod backups;
+
 use chrono::NaiveDate;
 use parchi_core::{CounterCode, Op, SiteId, Uhid};
 use serde::Serialize;

@@ -241,7 +241,8 @@ fn pull_all<S: SyncStore, T: Transport>(
     report: &mut RoundReport,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(), SyncError> {
-    let limit = opts.pull_limit.max(1);
+    // The hub refuses a limit past its maximum (400), so ask for at most that.
+    let limit = opts.pull_limit.clamp(1, crate::wire::MAX_PULL_LIMIT);
     loop {
         let after = store.cursor().map_err(store_err)?;
         let page = match hub.pull(after, limit) {
@@ -278,7 +279,7 @@ fn pull_mirror_all<S: SyncStore, T: Transport>(
     report: &mut RoundReport,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(), SyncError> {
-    let limit = opts.mirror_limit.max(1);
+    let limit = opts.mirror_limit.clamp(1, crate::wire::MAX_MIRROR_LIMIT);
     let seen_since = store.mirror_seen_since().map_err(store_err)?;
     loop {
         let after = store.mirror_cursor().map_err(store_err)?;

@@ -14,6 +14,7 @@
 
 use std::fmt;
 
+pub mod backups;
 pub mod mirror;
 pub use mirror::{
     DEFAULT_MIRROR_LIMIT, MAX_MIRROR_BATCH, MAX_MIRROR_BODY_BYTES, MAX_MIRROR_LIMIT, MirrorBatch,

@@ -26,6 +26,7 @@ use parchi_app::link::{
 };
 use parchi_app::mirror::MirrorView;
 use parchi_app::reconcile::{ConflictView, DuplicatePair, MergeOutcome};
+use parchi_app::slips::SlipCopy;
 use parchi_app::sync::SyncStatus;
 use parchi_app::{
     CentralSummary, Found, PatientSummary, Registration, Report, Role, Session, UserInfo,
@@ -52,15 +53,11 @@ fn out_root() -> PathBuf {
     }
 }
 
-/// Empties (or makes) a directory that holds only generated files.
+/// Empties (or makes) a directory that holds only generated files, so a type that is no longer
+/// exported leaves no file behind.
 fn fresh_dir(dir: &Path) {
     if dir.exists() {
-        for entry in std::fs::read_dir(dir).expect("read the generated directory") {
-            let path = entry.expect("an entry").path();
-            if path.is_file() {
-                std::fs::remove_file(&path).expect("remove a generated file");
-            }
-        }
+        std::fs::remove_dir_all(dir).expect("remove the generated directory");
     }
     std::fs::create_dir_all(dir).expect("make the generated directory");
 }
@@ -83,6 +80,7 @@ fn export_all(cfg: &Config) {
     export::<Report>(cfg);
     export::<SyncStatus>(cfg);
     export::<MirrorView>(cfg);
+    export::<parchi_app::backup::LastBackup>(cfg);
     export::<CounterState>(cfg);
     export::<UserInfo>(cfg);
     export::<DuplicatePair>(cfg);
@@ -194,6 +192,7 @@ fn visit_detail() -> VisitDetail {
             cancelled: true,
             cancel_reason: Some("registered twice".into()),
             reprints: 1,
+            next_copy: SlipCopy::Duplicate,
         },
         patient: patient(1),
     }

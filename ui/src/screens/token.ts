@@ -11,7 +11,6 @@ import type { Key } from "../i18n";
 class TokenScreen {
   private detail: VisitDetail | null = null;
   private root: HTMLElement | null = null;
-  private printed = false;
   private busy = false;
   private readonly visit: string;
   private readonly warnings: FieldError[];
@@ -123,9 +122,10 @@ class TokenScreen {
     root.querySelector<HTMLElement>(first)?.focus();
   }
 
-  /** The original slip: once, right after the token was issued. Later copies are reprints. */
+  /** The original slip: once (parchi-app decides and records it). Later copies are reprints. */
   private canPrintOriginal(): boolean {
-    return this.fresh && !this.printed && !this.detail?.visit.cancelled;
+    const v = this.detail?.visit;
+    return v?.next_copy === "original" && !v.cancelled;
   }
 
   private async print(reprint: boolean): Promise<void> {
@@ -144,7 +144,8 @@ class TokenScreen {
         else notify(`${recorded} ${t("token.print_failed", { message: r.print_error?.message ?? "" })}`, "error");
       } else {
         const job = await api.printSlip(this.visit);
-        this.printed = true;
+        this.detail = await api.visitDetail(this.visit);
+        await this.loadPreview();
         this.paint();
         notify(t("token.printed", { printer: job.printer }), "ok");
       }

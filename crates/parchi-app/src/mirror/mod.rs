@@ -154,6 +154,16 @@ impl Counter {
     pub fn mirror_record(&self, uhid: &Uhid) -> Result<Option<CentralPatient>> {
         Ok(self.store().mirror_record(uhid)?)
     }
+
+    /// Writes already-validated records into the mirror as import run `run` (the importer's
+    /// and sync's last step; tests and benchmarks load a mirror with it directly).
+    pub fn mirror_load(
+        &mut self,
+        records: &[CentralPatient],
+        run: u64,
+    ) -> Result<parchi_store::MirrorWrite> {
+        Ok(self.store_mut().mirror_write(records, run)?)
+    }
 }
 
 /// Opens an export file and tells its format.

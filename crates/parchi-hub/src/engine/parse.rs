@@ -110,7 +110,7 @@ pub fn parse_push(body: &[u8], max_ops: usize) -> Result<Vec<Item>, BodyError> {
     struct Envelope<'a> {
         version: u64,
         #[serde(borrow)]
-        ops: Vec<RawItem<'a>>,
+        ops: Vec<&'a RawValue>,
     }
     #[derive(Deserialize)]
     struct RawItem<'a> {
@@ -122,6 +122,13 @@ pub fn parse_push(body: &[u8], max_ops: usize) -> Result<Vec<Item>, BodyError> {
     #[derive(Deserialize)]
     struct VersionOnly {
         version: u64,
+    }
+    // serde would also take a struct written as an array (`[1, []]`); the contract says object.
+    if !is_object(body) {
+        return match serde_json::from_slice::<&RawValue>(body) {
+            Err(e) if e.is_eof() => Err(BodyError::Truncated(e.to_string())),
+            _ => Err(BodyError::Malformed("a push is a JSON object".into())),
+        };
     }
     let env: Envelope<'_> = match serde_json::from_slice(body) {
         Ok(e) => e,
@@ -144,9 +151,24 @@ pub fn parse_push(body: &[u8], max_ops: usize) -> Result<Vec<Item>, BodyError> {
             max: max_ops,
         });
     }
-    Ok(env
-        .ops
-        .iter()
-        .map(|i| parse_item(i.op.get(), i.effective_hlc))
-        .collect())
+    let mut items = Vec::with_capacity(env.ops.len());
+    for (i, raw) in env.ops.iter().enumerate() {
+        let bad = |why: String| BodyError::Malformed(format!("ops[{i}]: {why}"));
+        if !is_object(raw.get().as_bytes()) {
+            return Err(bad("an item is an object {\"op\": …}".into()));
+        }
+        let item: RawItem<'_> = serde_json::from_str(raw.get()).map_err(|e| bad(e.to_string()))?;
+        // A zero effective HLC breaks the envelope's schema (the whole push is refused); one
+        // after the op's own HLC is a judgement on that op alone (`classify`).
+        if item.effective_hlc == Some(Hlc::ZERO) {
+            return Err(bad("effective_hlc must be at least 1".into()));
+        }
+        items.push(parse_item(item.op.get(), item.effective_hlc));
+    }
+    Ok(items)
+}
+
+/// Whether JSON text is an object (its first non-blank byte is `{`).
+fn is_object(json: &[u8]) -> bool {
+    json.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }

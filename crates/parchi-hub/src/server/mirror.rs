@@ -10,12 +10,13 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use parchi_sync::wire::{
-    DEFAULT_MIRROR_LIMIT, ErrorCode, MAX_MIRROR_BODY_BYTES, MirrorDone, UhidRange,
+    DEFAULT_MIRROR_LIMIT, ErrorCode, MAX_MIRROR_BODY_BYTES, MAX_MIRROR_LIMIT, MirrorDone, UhidRange,
 };
 use serde::Deserialize;
 
 use super::{
-    ApiError, ApiResult, AppState, admin, device, json_response, parse_param, read_body, to_the_end,
+    ApiError, ApiResult, AppState, admin, device, json_response, parse_limit, parse_param,
+    read_body, to_the_end,
 };
 use crate::engine::parse_mirror_batch;
 use crate::storage::Storage;
@@ -98,14 +99,7 @@ pub(super) async fn pull_mirror<S: Storage>(
         )
     })?;
     let after = parse_param("after", q.after.as_deref(), 0)?;
-    let limit = parse_param("limit", q.limit.as_deref(), u64::from(DEFAULT_MIRROR_LIMIT))?;
-    if limit == 0 {
-        return Err(ApiError::new(
-            400,
-            ErrorCode::BadRequest,
-            "limit must be at least 1",
-        ));
-    }
+    let limit = parse_limit(q.limit.as_deref(), DEFAULT_MIRROR_LIMIT, MAX_MIRROR_LIMIT)?;
     let seen_since = match q.seen_since.as_deref() {
         None => None,
         Some(s) => Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
@@ -116,7 +110,6 @@ pub(super) async fn pull_mirror<S: Storage>(
             )
         })?),
     };
-    let limit = u32::try_from(limit).unwrap_or(u32::MAX);
     let page = st.hub.mirror_page(after, limit, seen_since).await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], page.to_json()).into_response())
 }

@@ -32,11 +32,13 @@ impl Store {
         Ok(())
     }
 
-    /// Puts refused operations back in the queue (after the cause was fixed at the hub).
+    /// Puts refused operations back in the queue (after the cause was fixed at the hub). Only
+    /// this site's: a restored installation's predecessor's ops cannot go out under its own
+    /// credential (see `snapshot`).
     pub fn retry_rejected(&mut self) -> Result<usize> {
         Ok(self.conn.execute(
-            "UPDATE ops SET sync_state = 0 WHERE origin = 0 AND sync_state = 2",
-            [],
+            "UPDATE ops SET sync_state = 0 WHERE origin = 0 AND sync_state = 2 AND site = ?1",
+            [&self.site.site.as_bytes()[..]],
         )?)
     }
 
@@ -78,5 +80,39 @@ impl Store {
             }),
             _ => Ok(()),
         }
+    }
+
+    /// Records that the original slip of `visit` went to `printer`. Refused
+    /// ([`StoreError::Conflict`]) if one already did: there is one original per visit.
+    pub fn record_original_print(
+        &mut self,
+        visit: parchi_core::VisitId,
+        printed_ms: u64,
+        printer: &str,
+    ) -> Result<()> {
+        let n = self.conn.execute(
+            "INSERT INTO original_prints (visit, printed_ms, printer) VALUES (?1, ?2, ?3) ON CONFLICT (visit) DO NOTHING",
+            params![&visit.as_bytes()[..], printed_ms as i64, printer],
+        )?;
+        if n == 0 {
+            return Err(StoreError::Invalid(format!(
+                "the original slip of visit {visit} was printed already"
+            )));
+        }
+        Ok(())
+    }
+
+    /// When the original slip of `visit` was printed at this counter, if it was.
+    pub fn original_printed_ms(&self, visit: parchi_core::VisitId) -> Result<Option<u64>> {
+        use rusqlite::OptionalExtension;
+        let ms: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT printed_ms FROM original_prints WHERE visit = ?1",
+                [&visit.as_bytes()[..]],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(ms.map(|m| m.max(0) as u64))
     }
 }

@@ -4,6 +4,7 @@
 
 pub(crate) mod cluster;
 pub(crate) mod link;
+pub(crate) mod names;
 mod patient;
 
 use parchi_core::hlc::Stamp;
@@ -99,10 +100,14 @@ fn changed_effective_time(tx: &Transaction<'_>, op: &Op, effective: Option<Hlc>)
 /// Rebuilds one record's materialised rows from every op about it.
 pub(crate) fn rematerialise(tx: &Transaction<'_>, entity: [u8; 16]) -> Result<()> {
     let e = &entity[..];
-    tx.execute(
-        "DELETE FROM patient_fts WHERE rowid = (SELECT rowid FROM patients WHERE id = ?1)",
-        [e],
-    )?;
+    let rowid: Option<i64> = tx
+        .query_row("SELECT rowid FROM patients WHERE id = ?1", [e], |r| r.get(0))
+        .optional()?;
+    if let Some(rowid) = rowid {
+        // The record is deleted and rebuilt (perhaps under another rowid): its keys leave the
+        // index, and the rebuilt record's creation marks its own.
+        names::mark(tx, rowid, true)?;
+    }
     for sql in [
         "DELETE FROM patients WHERE id = ?1",
         "DELETE FROM field_stamps WHERE patient = ?1",

@@ -1,8 +1,7 @@
 //! Folding patient operations: a creation, a field's last-writer-wins register, the columns
-//! and name index kept for lookup.
+//! kept for lookup and the marks that bring the name index up to date (`names.rs`).
 
 use parchi_core::hlc::Stamp;
-use parchi_core::names;
 use parchi_core::op::{Field, FieldValue};
 use parchi_core::patient::PatientFields;
 use parchi_core::replica::wins;
@@ -38,10 +37,8 @@ fn write_patient_columns(
         serde_json::to_string(fields).map_err(|e| StoreError::Invalid(e.to_string()))?,
     ])?;
     if name_changed {
-        tx.prepare_cached("DELETE FROM patient_fts WHERE rowid = ?1")?
-            .execute([rowid])?;
-        tx.prepare_cached("INSERT INTO patient_fts (rowid, terms) VALUES (?1, ?2)")?
-            .execute(params![rowid, names::index_terms(fields.name.as_str())])?;
+        // An existing patient: the index holds their old name's keys unless marked already.
+        super::names::mark(tx, rowid, true)?;
     }
     Ok(())
 }
@@ -168,9 +165,9 @@ pub(super) fn create_patient(
         stamp.site.as_bytes(),
         stamp.op.as_bytes(),
     ])?;
-    let rowid = tx.last_insert_rowid();
-    tx.prepare_cached("INSERT INTO patient_fts (rowid, terms) VALUES (?1, ?2)")?
-        .execute(params![rowid, names::index_terms(fields.name.as_str())])?;
+    // A new rowid: the index holds nothing for it (a deleted record's rowid reused keeps the
+    // mark its deletion left).
+    super::names::mark(tx, tx.last_insert_rowid(), false)?;
     // Facts that arrived before the creation: a UHID, a link, merge decisions.
     super::link::refresh_identity(tx, patient)?;
     let decided: bool = tx

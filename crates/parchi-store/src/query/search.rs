@@ -98,6 +98,9 @@ impl Store {
     }
 
     fn search_name(&self, q: &str, limit: usize) -> Result<Vec<Hit>> {
+        // Names committed without their keys yet (by any connection) are indexed first: a
+        // search never misses a committed patient.
+        self.catch_up_names()?;
         let mut ranked = self.rank_names(NameIndex::Patients, q)?;
         ranked.truncate(limit);
         let mut hits = Vec::with_capacity(ranked.len());

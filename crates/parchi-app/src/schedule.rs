@@ -1,0 +1,209 @@
+//! Scheduled backups: when one is due (a pure decision), taking it (to `backup.dir`, else the
+//! data directory's `backups/`, and to the hub), and `BackupWorker`, the background thread the
+//! desktop app runs on a connection of its own (registration never waits for it).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{NaiveDateTime, Timelike};
+
+use crate::backup::{BackupDone, DEFAULT_DIR, EXTENSION, LastBackup};
+use crate::config::BackupConfig;
+use crate::counter::{Counter, Result};
+use crate::env::Env;
+
+/// After a failed attempt, the next one waits this long (a full disk is not hammered).
+const RETRY_AFTER_MS: u64 = 60_000;
+/// Backups kept in the data directory's own `backups/` (the hub and `backup.dir` keep more).
+const KEEP_LOCAL: usize = 4;
+
+/// Whether a scheduled backup is due: none yet, the interval passed since the last good one,
+/// or the day-end time passed since it; never within a minute of a failed attempt, and never
+/// with the schedule off (`every_minutes = 0`).
+pub fn due(cfg: &BackupConfig, last: Option<&LastBackup>, now_ms: u64, now: NaiveDateTime) -> bool {
+    if cfg.every_minutes == 0 {
+        return false;
+    }
+    let Some(last) = last else {
+        return true;
+    };
+    if last.error.is_some() && now_ms.saturating_sub(last.at_ms) < RETRY_AFTER_MS {
+        return false;
+    }
+    let Some(ok) = last.ok_ms else {
+        return true;
+    };
+    if now_ms.saturating_sub(ok) >= u64::from(cfg.every_minutes) * 60_000 {
+        return true;
+    }
+    // Day end: the first check at or after the configured minute, when the last good backup
+    // was before it today.
+    let Some(end) = cfg.day_end_minute() else {
+        return false;
+    };
+    let minute = now.hour() * 60 + now.minute();
+    let since_midnight_ms = u64::from(minute) * 60_000 + u64::from(now.second()) * 1000;
+    let end_today_ms = now_ms
+        .saturating_sub(since_midnight_ms)
+        .saturating_add(u64::from(end) * 60_000);
+    minute >= end && ok < end_today_ms
+}
+
+/// Keeps the newest `keep` backups of this site's in `dir` (the default local directory only).
+fn prune_local(dir: &Path, stem_prefix: &str, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().and_then(|x| x.to_str()) == Some(EXTENSION)
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(stem_prefix))
+        })
+        .collect();
+    // Names carry the time (YYYYMMDD-HHMMSS), so they sort by age.
+    files.sort();
+    let n = files.len().saturating_sub(keep);
+    for f in files.into_iter().take(n) {
+        let _ = std::fs::remove_file(f);
+    }
+}
+
+impl Counter {
+    /// Takes the scheduled backup if one is due (see [`due`]); uploads it to the hub when
+    /// `backup.to_hub` and enrolled. An upload failure is recorded (the status bar says so)
+    /// but keeps the local backup.
+    pub fn scheduled_backup(&mut self) -> Result<Option<BackupDone>> {
+        let cfg = self.config().backup.clone();
+        let last = self.last_backup()?;
+        if !due(&cfg, last.as_ref(), self.now_ms(), self.now_local()) {
+            return Ok(None);
+        }
+        let done = self.backup(None)?;
+        if cfg.dir.is_none() {
+            let site = self.site();
+            let prefix = format!("parchi-{}-{}-", site.counter.as_str(), site.tag.as_str());
+            prune_local(&self.data_dir().join(DEFAULT_DIR), &prefix, KEEP_LOCAL);
+        }
+        if cfg.to_hub
+            && self.sync_status()?.enrolled
+            && let Err(e) = self.upload_backup(&done.file)
+            && let Some(mut l) = self.last_backup()?
+        {
+            l.error = Some(format!("{}: {e}", e.code()));
+            self.set_last_backup(&l)?;
+        }
+        Ok(Some(done))
+    }
+}
+
+/// The desktop app's backup thread: checks every `tick` whether a backup is due and takes it
+/// on its own connection; `status` holds the last outcome for the status bar.
+#[derive(Debug)]
+pub struct BackupWorker {
+    pub status: Arc<Mutex<Option<LastBackup>>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl BackupWorker {
+    pub fn spawn(
+        dir: PathBuf,
+        tick: Duration,
+        make_env: impl Fn() -> Box<dyn Env> + Send + 'static,
+    ) -> BackupWorker {
+        let status = Arc::new(Mutex::new(None));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (st, sp) = (status.clone(), stop.clone());
+        let handle = std::thread::spawn(move || {
+            let mut key: Option<parchi_keys::DataKey> = None;
+            while !sp.load(std::sync::atomic::Ordering::Relaxed) {
+                let opened = match &key {
+                    Some(k) => Counter::open_side_with_key(&dir, k, make_env()),
+                    None => Counter::open_side(&dir, make_env()),
+                };
+                if let Ok(mut c) = opened {
+                    key = Some(c.data_key().clone());
+                    let _ = c.scheduled_backup();
+                    if let (Ok(last), Ok(mut slot)) = (c.last_backup(), st.lock()) {
+                        *slot = last;
+                    }
+                }
+                let until = std::time::Instant::now() + tick;
+                while std::time::Instant::now() < until
+                    && !sp.load(std::sync::atomic::Ordering::Relaxed)
+                {
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+        });
+        BackupWorker {
+            status,
+            stop,
+            handle: Some(handle),
+        }
+    }
+
+    pub fn stop(mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(h: u32, m: u32) -> NaiveDateTime {
+        chrono::NaiveDate::from_ymd_opt(2025, 3, 4)
+            .and_then(|d| d.and_hms_opt(h, m, 0))
+            .unwrap_or_default()
+    }
+
+    /// Unix ms of a local time on the test day (the offset does not matter to `due`).
+    fn ms(h: u32, m: u32) -> u64 {
+        at(h, m).and_utc().timestamp_millis() as u64
+    }
+
+    fn last(ok: Option<u64>, at_ms: u64, error: bool) -> LastBackup {
+        LastBackup {
+            at_ms,
+            at: None,
+            ok_ms: ok,
+            file: None,
+            verified: true,
+            hub_id: None,
+            error: error.then(|| "disk_full".into()),
+        }
+    }
+
+    #[test]
+    fn backups_fall_due_every_interval_and_at_day_end_but_not_right_after_a_failure() {
+        let cfg = BackupConfig::default();
+        assert!(due(&cfg, None, ms(9, 0), at(9, 0)), "the first one");
+        let l = last(Some(ms(10, 0)), ms(10, 0), false);
+        assert!(!due(&cfg, Some(&l), ms(10, 14), at(10, 14)));
+        assert!(due(&cfg, Some(&l), ms(10, 15), at(10, 15)));
+        // Day end at 17:00: due at 17:01 though the last was at 16:55.
+        let l = last(Some(ms(16, 55)), ms(16, 55), false);
+        assert!(!due(&cfg, Some(&l), ms(16, 59), at(16, 59)));
+        assert!(due(&cfg, Some(&l), ms(17, 1), at(17, 1)));
+        let l = last(Some(ms(17, 1)), ms(17, 1), false);
+        assert!(!due(&cfg, Some(&l), ms(17, 5), at(17, 5)), "once");
+        // A failure waits a minute.
+        let l = last(Some(ms(9, 0)), ms(10, 0), true);
+        assert!(!due(&cfg, Some(&l), ms(10, 0) + 30_000, at(10, 0)));
+        assert!(due(&cfg, Some(&l), ms(10, 1) + 1, at(10, 1)));
+        let off = BackupConfig {
+            every_minutes: 0,
+            ..BackupConfig::default()
+        };
+        assert!(!due(&off, None, ms(9, 0), at(9, 0)));
+    }
+}

@@ -1,0 +1,271 @@
+//! Backups and restore as use cases, with a pinned clock and a real hub in process: a restored
+//! counter repeats no token issued after its backup (a reinstall's minute rule), pushes the ops
+//! its predecessor never sent with the predecessor's credential (then forgets it), and a wrong
+//! key or a non-empty directory changes nothing.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use parchi_app::{Counter, Env, FixedEnv, RegisterRequest};
+use parchi_keys::RecoveryKey;
+use parchi_keys::backup::BackupKey;
+
+/// 2026-06-01 09:00 in the hospital's time zone (+05:30).
+const NINE_AM: u64 = 1_780_284_600_000;
+const MINUTE: u64 = 60_000;
+
+struct Clocked {
+    clock: Arc<AtomicU64>,
+    random: FixedEnv,
+}
+
+impl Env for Clocked {
+    fn now_ms(&self) -> u64 {
+        self.clock.load(Ordering::Relaxed)
+    }
+    fn fill_random(&mut self, buf: &mut [u8]) {
+        self.random.fill_random(buf);
+    }
+}
+
+fn env(clock: &Arc<AtomicU64>, seed: u64) -> Box<dyn Env> {
+    Box::new(Clocked {
+        clock: clock.clone(),
+        random: FixedEnv::new(NINE_AM, seed),
+    })
+}
+
+fn config() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/hospital.toml")
+}
+
+fn request(name: &str, mobile: &str) -> RegisterRequest {
+    RegisterRequest {
+        patient: parchi_core::patient::PatientInput {
+            name: name.into(),
+            sex: "F".into(),
+            age: "30".into(),
+            mobile: mobile.into(),
+            ..Default::default()
+        },
+        department: "MED".into(),
+        uhid: String::new(),
+    }
+}
+
+/// A real hub in this process (SQLite, its own data directory), on a free port.
+struct Hub {
+    url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+const ADMIN: &str = "backup-tests-admin-secret";
+
+impl Hub {
+    fn start() -> Hub {
+        let dir = tempfile::tempdir().expect("hub dir");
+        let opts = parchi_hub::ServeOptions {
+            data_dir: dir.path().to_owned(),
+            listen: "127.0.0.1:0".into(),
+            admin_secret: Some(ADMIN.into()),
+            ..parchi_hub::ServeOptions::default()
+        };
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let _ = rt.block_on(parchi_hub::serve(
+                opts,
+                move |a| {
+                    let _ = addr_tx.send(a);
+                },
+                async move {
+                    let _ = stop_rx.await;
+                },
+            ));
+        });
+        let addr = addr_rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the hub listens");
+        Hub {
+            url: format!("http://{addr}"),
+            stop: Some(stop_tx),
+            thread: Some(thread),
+            _dir: dir,
+        }
+    }
+
+    fn admin(&self) -> parchi_sync::HubClient {
+        parchi_sync::HubClient::new(&self.url, parchi_sync::ClientConfig::default())
+            .expect("client")
+    }
+
+    fn code(&self) -> String {
+        self.admin()
+            .admin_enroll_code(ADMIN, parchi_sync::wire::Role::Counter, None)
+            .expect("code")
+            .code
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[test]
+fn a_restored_counter_repeats_no_token_and_pushes_what_its_predecessor_never_sent() {
+    let hub = Hub::start();
+    let clock = Arc::new(AtomicU64::new(NINE_AM));
+    let (da, db, usb) = (
+        tempfile::tempdir().expect("a"),
+        tempfile::tempdir().expect("b"),
+        tempfile::tempdir().expect("usb"),
+    );
+    let mut a = Counter::init(da.path(), &config(), "A", env(&clock, 1)).expect("init A");
+    let rk = a.take_recovery_key().expect("recovery key");
+    a.enroll(&hub.url, &hub.code()).expect("enrol A");
+    let mut b = Counter::init(db.path(), &config(), "B", env(&clock, 2)).expect("init B");
+    b.enroll(&hub.url, &hub.code()).expect("enrol B");
+
+    let mut issued = vec![
+        a.register(&request("Parvati Mahto", "9430011001"))
+            .expect("p1"),
+    ];
+    a.sync_once(&mut |_| {}).expect("sync");
+    clock.fetch_add(MINUTE, Ordering::Relaxed);
+    // Pending when the backup is taken, and never sent by this PC.
+    issued.push(
+        a.register(&request("Sunaina Oraon", "9430011002"))
+            .expect("p2"),
+    );
+    let backup = a.backup(Some(usb.path())).expect("backup");
+    assert!(backup.verified);
+    clock.fetch_add(MINUTE, Ordering::Relaxed);
+    // After the backup and never synced: lost with the disk, but its token must not repeat.
+    issued.push(
+        a.register(&request("Kamla Devi", "9430011003"))
+            .expect("p3"),
+    );
+    drop(a);
+    drop(da);
+
+    // Half an hour later, on a new PC.
+    clock.fetch_add(28 * MINUTE, Ordering::Relaxed);
+    let key = BackupKey::from_recovery(&rk).expect("key");
+    let dr = tempfile::tempdir().expect("restored");
+    let wrong = RecoveryKey::parse(&b.take_recovery_key().expect("b's").display()).expect("rk");
+    let e = Counter::restore(
+        &backup.file,
+        dr.path(),
+        &BackupKey::from_recovery(&wrong).expect("k"),
+        env(&clock, 3),
+    )
+    .expect_err("wrong key");
+    assert_eq!(e.code(), "wrong_key", "{e}");
+    assert_eq!(std::fs::read_dir(dr.path()).expect("ls").count(), 0);
+
+    let (mut r, report) =
+        Counter::restore(&backup.file, dr.path(), &key, env(&clock, 4)).expect("restore");
+    assert_eq!(
+        report.inherited_pending, 2,
+        "p2's patient and visit ops: {report:?}"
+    );
+    assert_ne!(report.site, report.old_site);
+    assert!(
+        !r.sync_status().expect("status").enrolled,
+        "enrolled afresh"
+    );
+    r.enroll(&hub.url, &hub.code())
+        .expect("enrol the restored counter");
+    r.sync_once(&mut |_| {})
+        .expect("sync pushes the inherited ops");
+    assert_eq!(r.sync_status().expect("status").pending, 0);
+
+    // The hub has p2 now: another counter sees it.
+    b.sync_once(&mut |_| {}).expect("B syncs");
+    assert_eq!(
+        b.counts().expect("counts").0,
+        2,
+        "p1 and p2 reached the hub"
+    );
+
+    // Registering goes on: no token and no temporary ID of before repeats, p3's included.
+    let next = r
+        .register(&request("Gita Kumari", "9430011004"))
+        .expect("p4");
+    for old in &issued {
+        assert_ne!(next.token, old.token);
+        assert_ne!(next.temp_id, old.temp_id);
+    }
+    // A second sync has nothing inherited left (the old credential is forgotten).
+    r.sync_once(&mut |_| {}).expect("again");
+
+    // Never over an existing installation.
+    let e = Counter::restore(&backup.file, dr.path(), &key, env(&clock, 5)).expect_err("not empty");
+    assert_eq!(e.code(), "invalid");
+}
+
+#[test]
+fn verify_refuses_a_backup_of_one_counter_whose_header_was_moved_to_another() {
+    // A forged pairing: the header (signed manifest) of A's backup on B's ciphertext.
+    let clock = Arc::new(AtomicU64::new(NINE_AM));
+    let (da, db, out, work) = (
+        tempfile::tempdir().expect("a"),
+        tempfile::tempdir().expect("b"),
+        tempfile::tempdir().expect("out"),
+        tempfile::tempdir().expect("work"),
+    );
+    let id = age::x25519::Identity::generate();
+    let mut cfg = std::fs::read_to_string(config()).expect("cfg");
+    cfg.push_str(&format!(
+        "\n[security]\nbackup_recipient = \"{}\"\n",
+        id.to_public()
+    ));
+    let cfg_path = out.path().join("hospital.toml");
+    std::fs::write(&cfg_path, cfg).expect("cfg");
+    let mut a = Counter::init(da.path(), &cfg_path, "A", env(&clock, 1)).expect("A");
+    let mut b = Counter::init(db.path(), &cfg_path, "B", env(&clock, 2)).expect("B");
+    a.register(&request("Parvati Mahto", "9430011001"))
+        .expect("a");
+    let fa = a.backup(Some(out.path())).expect("backup A").file;
+    let fb = b.backup(Some(out.path())).expect("backup B").file;
+    let (ba, bb) = (
+        std::fs::read(&fa).expect("a"),
+        std::fs::read(&fb).expect("b"),
+    );
+    let mut forged = ba[..4096].to_vec();
+    forged.extend_from_slice(&bb[4096..]);
+    let f = out.path().join("forged.pbak");
+    std::fs::write(&f, forged).expect("write");
+    let text = age::secrecy::ExposeSecret::expose_secret(&id.to_string()).to_string();
+    let key = BackupKey::from_identity_file(&text).expect("identity");
+    let mut fixed = FixedEnv::new(NINE_AM, 9);
+    let ok = parchi_app::backup::verify_backup(&fa, &key, work.path(), &mut fixed).expect("A");
+    assert_eq!(ok.patients, 1);
+    let e =
+        parchi_app::backup::verify_backup(&f, &key, work.path(), &mut fixed).expect_err("forged");
+    assert!(
+        matches!(e.code(), "backup_tampered" | "backup_truncated"),
+        "{e}"
+    );
+    assert_eq!(
+        std::fs::read_dir(work.path()).expect("ls").count(),
+        0,
+        "nothing left"
+    );
+}

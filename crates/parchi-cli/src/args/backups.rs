@@ -1,0 +1,41 @@
+//! The arguments of `parchi backup …` and `parchi hub backups …`.
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+
+#[derive(Subcommand, Debug)]
+pub enum BackupCommand {
+    /// Check a backup with the private key: the device's signature, the length and hash,
+    /// decryption, SQLite's integrity_check, and the op count against the signed manifest.
+    Verify {
+        file: PathBuf,
+        /// An age identity file (AGE-SECRET-KEY-1…), the hospital's backup key.
+        #[arg(long, value_name = "KEYFILE", required_unless_present = "recovery")]
+        identity: Option<PathBuf>,
+        /// Read the recovery key from standard input instead.
+        #[arg(long, conflicts_with = "identity")]
+        recovery: bool,
+    },
+    /// The last backup's outcome (when, verified, uploaded).
+    Status,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HubBackupsCommand {
+    /// Every stored backup, newest first.
+    List,
+    /// Download a backup by its ID into a new file.
+    Download {
+        id: String,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Remove the backups older than --keep-days, keeping the newest --keep-last of each site.
+    Prune {
+        #[arg(long)]
+        keep_days: u32,
+        #[arg(long, default_value_t = 4)]
+        keep_last: u32,
+    },
+}

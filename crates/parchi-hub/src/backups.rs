@@ -1,0 +1,282 @@
+//! The hub's append-only backup store: files on disk under `DATA/backups/`, for both backends.
+//!
+//! ```text
+//! DATA/backups/.incoming/<random>         an upload being received (removed when done)
+//! DATA/backups/<site>/<id>.pbak           the backup file as uploaded (mode 0400)
+//! DATA/backups/<site>/<id>.json           its entry (BackupEntry, mode 0400)
+//! ```
+//!
+//! Why files and not rows: a backup is hundreds of megabytes, written once and read rarely;
+//! in the op database it would bloat every checkpoint, WAL and database backup, and
+//! PostgreSQL would hold it as a TOASTed bytea read whole into memory. On disk it is streamed
+//! in and out, and the same code serves SQLite and PostgreSQL hubs (the data directory exists
+//! for both: it holds the admin secret). The index is the directory itself: one JSON entry
+//! beside each file, listed by reading the directory.
+//!
+//! **Architecture Invariant:** nothing a device sends overwrites or deletes a stored backup.
+//! Files are placed with `link` (which fails if the name exists, unlike `rename`), under a name
+//! the hub chooses, and made read-only; the HTTP API has no device route that removes one (PUT
+//! and DELETE answer 403). Only the admin's prune removes files, by retention. The hub checks
+//! each upload's signed manifest (its site must be the uploading device's) and hash before
+//! keeping it, but cannot decrypt it: it holds none of the private keys.
+
+use std::path::{Path, PathBuf};
+
+use parchi_keys::backup::{self, BackupError, Manifest};
+use parchi_sync::wire::Role;
+use parchi_sync::wire::backups::{BackupEntry, BackupStored, PruneReport, PruneRequest};
+
+use crate::engine::random_bytes;
+use crate::error::HubError;
+use crate::storage::DeviceRow;
+
+/// The backup store's directory inside the hub's data directory.
+pub const BACKUPS_DIR: &str = "backups";
+const INCOMING: &str = ".incoming";
+const DAY_MS: u64 = 24 * 3600 * 1000;
+
+/// The append-only store of uploaded backups.
+#[derive(Debug)]
+pub struct BackupStore {
+    dir: PathBuf,
+    /// Most bytes of one upload.
+    pub max_bytes: u64,
+    /// One placement or prune at a time (uploads are received in parallel).
+    lock: std::sync::Mutex<()>,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> HubError + '_ {
+    move |e| HubError::Config(format!("backup store {}: {e}", path.display()))
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// A name safe as one path component (site IDs, hub IDs, backup IDs).
+fn safe_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 80
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn read_only(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o400));
+    }
+}
+
+fn refused(e: BackupError) -> HubError {
+    HubError::BadRequest(format!("not a valid backup: {e}"))
+}
+
+impl BackupStore {
+    /// Opens (creating) the store under `data_dir`, removing uploads a crash left half-received.
+    pub fn open(data_dir: &Path, max_bytes: u64) -> Result<BackupStore, HubError> {
+        let dir = data_dir.join(BACKUPS_DIR);
+        let incoming = dir.join(INCOMING);
+        std::fs::create_dir_all(&incoming).map_err(io(&incoming))?;
+        for e in std::fs::read_dir(&incoming)
+            .map_err(io(&incoming))?
+            .flatten()
+        {
+            let _ = std::fs::remove_file(e.path());
+        }
+        Ok(BackupStore {
+            dir,
+            max_bytes,
+            lock: std::sync::Mutex::new(()),
+        })
+    }
+
+    /// A fresh path to receive an upload into.
+    pub fn incoming_path(&self) -> Result<PathBuf, HubError> {
+        Ok(self.dir.join(INCOMING).join(hex(&random_bytes::<12>()?)))
+    }
+
+    /// Keeps a received upload (`tmp`, with the SHA-256 of the whole file) for `dev`, after
+    /// checking its signed manifest, that it is the device's own site's, and its hash. The
+    /// same bytes again answer the stored entry as a duplicate. `tmp` is always consumed.
+    pub fn accept(
+        &self,
+        tmp: &Path,
+        sha256: [u8; 32],
+        bytes: u64,
+        dev: &DeviceRow,
+        now_ms: u64,
+    ) -> Result<BackupStored, HubError> {
+        let r = self.accept_inner(tmp, sha256, bytes, dev, now_ms);
+        let _ = std::fs::remove_file(tmp);
+        r
+    }
+
+    fn accept_inner(
+        &self,
+        tmp: &Path,
+        sha256: [u8; 32],
+        bytes: u64,
+        dev: &DeviceRow,
+        now_ms: u64,
+    ) -> Result<BackupStored, HubError> {
+        let m: Manifest = backup::check_file(tmp).map_err(refused)?;
+        let own = match dev.role {
+            Role::Counter => m.kind == "counter" && m.site == dev.site.to_string(),
+            Role::Hub => m.kind == "hub",
+        };
+        if !own {
+            return Err(HubError::ForbiddenSite {
+                op_id: "-".into(),
+                site: m.site.clone(),
+            });
+        }
+        if !safe_name(&m.site) {
+            return Err(HubError::BadRequest(
+                "the manifest's site is not a valid ID".into(),
+            ));
+        }
+        let sha = hex(&sha256);
+        let _guard = self
+            .lock
+            .lock()
+            .map_err(|_| HubError::Config("backup store lock poisoned".into()))?;
+        if let Some(e) = self
+            .list(Some(&m.site))?
+            .into_iter()
+            .find(|e| e.sha256 == sha)
+        {
+            return Ok(BackupStored {
+                entry: e,
+                duplicate: true,
+            });
+        }
+        let entry = BackupEntry {
+            id: format!("bk_{now_ms}_{}", &sha[..16]),
+            site: m.site.clone(),
+            device_id: dev.device_id.clone(),
+            counter: m.counter.clone(),
+            kind: m.kind.clone(),
+            bytes,
+            sha256: sha,
+            created_ms: m.created_ms,
+            received_ms: now_ms,
+            ops: m.ops.count,
+            signing_key: m.signing_key.clone(),
+        };
+        let site_dir = self.dir.join(&m.site);
+        std::fs::create_dir_all(&site_dir).map_err(io(&site_dir))?;
+        let file = site_dir.join(format!("{}.pbak", entry.id));
+        let index = site_dir.join(format!("{}.json", entry.id));
+        let sync = |p: &Path| {
+            std::fs::File::open(p)
+                .and_then(|f| f.sync_all())
+                .map_err(io(p))
+        };
+        sync(tmp)?;
+        // link, never rename: an existing name is an error, not replaced.
+        std::fs::hard_link(tmp, &file).map_err(io(&file))?;
+        read_only(&file);
+        let json_tmp = self.incoming_path()?;
+        let json = serde_json::to_vec_pretty(&entry)
+            .map_err(|e| HubError::Config(format!("backup entry: {e}")))?;
+        std::fs::write(&json_tmp, json).map_err(io(&json_tmp))?;
+        sync(&json_tmp)?;
+        let linked = std::fs::hard_link(&json_tmp, &index).map_err(io(&index));
+        let _ = std::fs::remove_file(&json_tmp);
+        linked?;
+        read_only(&index);
+        sync(&site_dir)?;
+        tracing::info!(backup = %entry.id, site = %entry.site, device = %entry.device_id, bytes, "backup stored");
+        Ok(BackupStored {
+            entry,
+            duplicate: false,
+        })
+    }
+
+    /// Stored backups, newest first; only `site`'s when given.
+    pub fn list(&self, site: Option<&str>) -> Result<Vec<BackupEntry>, HubError> {
+        let mut out = Vec::new();
+        let dirs: Vec<PathBuf> = match site {
+            Some(s) if !safe_name(s) => return Ok(out),
+            Some(s) => vec![self.dir.join(s)],
+            None => std::fs::read_dir(&self.dir)
+                .map_err(io(&self.dir))?
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir() && !p.ends_with(INCOMING))
+                .collect(),
+        };
+        for d in dirs {
+            let Ok(entries) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.extension().and_then(|x| x.to_str()) != Some("json") {
+                    continue;
+                }
+                let text = std::fs::read(&p).map_err(io(&p))?;
+                match serde_json::from_slice::<BackupEntry>(&text) {
+                    Ok(entry) => out.push(entry),
+                    Err(e) => {
+                        tracing::warn!(file = %p.display(), error = %e, "unreadable backup entry skipped")
+                    }
+                }
+            }
+        }
+        out.sort_by(|a, b| {
+            b.received_ms
+                .cmp(&a.received_ms)
+                .then_with(|| b.id.cmp(&a.id))
+        });
+        Ok(out)
+    }
+
+    /// The file of backup `id`, with its entry.
+    pub fn find(&self, id: &str) -> Result<(BackupEntry, PathBuf), HubError> {
+        if !safe_name(id) {
+            return Err(HubError::NotFound(format!("backup {id}")));
+        }
+        let e = self
+            .list(None)?
+            .into_iter()
+            .find(|e| e.id == id)
+            .ok_or_else(|| HubError::NotFound(format!("backup {id}")))?;
+        let p = self.dir.join(&e.site).join(format!("{id}.pbak"));
+        Ok((e, p))
+    }
+
+    /// Admin: removes the backups received more than `keep_days` ago, except the newest
+    /// `keep_last` of each site.
+    pub fn prune(&self, req: &PruneRequest, now_ms: u64) -> Result<PruneReport, HubError> {
+        let _guard = self
+            .lock
+            .lock()
+            .map_err(|_| HubError::Config("backup store lock poisoned".into()))?;
+        let cutoff = now_ms.saturating_sub(u64::from(req.keep_days) * DAY_MS);
+        let mut seen: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+        let mut report = PruneReport::default();
+        for e in self.list(None)? {
+            let n = seen.entry(e.site.clone()).or_default();
+            *n += 1;
+            if *n <= req.keep_last || e.received_ms >= cutoff {
+                report.kept += 1;
+                continue;
+            }
+            let site_dir = self.dir.join(&e.site);
+            for f in [format!("{}.pbak", e.id), format!("{}.json", e.id)] {
+                let p = site_dir.join(f);
+                match std::fs::remove_file(&p) {
+                    Ok(()) => {}
+                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(err) => return Err(io(&p)(err)),
+                }
+            }
+            tracing::warn!(backup = %e.id, site = %e.site, "backup pruned by the admin");
+            report.removed.push(e.id);
+        }
+        Ok(report)
+    }
+}
