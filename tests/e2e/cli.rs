@@ -416,7 +416,16 @@ fn mobile_and_aadhaar_stay_out_of_the_process_arguments() {
         .expect("run");
     // The process is waiting on its standard input: read what every user of the machine can.
     let proc = std::path::PathBuf::from(format!("/proc/{}", child.id()));
-    let cmdline = std::fs::read(proc.join("cmdline")).expect("cmdline");
+    // Between fork and exec the child still shows this test's arguments: wait for the exec.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let cmdline = loop {
+        let c = std::fs::read(proc.join("cmdline")).expect("cmdline");
+        if String::from_utf8_lossy(&c).contains("--stdin") {
+            break c;
+        }
+        assert!(std::time::Instant::now() < deadline, "parchi never started");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
     let environ = std::fs::read(proc.join("environ")).unwrap_or_default();
     let mut stdin = child.stdin.take().expect("stdin");
     stdin

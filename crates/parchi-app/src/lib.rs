@@ -10,6 +10,7 @@
 
 pub mod backup;
 pub mod config;
+mod corrections;
 pub mod counter;
 pub mod desktop;
 pub mod env;
@@ -18,14 +19,13 @@ pub mod fhir;
 pub mod keys;
 pub mod link;
 mod lookup;
-mod corrections;
 mod matching;
 pub mod mirror;
 pub mod patient_csv;
 pub mod reconcile;
 pub mod restore;
-pub mod schedule;
 pub mod returning;
+pub mod schedule;
 pub mod slips;
 pub mod sync;
 pub mod users;

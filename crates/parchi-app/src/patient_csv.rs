@@ -49,7 +49,10 @@ pub enum CsvRow {
         line: u64,
         request: Box<RegisterRequest>,
     },
-    Unreadable { line: u64, reason: String },
+    Unreadable {
+        line: u64,
+        reason: String,
+    },
 }
 
 /// The rows of a patients CSV, read one at a time (memory does not grow with the file).

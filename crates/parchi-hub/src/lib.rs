@@ -228,8 +228,8 @@ pub async fn serve_with<S: Storage>(
         head = hub.head(),
         "hub opened"
     );
-    let mut state = server::AppState::new(hub, admin_secret)
-        .with_backups(backups::BackupStore::open(
+    let mut state =
+        server::AppState::new(hub, admin_secret).with_backups(backups::BackupStore::open(
             &opts.data_dir,
             opts.max_backup_bytes
                 .unwrap_or(parchi_sync::wire::backups::DEFAULT_MAX_BACKUP_BYTES),

@@ -101,7 +101,9 @@ fn changed_effective_time(tx: &Transaction<'_>, op: &Op, effective: Option<Hlc>)
 pub(crate) fn rematerialise(tx: &Transaction<'_>, entity: [u8; 16]) -> Result<()> {
     let e = &entity[..];
     let rowid: Option<i64> = tx
-        .query_row("SELECT rowid FROM patients WHERE id = ?1", [e], |r| r.get(0))
+        .query_row("SELECT rowid FROM patients WHERE id = ?1", [e], |r| {
+            r.get(0)
+        })
         .optional()?;
     if let Some(rowid) = rowid {
         // The record is deleted and rebuilt (perhaps under another rowid): its keys leave the
