@@ -393,7 +393,7 @@ struct EnrollCodeBody {
 }
 
 /// A JSON number with no fractional part, within `u64` (JSON Schema's `integer` allows `30.0`).
-fn whole_number(n: &serde_json::Number) -> Option<u64> {
+pub(crate) fn whole_number(n: &serde_json::Number) -> Option<u64> {
     /// 2^64, exactly representable; `u64::MAX as f64` rounds up to it.
     const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
     n.as_u64().or_else(|| {

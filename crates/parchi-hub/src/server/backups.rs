@@ -227,6 +227,20 @@ pub(super) async fn admin_download<S: Storage>(
         .into_response())
 }
 
+/// `PruneRequest` as JSON Schema reads it: an integer may be written `30.0`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PruneBody {
+    keep_days: serde_json::Number,
+    /// Absent means the default; present it must be a number (`null` is refused).
+    #[serde(default, deserialize_with = "present")]
+    keep_last: Option<serde_json::Value>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::Value>, D::Error> {
+    serde::Deserialize::deserialize(d).map(Some)
+}
+
 /// `POST /v1/admin/backups/prune` with `{keep_days, keep_last}`.
 pub(super) async fn admin_prune<S: Storage>(
     State(st): State<Arc<AppState<S>>>,
@@ -236,13 +250,31 @@ pub(super) async fn admin_prune<S: Storage>(
     admin(&st, &headers)?;
     let backups = store(&st)?;
     let bytes = read_body(&headers, body, 64 * 1024).await?;
-    let req: PruneRequest = serde_json::from_slice(&bytes).map_err(|e| {
+    let malformed = |why: String| {
         ApiError::new(
             400,
             ErrorCode::Malformed,
-            format!("expected {{\"keep_days\": 30, \"keep_last\": 4}}: {e}"),
+            format!("expected {{\"keep_days\": 30, \"keep_last\": 4}}: {why}"),
         )
-    })?;
+    };
+    let body: PruneBody = serde_json::from_slice(&bytes).map_err(|e| malformed(e.to_string()))?;
+    let count = |n: &serde_json::Number, what: &str| {
+        super::whole_number(n)
+            .and_then(|v| u32::try_from(v).ok())
+            .ok_or_else(|| {
+                malformed(format!(
+                    "{what} must be a whole number from 0 to 4294967295"
+                ))
+            })
+    };
+    let req = PruneRequest {
+        keep_days: count(&body.keep_days, "keep_days")?,
+        keep_last: match &body.keep_last {
+            Some(serde_json::Value::Number(n)) => count(n, "keep_last")?,
+            Some(_) => return Err(malformed("keep_last must be a number".into())),
+            None => PruneRequest::DEFAULT_KEEP_LAST,
+        },
+    };
     let now = st.hub.now_ms();
     let report = tokio::task::spawn_blocking(move || backups.prune(&req, now))
         .await

@@ -60,8 +60,13 @@ pub struct PruneRequest {
     pub keep_last: u32,
 }
 
+impl PruneRequest {
+    /// How many of every site's newest backups a prune keeps when not told.
+    pub const DEFAULT_KEEP_LAST: u32 = 4;
+}
+
 fn default_keep_last() -> u32 {
-    4
+    PruneRequest::DEFAULT_KEEP_LAST
 }
 
 /// What a prune removed and kept.
