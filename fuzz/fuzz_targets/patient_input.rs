@@ -92,7 +92,28 @@ fuzz_target!(|data: &[u8]| {
     ];
     let result = input.validate(today());
     let again = input.validate(today());
-    let echoes = |s: &str| values.iter().filter_map(|v| distinctive(v)).any(|v| s.contains(v));
+    // The validator's own wording, from an input whose every given field is replaced by a
+    // character no rule accepts: a value that is part of it (the fuzzer types "date like
+    // 1990-04-23" too) is not an echo.
+    let neutral = {
+        let mut n = input.clone();
+        for f in PatientInput::FIELDS {
+            if let Some(slot) = n.field_mut(f).filter(|v| !v.is_empty()) {
+                *slot = "\u{1}".into();
+            }
+        }
+        match n.validate(today()) {
+            Ok(v) => v.warnings.iter().map(|w| w.message.clone()).collect::<Vec<_>>(),
+            Err(e) => e.0.iter().map(|e| e.message.clone()).collect(),
+        }
+        .join("\n")
+    };
+    let echoes = |s: &str| {
+        values
+            .iter()
+            .filter_map(|v| distinctive(v))
+            .any(|v| s.contains(v) && !neutral.contains(v))
+    };
     assert!(!echoes(&format!("{input:?}")), "Debug of the input echoes a value");
     match (&result, &again) {
         (Ok(a), Ok(b)) => assert!(a.fields == b.fields, "validation is not deterministic"),
