@@ -14,6 +14,8 @@ import os
 import re
 import subprocess
 import time
+
+from selenium.common.exceptions import StaleElementReferenceException
 from pathlib import Path
 
 from selenium.webdriver.common.keys import Keys
@@ -374,6 +376,12 @@ def search_hits(c, query: str) -> list[str]:
 
 
 def sync_state(c) -> tuple[str, str, str]:
+    # The status bar redraws as each round lands: read it again if it was replaced mid-read.
+    for _ in range(50):
+        try:
+            return (c.el("#sync-state").get_attribute("data-online"), c.text("#sync-label"), c.text("#sync-detail"))
+        except StaleElementReferenceException:
+            time.sleep(0.05)
     return (c.el("#sync-state").get_attribute("data-online"), c.text("#sync-label"), c.text("#sync-detail"))
 
 
