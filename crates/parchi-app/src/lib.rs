@@ -29,6 +29,7 @@ pub mod schedule;
 pub mod slips;
 pub mod sync;
 pub mod users;
+mod worker;
 
 pub use config::{ConfigError, HospitalConfig};
 pub use counter::{

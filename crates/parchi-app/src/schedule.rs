@@ -12,6 +12,7 @@ use crate::backup::{BackupDone, DEFAULT_DIR, EXTENSION, LastBackup};
 use crate::config::BackupConfig;
 use crate::counter::{Counter, Result};
 use crate::env::Env;
+use crate::worker::Background;
 
 /// After a failed attempt, the next one waits this long (a full disk is not hammered).
 const RETRY_AFTER_MS: u64 = 60_000;
@@ -106,8 +107,7 @@ impl Counter {
 #[derive(Debug)]
 pub struct BackupWorker {
     pub status: Arc<Mutex<Option<LastBackup>>>,
-    stop: Arc<std::sync::atomic::AtomicBool>,
-    handle: Option<std::thread::JoinHandle<()>>,
+    job: Background,
 }
 
 impl BackupWorker {
@@ -117,42 +117,21 @@ impl BackupWorker {
         make_env: impl Fn() -> Box<dyn Env> + Send + 'static,
     ) -> BackupWorker {
         let status = Arc::new(Mutex::new(None));
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (st, sp) = (status.clone(), stop.clone());
-        let handle = std::thread::spawn(move || {
-            let mut key: Option<parchi_keys::DataKey> = None;
-            while !sp.load(std::sync::atomic::Ordering::Relaxed) {
-                let opened = match &key {
-                    Some(k) => Counter::open_side_with_key(&dir, k, make_env()),
-                    None => Counter::open_side(&dir, make_env()),
-                };
-                if let Ok(mut c) = opened {
-                    key = Some(c.data_key().clone());
-                    let _ = c.scheduled_backup();
-                    if let (Ok(last), Ok(mut slot)) = (c.last_backup(), st.lock()) {
-                        *slot = last;
-                    }
-                }
-                let until = std::time::Instant::now() + tick;
-                while std::time::Instant::now() < until
-                    && !sp.load(std::sync::atomic::Ordering::Relaxed)
-                {
-                    std::thread::sleep(Duration::from_millis(200));
+        let slot = status.clone();
+        let job = Background::spawn(dir, make_env, move |opened| {
+            if let Ok(c) = opened {
+                let _ = c.scheduled_backup();
+                if let (Ok(last), Ok(mut slot)) = (c.last_backup(), slot.lock()) {
+                    *slot = last;
                 }
             }
+            tick
         });
-        BackupWorker {
-            status,
-            stop,
-            handle: Some(handle),
-        }
+        BackupWorker { status, job }
     }
 
-    pub fn stop(mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
+    pub fn stop(self) {
+        self.job.stop();
     }
 }
 

@@ -41,6 +41,17 @@ pub struct Reprinted {
     pub printed: Option<Result<Printed>>,
 }
 
+/// A cancelled visit has no slip, original or copy.
+fn refuse_cancelled(v: &parchi_store::VisitRecord) -> Result<()> {
+    if v.cancelled {
+        return Err(AppError::Invalid(format!(
+            "visit {} is cancelled: no slip is printed for it",
+            v.id
+        )));
+    }
+    Ok(())
+}
+
 fn slip_err(e: parchi_slip::SlipError) -> AppError {
     AppError::Invalid(format!("slip: {e}"))
 }
@@ -73,12 +84,7 @@ impl Counter {
     /// What a visit's slip shows.
     pub fn slip_content(&self, visit: &str, duplicate: bool) -> Result<Slip> {
         let v = self.visit(visit)?;
-        if v.cancelled {
-            return Err(AppError::Invalid(format!(
-                "visit {} is cancelled: no slip is printed for it",
-                v.id
-            )));
-        }
+        refuse_cancelled(&v)?;
         let p = self
             .store()
             .patient(v.patient)?
@@ -203,7 +209,7 @@ impl Counter {
     /// original) and keeps the PDF inside the encrypted store.
     pub fn print_original(&mut self, visit: &str, printer: Option<&str>) -> Result<Printed> {
         let v = self.visit(visit)?;
-        if self.next_copy(visit)? == SlipCopy::Duplicate {
+        if self.next_copy_of(&v)? == SlipCopy::Duplicate {
             return Err(AppError::Invalid(format!(
                 "the original slip of visit {} (token {}) is already out; print a copy as a reprint, marked DUPLICATE (`parchi reprint {} --print`)",
                 v.id, v.token, v.id
@@ -226,7 +232,7 @@ impl Counter {
         print: bool,
     ) -> Result<Reprinted> {
         // A cancelled visit has no slip: refuse before recording anything.
-        self.slip_content(visit, true)?;
+        refuse_cancelled(&self.visit(visit)?)?;
         let recorded = self.record_reprint(visit)?;
         let printed = print.then(|| self.send_slip(visit, printer, true));
         Ok(Reprinted {

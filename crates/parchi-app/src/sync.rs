@@ -20,6 +20,7 @@ use serde::Serialize;
 use crate::counter::{Counter, Result};
 use crate::env::Env;
 use crate::error::AppError;
+use crate::worker::Background;
 
 const HUB: &str = "sync.hub";
 const TOKEN: &str = "sync.token";
@@ -210,8 +211,7 @@ impl Counter {
 #[derive(Debug)]
 pub struct SyncWorker {
     pub status: Arc<Mutex<Option<SyncStatus>>>,
-    stop: Arc<std::sync::atomic::AtomicBool>,
-    handle: Option<std::thread::JoinHandle<()>>,
+    job: Background,
 }
 
 impl SyncWorker {
@@ -221,57 +221,32 @@ impl SyncWorker {
         make_env: impl Fn() -> Box<dyn Env> + Send + 'static,
     ) -> SyncWorker {
         let status = Arc::new(Mutex::new(None));
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (st, sp) = (status.clone(), stop.clone());
-        let handle = std::thread::spawn(move || {
-            let mut backoff = Backoff::new(interval, Duration::from_secs(300));
-            // Seeded per device once the store is open: see `Jitter`.
-            let mut jitter: Option<Jitter> = None;
-            // The data key, once the machine slot opened it (no slot read every round).
-            let mut key: Option<parchi_keys::DataKey> = None;
-            while !sp.load(std::sync::atomic::Ordering::Relaxed) {
-                let mut wait = interval;
-                let opened = match &key {
-                    Some(k) => Counter::open_side_with_key(&dir, k, make_env()),
-                    None => Counter::open_side(&dir, make_env()),
-                };
-                match opened {
-                    Ok(mut c) => {
-                        key = Some(c.data_key().clone());
-                        let jitter = jitter.get_or_insert_with(|| Jitter::for_counter(&mut c));
-                        let enrolled = c.sync_status().map(|s| s.enrolled).unwrap_or(false);
-                        if enrolled {
-                            match c.sync_once(&mut |_| {}) {
-                                Ok(_) => backoff.reset(),
-                                Err(_) => wait = backoff.next_delay(jitter.next()),
-                            }
-                        }
-                        if let (Ok(s), Ok(mut slot)) = (c.sync_status(), st.lock()) {
-                            *slot = Some(s);
-                        }
-                    }
-                    Err(_) => wait = Duration::from_secs(5),
-                }
-                let until = std::time::Instant::now() + wait;
-                while std::time::Instant::now() < until
-                    && !sp.load(std::sync::atomic::Ordering::Relaxed)
-                {
-                    std::thread::sleep(Duration::from_millis(200));
+        let slot = status.clone();
+        let mut backoff = Backoff::new(interval, Duration::from_secs(300));
+        // Seeded per device once the store is open: see `Jitter`.
+        let mut jitter: Option<Jitter> = None;
+        let job = Background::spawn(dir, make_env, move |opened| {
+            let Ok(c) = opened else {
+                return Duration::from_secs(5);
+            };
+            let jitter = jitter.get_or_insert_with(|| Jitter::for_counter(c));
+            let mut wait = interval;
+            if c.sync_status().map(|s| s.enrolled).unwrap_or(false) {
+                match c.sync_once(&mut |_| {}) {
+                    Ok(_) => backoff.reset(),
+                    Err(_) => wait = backoff.next_delay(jitter.next()),
                 }
             }
+            if let (Ok(s), Ok(mut slot)) = (c.sync_status(), slot.lock()) {
+                *slot = Some(s);
+            }
+            wait
         });
-        SyncWorker {
-            status,
-            stop,
-            handle: Some(handle),
-        }
+        SyncWorker { status, job }
     }
 
-    pub fn stop(mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
+    pub fn stop(self) {
+        self.job.stop();
     }
 }
 

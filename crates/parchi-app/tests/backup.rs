@@ -3,14 +3,16 @@
 //! its predecessor never sent with the predecessor's credential (then forgets it), and a wrong
 //! key or a non-empty directory changes nothing.
 
-use std::path::Path;
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use parchi_app::{Counter, Env, FixedEnv, RegisterRequest};
 use parchi_keys::RecoveryKey;
 use parchi_keys::backup::BackupKey;
+
+use support::{Hub, config};
 
 /// 2026-06-01 09:00 in the hospital's time zone (+05:30).
 const NINE_AM: u64 = 1_780_284_600_000;
@@ -37,10 +39,6 @@ fn env(clock: &Arc<AtomicU64>, seed: u64) -> Box<dyn Env> {
     })
 }
 
-fn config() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/hospital.toml")
-}
-
 fn request(name: &str, mobile: &str) -> RegisterRequest {
     RegisterRequest {
         patient: parchi_core::patient::PatientInput {
@@ -52,78 +50,6 @@ fn request(name: &str, mobile: &str) -> RegisterRequest {
         },
         department: "MED".into(),
         uhid: String::new(),
-    }
-}
-
-/// A real hub in this process (SQLite, its own data directory), on a free port.
-struct Hub {
-    url: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-    _dir: tempfile::TempDir,
-}
-
-const ADMIN: &str = "backup-tests-admin-secret";
-
-impl Hub {
-    fn start() -> Hub {
-        let dir = tempfile::tempdir().expect("hub dir");
-        let opts = parchi_hub::ServeOptions {
-            data_dir: dir.path().to_owned(),
-            listen: "127.0.0.1:0".into(),
-            admin_secret: Some(ADMIN.into()),
-            ..parchi_hub::ServeOptions::default()
-        };
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            let _ = rt.block_on(parchi_hub::serve(
-                opts,
-                move |a| {
-                    let _ = addr_tx.send(a);
-                },
-                async move {
-                    let _ = stop_rx.await;
-                },
-            ));
-        });
-        let addr = addr_rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the hub listens");
-        Hub {
-            url: format!("http://{addr}"),
-            stop: Some(stop_tx),
-            thread: Some(thread),
-            _dir: dir,
-        }
-    }
-
-    fn admin(&self) -> parchi_sync::HubClient {
-        parchi_sync::HubClient::new(&self.url, parchi_sync::ClientConfig::default())
-            .expect("client")
-    }
-
-    fn code(&self) -> String {
-        self.admin()
-            .admin_enroll_code(ADMIN, parchi_sync::wire::Role::Counter, None)
-            .expect("code")
-            .code
-    }
-}
-
-impl Drop for Hub {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

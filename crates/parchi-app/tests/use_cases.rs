@@ -3,6 +3,8 @@
 //! duplicate review and merge, the sync worker against a real hub served in this process, and
 //! the FHIR export. What the CLI and the desktop app do is these calls and nothing more.
 
+mod support;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -11,11 +13,9 @@ use parchi_app::sync::SyncWorker;
 use parchi_app::{AppError, Counter, FixedEnv, RegisterRequest, SystemEnv};
 use parchi_core::patient::PatientInput;
 
-const NOW_MS: u64 = 1_780_300_800_000; // 2026-06-01, a Monday
+use support::{Hub, config};
 
-fn config() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/hospital.toml")
-}
+const NOW_MS: u64 = 1_780_300_800_000; // 2026-06-01, a Monday
 
 fn counter(dir: &Path, code: &str, seed: u64) -> Counter {
     Counter::init(dir, &config(), code, Box::new(FixedEnv::new(NOW_MS, seed))).expect("init")
@@ -329,78 +329,6 @@ fn the_fhir_export_creates_each_new_person_once() {
         assert_eq!(json["type"], "transaction");
         for entry in json["entry"].as_array().expect("entries") {
             assert!(entry["request"]["method"].is_string(), "{entry}");
-        }
-    }
-}
-
-/// Serves a real hub (SQLite, its own data directory) in this process on a free port.
-struct Hub {
-    url: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-    _dir: tempfile::TempDir,
-}
-
-const ADMIN: &str = "use-case-tests-admin-secret";
-
-impl Hub {
-    fn start() -> Hub {
-        let dir = tempfile::tempdir().expect("hub dir");
-        let opts = parchi_hub::ServeOptions {
-            data_dir: dir.path().to_owned(),
-            listen: "127.0.0.1:0".into(),
-            admin_secret: Some(ADMIN.into()),
-            ..parchi_hub::ServeOptions::default()
-        };
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            let served = rt.block_on(parchi_hub::serve(
-                opts,
-                move |a| {
-                    let _ = addr_tx.send(a);
-                },
-                async move {
-                    let _ = stop_rx.await;
-                },
-            ));
-            if let Err(e) = served {
-                eprintln!("hub stopped: {e}");
-            }
-        });
-        let addr = addr_rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the hub listens");
-        Hub {
-            url: format!("http://{addr}"),
-            stop: Some(stop_tx),
-            thread: Some(thread),
-            _dir: dir,
-        }
-    }
-
-    fn code(&self) -> String {
-        let admin = parchi_sync::HubClient::new(&self.url, parchi_sync::ClientConfig::default())
-            .expect("client");
-        admin
-            .admin_enroll_code(ADMIN, parchi_sync::wire::Role::Counter, None)
-            .expect("code")
-            .code
-    }
-}
-
-impl Drop for Hub {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
         }
     }
 }
