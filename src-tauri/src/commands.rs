@@ -64,7 +64,9 @@ fn set_session(state: &AppState, s: Option<Session>) -> Res<()> {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AppStateView {
     pub data_dir: String,
-    /// True when this start set the counter up from the embedded configuration.
+    /// True while the data directory is empty: the first screen is the setup.
+    pub needs_setup: bool,
+    /// True when the counter was set up, in this run, on the built-in example hospital.
     pub created: bool,
     /// Why the counter's data could not be opened, if it could not.
     pub error: Option<UiError>,
@@ -77,10 +79,21 @@ pub struct AppStateView {
 pub async fn app_state(state: State<'_, AppState>) -> Res<AppStateView> {
     let data_dir = state.data_dir.display().to_string();
     let loaded = with_counter(&state, |c| Ok((c.counter_info()?, c.desktop_settings()?)));
+    let created = state.created.load(std::sync::atomic::Ordering::Relaxed);
     Ok(match loaded {
+        Err(e) if e.code == crate::NEEDS_SETUP => AppStateView {
+            data_dir,
+            needs_setup: true,
+            created,
+            error: None,
+            info: None,
+            session: None,
+            settings: None,
+        },
         Ok((info, settings)) => AppStateView {
             data_dir,
-            created: state.created,
+            needs_setup: false,
+            created,
             error: None,
             info: Some(info),
             session: session(&state).ok(),
@@ -88,7 +101,8 @@ pub async fn app_state(state: State<'_, AppState>) -> Res<AppStateView> {
         },
         Err(e) => AppStateView {
             data_dir,
-            created: state.created,
+            needs_setup: false,
+            created,
             error: Some(e),
             info: None,
             session: None,
@@ -279,7 +293,8 @@ pub async fn sync_status(state: State<'_, AppState>) -> Res<SyncStatus> {
 pub async fn backup_status(
     state: State<'_, AppState>,
 ) -> Res<Option<parchi_app::backup::LastBackup>> {
-    if let Some(w) = &state.backup
+    if let Ok(worker) = state.backup.lock()
+        && let Some(w) = &*worker
         && let Ok(slot) = w.status.lock()
         && slot.is_some()
     {
@@ -493,6 +508,8 @@ pub async fn print_slip(state: State<'_, AppState>, visit: String) -> Res<PrintJ
         job: p.job_id,
     })
 }
+
+pub mod setup;
 
 #[cfg(all(test, feature = "ts"))]
 mod bindings;

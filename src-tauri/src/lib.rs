@@ -1,6 +1,7 @@
 //! `parchi-desktop`, the counter clerk's app: a thin Tauri 2 shell over `parchi-app`.
 //!
-//! This crate only wires: it opens (or, on a fresh machine, initialises) the counter's store,
+//! This crate only wires: it opens the counter's store (or, on a fresh machine, offers the
+//! first-run setup and opens what it creates),
 //! keeps the logged-in session, exposes the use cases as Tauri commands, and creates the window.
 //! Every rule (validation, which departments may be picked, who may do what, settings) lives in
 //! `parchi-app`; the web front end in `ui/` only presents.
@@ -13,6 +14,7 @@ mod wire;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use parchi_app::sync::SyncWorker;
@@ -23,20 +25,24 @@ pub use wire::{PatientForm, UiError};
 /// What the shell holds between commands.
 pub struct AppState {
     pub(crate) data_dir: PathBuf,
-    /// The counter, or why it could not be opened (shown on the first screen).
+    /// The counter, or why it could not be opened (shown on the first screen): [`NEEDS_SETUP`]
+    /// while the data directory is empty.
     pub(crate) counter: Mutex<Result<Counter, UiError>>,
     /// A second connection for the status bar's poll (opened on first use), so that counting
     /// what waits to sync never holds up the lock that registration and search take.
     pub(crate) status: Mutex<Option<Counter>>,
-    /// True when this start initialised the data directory from the embedded configuration.
-    pub(crate) created: bool,
+    /// True once this run set the counter up on the built-in example hospital.
+    pub(crate) created: AtomicBool,
     pub(crate) session: Mutex<Option<Session>>,
     pub(crate) started: Instant,
     /// Syncs in the background on its own connection; registration never waits for it.
-    pub(crate) _sync: Option<SyncWorker>,
+    pub(crate) sync: Mutex<Option<SyncWorker>>,
     /// Takes the scheduled backups (configuration `[backup]`) on its own connection.
-    pub(crate) backup: Option<parchi_app::schedule::BackupWorker>,
+    pub(crate) backup: Mutex<Option<parchi_app::schedule::BackupWorker>>,
 }
+
+/// The error code of every counter command while the data directory is empty.
+pub(crate) const NEEDS_SETUP: &str = "needs_setup";
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -48,43 +54,60 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// Opens the counter in the data directory, initialising it on embedded defaults if empty.
+    /// Opens the counter in the data directory; an empty one waits for the first-run setup.
     pub fn open(started: Instant) -> AppState {
         let data_dir = parchi_app::desktop::data_dir();
-        let (counter, created) = match Counter::open_or_init_default(&data_dir, Box::new(SystemEnv))
-        {
-            Ok((c, created)) => {
-                // Search and registration touch a small hot set; the OS file cache holds the rest.
-                if let Err(e) = c.set_cache_kib(UI_CACHE_KIB) {
-                    eprintln!(
-                        "parchi-desktop: keeping SQLite's default cache ({})",
-                        e.code()
-                    );
-                }
-                (Ok(c), created)
-            }
-            Err(e) => (Err(UiError::from(e)), false),
-        };
-        let sync = counter
-            .is_ok()
-            .then(|| SyncWorker::spawn(data_dir.clone(), sync_interval(), || Box::new(SystemEnv)));
-        let backup = counter.is_ok().then(|| {
-            parchi_app::schedule::BackupWorker::spawn(
-                data_dir.clone(),
-                Duration::from_secs(60),
-                || Box::new(SystemEnv),
-            )
-        });
-        AppState {
+        let state = AppState {
+            counter: Mutex::new(Err(UiError::new(
+                NEEDS_SETUP,
+                "this counter is not set up yet: finish the setup first",
+            ))),
             data_dir,
-            counter: Mutex::new(counter),
             status: Mutex::new(None),
-            created,
+            created: AtomicBool::new(false),
             session: Mutex::new(None),
             started,
-            _sync: sync,
-            backup,
+            sync: Mutex::new(None),
+            backup: Mutex::new(None),
+        };
+        if parchi_app::desktop::is_initialised(&state.data_dir) {
+            match Counter::open(&state.data_dir, Box::new(SystemEnv)) {
+                Ok(c) => {
+                    if let Err(e) = state.opened(c, false) {
+                        eprintln!("parchi-desktop: {}", e.code);
+                    }
+                }
+                Err(e) => {
+                    *state.counter.lock().unwrap_or_else(|p| p.into_inner()) =
+                        Err(UiError::from(e));
+                }
+            }
         }
+        state
+    }
+
+    /// Puts an opened (or just set up) counter in place and starts its background workers.
+    pub(crate) fn opened(&self, c: Counter, demo: bool) -> Result<(), UiError> {
+        // Search and registration touch a small hot set; the OS file cache holds the rest.
+        if let Err(e) = c.set_cache_kib(UI_CACHE_KIB) {
+            eprintln!(
+                "parchi-desktop: keeping SQLite's default cache ({})",
+                e.code()
+            );
+        }
+        *self.counter.lock().map_err(|_| UiError::busy())? = Ok(c);
+        self.created.store(demo, Ordering::Relaxed);
+        let dir = self.data_dir.clone();
+        *self.sync.lock().map_err(|_| UiError::busy())? =
+            Some(SyncWorker::spawn(dir.clone(), sync_interval(), || {
+                Box::new(SystemEnv)
+            }));
+        *self.backup.lock().map_err(|_| UiError::busy())? = Some(
+            parchi_app::schedule::BackupWorker::spawn(dir, Duration::from_secs(60), || {
+                Box::new(SystemEnv)
+            }),
+        );
+        Ok(())
     }
 }
 
@@ -108,6 +131,10 @@ pub fn run(started: Instant) -> Result<(), tauri::Error> {
     let state = AppState::open(started);
     match &*state.counter.lock().unwrap_or_else(|p| p.into_inner()) {
         Ok(_) => eprintln!("parchi-desktop: data in {}", state.data_dir.display()),
+        Err(e) if e.code == NEEDS_SETUP => eprintln!(
+            "parchi-desktop: {} is empty: first-run setup",
+            state.data_dir.display()
+        ),
         Err(e) => eprintln!(
             "parchi-desktop: cannot open the data in {} ({})",
             state.data_dir.display(),
@@ -155,6 +182,11 @@ pub fn run(started: Instant) -> Result<(), tauri::Error> {
             commands::link_new,
             commands::settings,
             commands::save_settings,
+            commands::setup::setup_start,
+            commands::setup::setup_departments_csv,
+            commands::setup::setup_test_print,
+            commands::setup::setup_finish,
+            commands::setup::setup_demo,
         ])
         .run(tauri::generate_context!())
 }

@@ -5,8 +5,9 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let started = start::started();
-    #[cfg(target_os = "linux")]
-    start::reexec_with_env();
+    if parchi_platform::webview() == parchi_platform::Webview::WebKitGtk {
+        start::reexec_with_env();
+    }
     match parchi_desktop::run(started) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -44,44 +45,28 @@ mod start {
     ///   (about 130 MB) and keystroke-to-results is faster, not slower.
     /// - `MALLOC_ARENA_MAX`: glibc's malloc keeps one arena per thread that ever allocated;
     ///   two are plenty for a UI and bound what freed memory stays resident.
-    #[cfg(target_os = "linux")]
     const ENV: [(&str, &str); 2] = [
         ("WEBKIT_DISABLE_COMPOSITING_MODE", "1"),
         ("MALLOC_ARENA_MAX", "2"),
     ];
 
     /// Re-executes this binary once with [`ENV`] added (a variable already set is left as the
-    /// user set it). Setting them in-process would be too late for glibc and racy for GTK's
-    /// threads; `exec` keeps the process ID, so tools that launched us still see us.
-    #[cfg(target_os = "linux")]
+    /// user set it), on WebKitGTK only. Setting them in-process would be too late for glibc and
+    /// racy for GTK's threads; `exec` keeps the process ID, so tools that launched us still see
+    /// us (`parchi_platform::reexec_with_env`).
     pub fn reexec_with_env() {
-        use std::os::unix::process::CommandExt;
         if ENV.iter().all(|(k, _)| std::env::var_os(k).is_some()) {
             return;
         }
-        let Ok(exe) = std::env::current_exe() else {
-            return;
-        };
-        let mut args = std::env::args_os();
-        let mut cmd = std::process::Command::new(exe);
-        if let Some(arg0) = args.next() {
-            cmd.arg0(arg0);
-        }
-        cmd.args(args);
-        for (k, v) in ENV {
-            if std::env::var_os(k).is_none() {
-                cmd.env(k, v);
-            }
-        }
-        if std::env::var_os(STARTED_VAR).is_none() {
-            let ns = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_nanos();
-            cmd.env(STARTED_VAR, ns.to_string());
-        }
+        let ns = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos()
+            .to_string();
+        let mut vars = ENV.to_vec();
+        vars.push((STARTED_VAR, &ns));
         // Returns only if the exec failed: go on without the settings.
-        let err = cmd.exec();
+        let err = parchi_platform::reexec_with_env(&vars);
         eprintln!("parchi-desktop: starting without the memory settings ({err})");
     }
 }

@@ -10,7 +10,8 @@ Environment:
   PARCHI_SCREENS      where screenshots go (default: tests/desktop/out/screens)
 
 A test module may set `MIRROR_CSV` (the CSV of `parchi mirror import`): its counter then starts
-with that copy of the hospital's patient index.
+with that copy of the hospital's patient index. A module that sets `FRESH = True` gets an empty
+data directory instead, as on a PC where the package was just installed.
 """
 
 from __future__ import annotations
@@ -150,14 +151,15 @@ def paths():
 def counter(paths, request):
     tmp = Path(tempfile.mkdtemp(prefix="parchi-desktop-e2e-"))
     data = tmp / "data"
-    # A counter set up by the admin's CLI on a hospital whose departments run every day, so the
-    # tests do not depend on the weekday. (The app's own first start on its embedded defaults is
-    # covered by parchi-app's desktop tests and the launch benchmark.)
-    subprocess.run(
-        [str(paths["cli"]), "--data", str(data), "init", "--config", str(HERE / "hospital-e2e.toml"), "--counter", "A"],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    if not getattr(request.module, "FRESH", False):
+        # A counter set up by the admin's CLI on a hospital whose departments run every day, so
+        # the tests do not depend on the weekday. (The first-run setup has its own module.)
+        subprocess.run(
+            [str(paths["cli"]), "--data", str(data), "init", "--config", str(HERE / "hospital-e2e.toml"),
+             "--counter", "A"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     mirror = getattr(request.module, "MIRROR_CSV", None)
     if mirror:
         # The counter's copy of the hospital's index, as a standalone counter imports it.
@@ -176,9 +178,11 @@ def counter(paths, request):
         stderr=open(tmp / "tauri-driver.log", "wb"),
     )
     try:
+        launched = time.monotonic()
         driver = open_window(port, paths["app"])
         try:
             c = Counter(driver, data, paths["screens"])
+            c.launched = launched
             c.tmp = tmp
             c.cli = paths["cli"]
             yield c

@@ -25,6 +25,10 @@ import type {
   Report,
   Reprint,
   Session,
+  SetupDepartment,
+  SetupDone,
+  SetupForm,
+  SetupStart,
   SyncStatus,
   UserInfo,
   VisitDetail,
@@ -116,6 +120,12 @@ export async function call<T>(cmd: string, args?: Record<string, unknown>): Prom
 
 export const api = {
   appState: () => call<AppStateView>("app_state"),
+  /** First-run setup (an empty data directory only): defaults, CSV, test print, finish. */
+  setupStart: () => call<SetupStart>("setup_start"),
+  setupDepartmentsCsv: (csv: string) => call<SetupDepartment[]>("setup_departments_csv", { csv }),
+  setupTestPrint: (form: SetupForm) => call<PrintJob>("setup_test_print", { form }),
+  setupFinish: (form: SetupForm) => call<SetupDone>("setup_finish", { form }),
+  setupDemo: () => call<void>("setup_demo"),
   uiReady: () => call<number>("ui_ready"),
   firstAdmin: (name: string, secret: string) => call<Session>("first_admin", { name, secret }),
   login: (name: string, secret: string) => call<Session>("login", { name, secret }),

@@ -6,6 +6,7 @@ import type { CounterInfo, Department, LastBackup, MirrorView, Receipt, Session,
 export type { SyncStatus };
 import { h, mount } from "./dom";
 import { mirrorLabel } from "./found";
+import { renderSetup } from "./screens/setup";
 import { errorMessage, has, lang, setLang, t } from "./i18n";
 import type { Key } from "./i18n";
 
@@ -377,10 +378,14 @@ function fatal(message: string, dir: string): void {
   );
 }
 
-export async function start(): Promise<void> {
+export async function start(note?: string): Promise<void> {
   mount(root(), h("main", { class: "loading" }, t("app.loading")));
   const st = await api.appState();
   if (st.settings) setLang(st.settings.ui_language);
+  if (st.needs_setup) {
+    renderSetup(root(), await api.setupStart(), st.data_dir, (next) => void start(next));
+    return;
+  }
   if (st.error || !st.info || !st.settings) {
     fatal(st.error ? errorMessage(st.error.code, st.error.message) : "unknown", st.data_dir);
     return;
@@ -411,6 +416,7 @@ export async function start(): Promise<void> {
   } else {
     go("login");
   }
+  if (note) notify(note, "info");
   try {
     await api.uiReady();
   } catch {

@@ -3,6 +3,7 @@
 // the core uses, so a problem found by the core reads in the clerk's language too.
 
 import slipLabels from "./generated/slip-labels.json";
+import { setupEn, setupHi } from "./i18n-setup";
 
 export type Lang = "en" | "hi";
 
@@ -10,7 +11,7 @@ export type Lang = "en" | "hi";
  * the paper says. */
 const DUPLICATE = slipLabels.duplicate;
 
-const en = {
+const enCore = {
   "app.title": "OPD registration",
   "app.loading": "Opening the counter…",
   "app.cannot_open": "The counter's data cannot be opened",
@@ -323,9 +324,11 @@ const en = {
   "err.generic": "Could not do that: {message}",
 };
 
+const en = { ...enCore, ...setupEn };
+
 export type Key = keyof typeof en;
 
-const hi: Record<Key, string> = {
+const hiCore: Record<keyof typeof enCore, string> = {
   "app.title": "ओपीडी पंजीकरण",
   "app.loading": "काउंटर खुल रहा है…",
   "app.cannot_open": "काउंटर का डेटा नहीं खुल रहा",
@@ -637,6 +640,8 @@ const hi: Record<Key, string> = {
   "err.disk_full": "डिस्क भर गई है; जगह खाली करके फिर कोशिश करें (कुछ सहेजा नहीं गया)",
   "err.generic": "यह नहीं हो सका: {message}",
 };
+
+const hi: Record<Key, string> = { ...hiCore, ...setupHi };
 
 export const dictionaries: Record<Lang, Record<Key, string>> = { en, hi };
 

@@ -18,6 +18,8 @@
 use std::path::Path;
 use std::time::Instant;
 
+use parchi_platform::measure::{self, Memory};
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -239,20 +241,13 @@ fn counter(dir: &Path, seed: u64) -> (Counter, Arc<AtomicU64>) {
     )
 }
 
+/// The peak resident set in KiB (0 where the OS does not tell).
 fn peak_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .map(str::to_owned)
-        })
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        .unwrap_or(0)
+    measure::memory_kib(Memory::Peak).unwrap_or(0)
 }
 
 fn reset_peak() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let _ = measure::reset_peak_memory();
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {

@@ -94,11 +94,7 @@ fn hex(b: &[u8]) -> String {
 /// Creates `dir` (mode 0700 for the temporary one).
 fn private_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
-    }
+    let _ = parchi_platform::restrict_dir_to_owner(dir);
     Ok(())
 }
 

@@ -121,9 +121,9 @@ pub struct MirrorConfig {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Hospital {
     pub name: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name_local: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uhid_system: Option<String>,
     /// A regular expression every UHID of the hospital matches in full.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -134,7 +134,7 @@ pub struct Hospital {
     pub local_language: String,
     #[serde(default = "default_layout")]
     pub slip_layout: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub printer: Option<String>,
     #[serde(default = "default_valid_days")]
     pub slip_valid_days: u32,
@@ -174,7 +174,7 @@ impl Default for Fees {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct CounterConfig {
     pub code: CounterCode,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 
@@ -190,7 +190,7 @@ pub struct Department {
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct SyncConfig {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hub: Option<String>,
 }
 
@@ -271,7 +271,10 @@ impl HospitalConfig {
     fn from_json_value(json: serde_json::Value) -> Result<Self, ConfigError> {
         let schema: serde_json::Value = serde_json::from_str(SCHEMA)
             .map_err(|e| ConfigError::Invalid(vec![format!("internal schema: {e}")]))?;
-        let validator = jsonschema::validator_for(&schema)
+        // Formats too: the UHID system must be a URI (FHIR identifier systems are).
+        let validator = jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema)
             .map_err(|e| ConfigError::Invalid(vec![format!("internal schema: {e}")]))?;
         let mut problems: Vec<String> = validator
             .iter_errors(&json)
@@ -402,6 +405,29 @@ fn entry_name(doc: &serde_json::Value, pointer: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A store keeps its configuration as JSON and validates it again on every open: a
+    /// configuration without its optional fields must read back (no `null` the schema refuses).
+    #[test]
+    fn a_minimal_configuration_reads_back_from_its_json() {
+        let minimal = r#"
+            [hospital]
+            name = "PHC Bikram"
+            [[counters]]
+            code = "A"
+            [[departments]]
+            code = "MED"
+            name = "Medicine"
+            name_local = "चिकित्सा"
+            room = "1"
+            days = ["mon"]
+            fee = 0
+        "#;
+        let cfg = HospitalConfig::from_toml(minimal).expect("valid");
+        let json = serde_json::to_string(&cfg).expect("json");
+        assert!(!json.contains("null"), "{json}");
+        assert_eq!(HospitalConfig::from_json(&json).expect("reads back"), cfg);
+    }
 
     const EXAMPLE: &str = include_str!("../../../examples/hospital.toml");
 

@@ -26,6 +26,7 @@ pub mod reconcile;
 pub mod restore;
 pub mod returning;
 pub mod schedule;
+pub mod setup;
 pub mod slips;
 pub mod sync;
 pub mod users;

@@ -72,6 +72,47 @@ fn instructions(lang: Language, room: &str) -> (String, String) {
     (en, local)
 }
 
+/// A slip with no patient on it, for the setup's test print: the hospital's name as the form
+/// has it, "TEST PRINT" where the patient's name goes, a sample token and barcode.
+pub(crate) fn sample_slip(form: &crate::setup::SetupForm) -> Slip {
+    let lang = language(form.local_language.trim());
+    let room = "Room 1";
+    let (instruction_en, instruction_local) = instructions(lang, room);
+    let name = form.hospital_name.trim();
+    Slip {
+        hospital_name: if name.is_empty() {
+            "Parchi".into()
+        } else {
+            name.to_owned()
+        },
+        hospital_name_local: Some(form.hospital_name_local.trim().to_owned())
+            .filter(|n| !n.is_empty()),
+        language: lang,
+        patient_name: "TEST PRINT".into(),
+        age_sex: "-".into(),
+        guardian_line: None,
+        id_kind: IdKind::TemporaryId,
+        id_display: "TEST-PRINT".into(),
+        id_code: "TESTPRINT".into(),
+        visit_id: "00000000-0000-0000-0000-000000000000".into(),
+        department_en: "Test print".into(),
+        department_local: match lang {
+            Language::Hindi => "परीक्षण प्रिंट".into(),
+            Language::Bengali => "পরীক্ষা মুদ্রণ".into(),
+        },
+        room: room.into(),
+        days: "Mon-Sat".into(),
+        token: "T-001".into(),
+        issued_at: "test print".into(),
+        counter: form.counter_code.trim().to_owned(),
+        fee_line: "No fee".into(),
+        valid_till: "-".into(),
+        instruction_en,
+        instruction_local,
+        duplicate: false,
+    }
+}
+
 impl Counter {
     /// The layout named, or the configured one.
     pub fn layout(&self, name: Option<&str>) -> Result<Layout> {

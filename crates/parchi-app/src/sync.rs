@@ -404,7 +404,7 @@ mod tests {
     fn two_counters_back_off_at_different_moments() {
         let delays = |seed: u64| {
             let dir = tempfile::tempdir().expect("tmp");
-            let (mut c, _) = Counter::open_or_init_default(
+            let mut c = Counter::init_demo(
                 &dir.path().join("data"),
                 Box::new(FixedEnv::new(NOW_MS, seed)),
             )

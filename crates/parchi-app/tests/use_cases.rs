@@ -13,6 +13,7 @@ use parchi_app::sync::SyncWorker;
 use parchi_app::{AppError, Counter, FixedEnv, RegisterRequest, SystemEnv};
 use parchi_core::patient::PatientInput;
 
+use support::print::{barcodes, pdf_text, printed_after, spool};
 use support::{Hub, config};
 
 const NOW_MS: u64 = 1_780_300_800_000; // 2026-06-01, a Monday
@@ -144,68 +145,6 @@ fn a_batch_commits_the_valid_rows_and_names_the_refused_ones() {
     let refused = out.into_iter().nth(1).expect("row 2").expect_err("no name");
     assert_eq!(invalid_fields(refused), ["name"]);
     assert_eq!(c.counts().expect("counts").0, 2);
-}
-
-/// A PDF that the CUPS PDF printer (scripts/setup-cups.sh) wrote after `before`.
-fn printed_after(before: &[std::path::PathBuf]) -> Option<std::path::PathBuf> {
-    let out = Path::new("/var/spool/cups-pdf/out");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        let new = std::fs::read_dir(out)
-            .ok()?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .find(|p| !before.contains(p) && p.extension().is_some_and(|e| e == "pdf"));
-        if new.is_some() {
-            std::thread::sleep(Duration::from_millis(500));
-            return new;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    None
-}
-
-fn spool() -> Vec<std::path::PathBuf> {
-    std::fs::read_dir("/var/spool/cups-pdf/out")
-        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
-        .unwrap_or_default()
-}
-
-/// The barcodes on a PDF's first page, rendered by poppler and read by zbar.
-fn barcodes(pdf: &Path) -> Vec<String> {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let prefix = tmp.path().join("page");
-    let out = std::process::Command::new("pdftoppm")
-        .args(["-r", "200", "-png", "-f", "1", "-l", "1"])
-        .arg(pdf)
-        .arg(&prefix)
-        .output()
-        .expect("pdftoppm (poppler-utils)");
-    assert!(out.status.success());
-    let png = std::fs::read_dir(tmp.path())
-        .expect("ls")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == "png"))
-        .expect("a page");
-    let out = std::process::Command::new("zbarimg")
-        .arg("-q")
-        .arg(&png)
-        .output()
-        .expect("zbarimg (zbar-tools)");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
-fn pdf_text(pdf: &Path) -> String {
-    let out = std::process::Command::new("pdftotext")
-        .arg(pdf)
-        .arg("-")
-        .output()
-        .expect("pdftotext (poppler-utils)");
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]

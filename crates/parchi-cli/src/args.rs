@@ -16,7 +16,8 @@ pub use patient::PatientArgs;
     about = "Offline-first OPD registration: counters, slips, sync and reconciliation"
 )]
 pub struct Cli {
-    /// The counter's data directory (default: $PARCHI_DATA, else ~/.local/share/parchi).
+    /// The counter's data directory (default: $PARCHI_DATA, else ~/.local/share/parchi;
+    /// %LOCALAPPDATA%\Parchi on Windows).
     #[arg(long, global = true, env = "PARCHI_DATA", value_name = "DIR")]
     pub data: Option<PathBuf>,
     /// Print machine-readable JSON on stdout.

@@ -59,15 +59,10 @@ pub(crate) fn parchi_dedup_verdict_likely() -> parchi_dedup::Verdict {
     parchi_dedup::Verdict::Likely
 }
 
-/// Where data lives when neither `--data` nor `PARCHI_DATA` is given.
+/// Where data lives when neither `--data` nor `PARCHI_DATA` is given: this OS's default
+/// (`parchi_platform::default_data_dir`).
 pub fn default_data_dir() -> PathBuf {
-    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
-        return PathBuf::from(x).join("parchi");
-    }
-    match std::env::var_os("HOME") {
-        Some(h) => PathBuf::from(h).join(".local/share/parchi"),
-        None => PathBuf::from(".parchi-data"),
-    }
+    parchi_platform::default_data_dir()
 }
 
 pub(crate) fn open(dir: &Path) -> Result<Counter, CliError> {

@@ -8,19 +8,10 @@
 
 use parchi_dedup::synth::{SynthConfig, evaluate, generate};
 use parchi_dedup::{Config, scan};
+// CPU time (user + system) beside the wall clock: on a shared machine the wall clock also
+// counts other people's work.
+use parchi_platform::measure::cpu_time;
 use std::time::{Duration, Instant};
-
-/// CPU time this process has used (user + system), from `/proc/self/stat`: on a shared machine
-/// the wall clock also counts other people's work.
-fn cpu_time() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    // The kernel reports clock ticks; USER_HZ is 100 on Linux.
-    Some(Duration::from_millis(ticks * 10))
-}
 
 fn arg<T: std::str::FromStr>(args: &[String], i: usize, default: T) -> T {
     args.get(i).and_then(|s| s.parse().ok()).unwrap_or(default)

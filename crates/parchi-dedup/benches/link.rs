@@ -13,35 +13,22 @@ use parchi_dedup::link::{LinkConfig, LinkVerdict, Linker};
 use parchi_dedup::synth_link::{
     LinkSet, LinkSynthConfig, evaluate_links, generate_link_set, prepare_only,
 };
+use parchi_platform::measure::{self, Memory, cpu_time};
 use std::time::{Duration, Instant};
 
 fn arg<T: std::str::FromStr>(args: &[String], i: usize, default: T) -> T {
     args.get(i).and_then(|s| s.parse().ok()).unwrap_or(default)
 }
 
-/// A memory figure of this process from `/proc/self/status` (`VmHWM`: the peak resident set;
-/// `VmRSS`: the current one), in MiB.
-fn status_mib(field: &str) -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with(field))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
+/// A memory figure of this process (the peak resident set, or the current one), in MiB.
+fn status_mib(which: Memory) -> Option<f64> {
+    measure::memory_kib(which).map(|kib| kib as f64 / 1024.0)
 }
 
-/// Resets the peak resident set to the current one (Linux: `5` into `clear_refs`), so the peak
-/// after linking is the linking's own, not the generator's.
+/// Resets the peak resident set to the current one, so the peak after linking is the
+/// linking's own, not the generator's.
 fn reset_peak() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
-}
-
-/// CPU time this process has used (user + system), from `/proc/self/stat`: on a shared machine
-/// the wall clock also counts other people's work.
-fn cpu_time() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    Some(Duration::from_millis(ticks * 10))
+    measure::reset_peak_memory()
 }
 
 /// One linking run: the verdicts, the linker's stats, and the time of each phase (new, the
@@ -94,8 +81,8 @@ fn main() {
         set.outage.len(),
         t.elapsed()
     );
-    let hwm_generated = status_mib("VmHWM:").unwrap_or(0.0);
-    let rss_before = status_mib("VmRSS:").unwrap_or(0.0);
+    let hwm_generated = status_mib(Memory::Peak).unwrap_or(0.0);
+    let rss_before = status_mib(Memory::Resident).unwrap_or(0.0);
     let reset = reset_peak();
     println!(
         "VmHWM after generating {hwm_generated:.0} MiB; VmRSS before linking {rss_before:.0} MiB \
@@ -129,7 +116,7 @@ fn main() {
         }
         last = Some(out);
     }
-    let hwm_after = status_mib("VmHWM:").unwrap_or(0.0);
+    let hwm_after = status_mib(Memory::Peak).unwrap_or(0.0);
     let (wall, base) = (median(times.clone()), median(base_times.clone()));
     let cpu = if cpu.is_empty() {
         Duration::ZERO

@@ -202,15 +202,8 @@ async fn baseline_pg(url: &str, schema: &str, items: &[Item]) -> Duration {
 
 /// Resident memory of this process, in MB (Linux).
 fn rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
+    parchi_platform::measure::memory_kib(parchi_platform::measure::Memory::Resident)
+        .map_or(0.0, |kb| kb as f64 / 1024.0)
 }
 
 /// After the push and redelivery: reopen with the whole log to merge (no checkpoint yet), then

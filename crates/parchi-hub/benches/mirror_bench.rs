@@ -24,6 +24,7 @@ use parchi_core::{CentralPatient, Uhid};
 use parchi_hub::storage::Storage;
 use parchi_hub::workload::{CentralGen, Rng};
 use parchi_hub::{Hub, HubConfig, PgStorage, SqliteStorage};
+use parchi_platform::measure::{self, Memory};
 use parchi_sync::wire::MirrorBatch;
 
 const BATCH: usize = 10_000;
@@ -58,22 +59,14 @@ fn rate(n: usize, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
 }
 
-/// A line of `/proc/self/status` in kB.
-fn status_kb(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
+/// A memory figure of this process in kB (0 where the OS does not tell).
+fn status_kb(which: Memory) -> u64 {
+    measure::memory_kib(which).unwrap_or(0)
 }
 
 /// Resets VmHWM to the current RSS.
 fn reset_peak() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let _ = measure::reset_peak_memory();
 }
 
 /// The records in batches, generated as they are needed (memory stays one batch).
@@ -107,7 +100,7 @@ impl Iterator for Batches {
 async fn import<S: Storage>(hub: &Hub<S>, n: usize, run: &str) -> (Duration, u64, u64) {
     let mut spent = Duration::ZERO;
     let mut written = 0;
-    let before = status_kb("VmRSS:");
+    let before = status_kb(Memory::Resident);
     reset_peak();
     for records in Batches::new(n) {
         let t = Instant::now();
@@ -123,7 +116,7 @@ async fn import<S: Storage>(hub: &Hub<S>, n: usize, run: &str) -> (Duration, u64
         assert!(r.duplicates.is_empty());
     }
     assert_eq!(written as usize, n);
-    (spent, before, status_kb("VmHWM:"))
+    (spent, before, status_kb(Memory::Peak))
 }
 
 /// The storage's part alone (records prepared outside the clock): one `Storage::mirror_write`

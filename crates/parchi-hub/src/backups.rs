@@ -61,12 +61,9 @@ fn safe_name(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// Best effort: a stored backup that stays writable is still a backup.
 fn read_only(path: &Path) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o400));
-    }
+    let _ = parchi_platform::make_read_only(path);
 }
 
 fn refused(e: BackupError) -> HubError {
@@ -187,7 +184,7 @@ impl BackupStore {
         let _ = std::fs::remove_file(&json_tmp);
         linked?;
         read_only(&index);
-        sync(&site_dir)?;
+        parchi_platform::sync_dir(&site_dir).map_err(io(&site_dir))?;
         tracing::info!(backup = %entry.id, site = %entry.site, device = %entry.device_id, bytes, "backup stored");
         Ok(BackupStored {
             entry,

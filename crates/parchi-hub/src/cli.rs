@@ -7,17 +7,19 @@ use clap::Args;
 
 use crate::{HubConfig, ServeOptions};
 
-/// The flags of `parchi serve` (and of the stand-alone `parchi-hub` binary).
+/// The flags of `parchi serve` (and of the stand-alone `parchi-hub` binary). The settings an
+/// installation keeps can also come from `PARCHI_HUB_*` variables: the hub package's systemd unit
+/// reads them from `/etc/parchi/hub.env`.
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
     /// Address to listen on, e.g. 0.0.0.0:7878; port 0 picks a free port.
-    #[arg(long, default_value = "127.0.0.1:7878")]
+    #[arg(long, env = "PARCHI_HUB_LISTEN", default_value = "127.0.0.1:7878")]
     pub listen: String,
     /// PostgreSQL URL (postgres://user@host:port/db) instead of the embedded SQLite.
-    #[arg(long)]
+    #[arg(long, env = "PARCHI_HUB_DATABASE", hide_env_values = true)]
     pub database: Option<String>,
     /// PostgreSQL schema for the hub's tables (created if missing).
-    #[arg(long, requires = "database")]
+    #[arg(long, env = "PARCHI_HUB_DATABASE_SCHEMA", requires = "database")]
     pub database_schema: Option<String>,
     /// Connect to PostgreSQL over TLS (rustls), verifying the server's certificate and name;
     /// also on when the URL says sslmode=require.
@@ -28,16 +30,16 @@ pub struct ServeArgs {
     #[arg(long, requires = "database")]
     pub database_ca: Option<PathBuf>,
     /// TLS certificate chain (PEM).
-    #[arg(long, requires = "tls_key")]
+    #[arg(long, env = "PARCHI_HUB_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
     /// TLS private key (PEM).
-    #[arg(long, requires = "tls_cert")]
+    #[arg(long, env = "PARCHI_HUB_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
     /// Admin secret (else $PARCHI_HUB_ADMIN_SECRET, else DATA/admin.secret).
     #[arg(long, env = "PARCHI_HUB_ADMIN_SECRET", hide_env_values = true)]
     pub admin_secret: Option<String>,
     /// Upstream hub URL to relay to (LAN mode).
-    #[arg(long, requires = "upstream_token")]
+    #[arg(long, env = "PARCHI_HUB_UPSTREAM", requires = "upstream_token")]
     pub upstream: Option<String>,
     /// This hub's credential at the upstream (enrolled there with role `hub`).
     #[arg(long, env = "PARCHI_HUB_UPSTREAM_TOKEN", hide_env_values = true)]
@@ -55,14 +57,24 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = parchi_core::hlc::DEFAULT_MAX_DRIFT_MS)]
     pub max_drift_ms: u64,
     /// Back the hub's SQLite store up into this directory on a schedule (see --backup-every).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, env = "PARCHI_HUB_BACKUP_DIR", value_name = "DIR")]
     pub backup_dir: Option<PathBuf>,
     /// Minutes between the hub's own backups.
-    #[arg(long, default_value_t = 15, requires = "backup_dir")]
+    #[arg(
+        long,
+        env = "PARCHI_HUB_BACKUP_EVERY",
+        default_value_t = 15,
+        requires = "backup_dir"
+    )]
     pub backup_every: u64,
     /// The hospital's backup key (an age recipient, age1…) the hub's backups are encrypted
     /// to, besides the hub's recovery key.
-    #[arg(long, value_name = "AGE1…", requires = "backup_dir")]
+    #[arg(
+        long,
+        env = "PARCHI_HUB_BACKUP_RECIPIENT",
+        value_name = "AGE1…",
+        requires = "backup_dir"
+    )]
     pub backup_recipient: Option<String>,
     /// Most bytes of one backup a device may upload.
     #[arg(long)]

@@ -151,15 +151,7 @@ pub fn admin_secret(data_dir: &Path) -> Result<String, HubError> {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts
-        .open(&path)
+    let mut f = parchi_platform::create_private_file(&path)
         .map_err(|e| HubError::Config(format!("creating {}: {e}", path.display())))?;
     f.write_all(secret.as_bytes())
         .and_then(|_| f.sync_all())
@@ -350,30 +342,8 @@ pub fn run(opts: ServeOptions) -> Result<(), HubError> {
             let _ = writeln!(out, "listening on {addr}");
             let _ = out.flush();
         },
-        shutdown_signal(),
+        parchi_platform::signal::shutdown_signal(),
     ))
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {},
-                    _ = term.recv() => {},
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 /// Creates a one-time enrolment code through a running hub's admin endpoint (what

@@ -11,14 +11,7 @@ use crate::error::KeyError;
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
     let tmp = path.with_extension("tmp");
     let _ = std::fs::remove_file(&tmp);
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(&tmp).map_err(|e| KeyError::io(&tmp, e))?;
+    let mut f = parchi_platform::create_private_file(&tmp).map_err(|e| KeyError::io(&tmp, e))?;
     f.write_all(bytes)
         .and_then(|_| f.sync_all())
         .map_err(|e| KeyError::io(&tmp, e))?;
@@ -33,12 +26,7 @@ pub fn sync_dir(path: &Path) -> Result<(), KeyError> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    #[cfg(unix)]
-    {
-        let d = std::fs::File::open(dir).map_err(|e| KeyError::io(dir, e))?;
-        d.sync_all().map_err(|e| KeyError::io(dir, e))?;
-    }
-    Ok(())
+    parchi_platform::sync_dir(dir).map_err(|e| KeyError::io(dir, e))
 }
 
 /// Reads a file, `None` when it does not exist.

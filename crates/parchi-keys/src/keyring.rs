@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::KeyError;
 use crate::escrow;
 use crate::files::{read_opt, shred, sync_dir, write_private};
-use crate::platform::{self, MachineStore};
+use crate::machine_key::{self, MachineStore};
 use crate::recovery::RecoveryKey;
 use crate::secret::{DataKey, Kek, Random, Secret32};
 use crate::wrap::{Wrapped, unwrap, wrap};
@@ -170,7 +170,7 @@ fn commit(dir: &Path, mut file: SlotFile, key: &DataKey, rng: Random<'_>) -> Res
     let kek = Kek(Secret32::random(rng));
     let store = MachineStore::detect();
     let next = path(dir, MACHINE_KEY_NEXT_FILE);
-    write_private(&next, platform::seal(&kek, store)?.as_bytes())?;
+    write_private(&next, machine_key::seal(&kek, store)?.as_bytes())?;
     file.machine = Some(machine_slot(&kek, store, key, rng));
     write_slots(&path(dir, SLOTS_FILE), &file)?;
     let cur = path(dir, MACHINE_KEY_FILE);
@@ -228,7 +228,7 @@ fn machine_kek(dir: &Path, slot: &MachineSlot) -> Result<Kek, KeyError> {
     let cur = read_opt(&cur_path)?;
     let next = read_opt(&next_path)?;
     if let Some(text) = &cur
-        && let Ok((kek, _)) = platform::unseal(text, &cur_path)
+        && let Ok((kek, _)) = machine_key::unseal(text, &cur_path)
         && kek.id() == slot.kek_id
     {
         if next.is_some() {
@@ -237,7 +237,7 @@ fn machine_kek(dir: &Path, slot: &MachineSlot) -> Result<Kek, KeyError> {
         return Ok(kek);
     }
     if let Some(text) = &next
-        && let Ok((kek, _)) = platform::unseal(text, &next_path)
+        && let Ok((kek, _)) = machine_key::unseal(text, &next_path)
         && kek.id() == slot.kek_id
     {
         std::fs::rename(&next_path, &cur_path).map_err(|e| KeyError::io(&cur_path, e))?;
@@ -252,7 +252,7 @@ fn machine_kek(dir: &Path, slot: &MachineSlot) -> Result<Kek, KeyError> {
     }
     // A broken TPM or systemd-creds says so rather than "wrong key".
     if let Some(text) = &cur
-        && let Err(e @ KeyError::Platform(_)) = platform::unseal(text, &cur_path)
+        && let Err(e @ KeyError::Platform(_)) = machine_key::unseal(text, &cur_path)
     {
         return Err(e);
     }

@@ -4,7 +4,7 @@
 //! SQLCipher key of its database ([`sqlcipher`]). The data key is never written in clear; it is
 //! wrapped in **key slots** ([`keyring`], `DATA/keys.json`):
 //! - the **machine slot**, under a key-encryption key kept on this machine (`DATA/machine.key`,
-//!   mode 0600, or sealed to the TPM2 by systemd-creds where one is usable: [`platform`]), so
+//!   mode 0600, or sealed to the TPM2 by systemd-creds where one is usable: [`machine_key`]), so
 //!   the counter opens unattended;
 //! - the **recovery slot**, under a key derived from the [`RecoveryKey`] shown once at `init`
 //!   for the admin's safe, with the recovery holder's public X25519 recipient beside it;
@@ -14,7 +14,8 @@
 //!
 //! Pure where it can be: wrapping, the recovery key's text form and the slot format do no I/O
 //! and take randomness as an argument ([`Random`]); [`keyring`] reads and writes the slot files,
-//! [`platform`] talks to systemd-creds, [`sqlcipher`] keys SQLite connections.
+//! [`machine_key`] keeps the machine key (through `parchi_platform`), [`sqlcipher`] keys SQLite
+//! connections.
 //!
 //! **Invariant:** no key material reaches a `Debug` output, an error message, a log, argv or a
 //! file in clear (the machine key file is the one key file, and says what it is).
@@ -24,7 +25,7 @@ mod error;
 mod escrow;
 pub mod files;
 pub mod keyring;
-pub mod platform;
+pub mod machine_key;
 mod recovery;
 mod secret;
 mod signing;

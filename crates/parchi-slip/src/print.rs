@@ -7,6 +7,9 @@
 //!
 //! The commands run with `LC_ALL=C`, so their messages are the English ones parsed below whatever
 //! the counter's locale.
+//!
+//! CUPS is the spooler of Linux and macOS only (`parchi_platform::spooler`); on an OS without
+//! it (Windows) every print is refused with [`PrintError::NoCups`] before any command runs.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -66,6 +69,18 @@ pub enum PrintError {
         path: PathBuf,
         /// The operating system's reason.
         detail: String,
+    },
+
+    /// This OS does not print through CUPS (Windows has its own spooler, which Parchi cannot
+    /// drive yet).
+    #[error(
+        "this operating system has no CUPS, and printing through its own print spooler is not \
+         built into Parchi yet (see docs/windows.md). The PDF is kept at {path}; print it from \
+         there"
+    )]
+    NoCups {
+        /// Where the PDF is kept.
+        path: PathBuf,
     },
 
     /// `lp` or `lpstat` is not installed.
@@ -190,6 +205,7 @@ impl PrintError {
     pub fn code(&self) -> &'static str {
         match self {
             PrintError::PdfMissing { .. } => "pdf_missing",
+            PrintError::NoCups { .. } => "no_cups",
             PrintError::LpMissing { .. } => "lp_missing",
             PrintError::SchedulerNotRunning { .. } => "scheduler_not_running",
             PrintError::NoDefaultPrinter { .. } => "no_default_printer",
@@ -255,6 +271,9 @@ pub fn print_bytes(pdf: &[u8], kept: &str, opts: &PrintOptions) -> Result<PrintJ
 fn ready_printer(cups: &Cups<'_>) -> Result<String, PrintError> {
     let opts = cups.opts;
     let path = cups.path.to_path_buf();
+    if parchi_platform::spooler() != parchi_platform::Spooler::Cups {
+        return Err(PrintError::NoCups { path });
+    }
     let sched = cups.run(&opts.lpstat, &["-r"])?;
     if !sched.stdout.contains("scheduler is running") {
         return Err(PrintError::SchedulerNotRunning { path });

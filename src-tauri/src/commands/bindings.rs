@@ -93,6 +93,8 @@ fn export_all(cfg: &Config) {
     export::<DesktopSettings>(cfg);
     export::<PrintJob>(cfg);
     export::<UiError>(cfg);
+    export::<parchi_app::setup::SetupStart>(cfg);
+    export::<parchi_app::setup::SetupDone>(cfg);
 }
 
 fn id(n: u8) -> [u8; 10] {
@@ -161,6 +163,26 @@ fn ui_error() -> UiError {
         code: "validation".into(),
         message: "check the highlighted fields".into(),
         fields: vec![field_error()],
+    }
+}
+
+fn setup_form() -> parchi_app::setup::SetupForm {
+    parchi_app::setup::SetupForm {
+        hospital_name: "Sadar Hospital, Gaya".into(),
+        hospital_name_local: "सदर अस्पताल, गया".into(),
+        local_language: "hi".into(),
+        counter_code: "B".into(),
+        departments: vec![parchi_app::setup::SetupDepartment {
+            code: "MED".into(),
+            name: "General Medicine".into(),
+            name_local: "सामान्य चिकित्सा".into(),
+            room: "Room 4".into(),
+            days: "Mon-Sat".into(),
+            fee: "10".into(),
+        }],
+        waived: vec!["bpl".into()],
+        slip_layout: "thermal80".into(),
+        ..Default::default()
     }
 }
 
@@ -249,6 +271,7 @@ fn samples() -> Vec<(&'static str, &'static str, Value)> {
             "AppStateView",
             v(&AppStateView {
                 data_dir: "/home/clerk/.local/share/parchi".into(),
+                needs_setup: false,
                 created: false,
                 error: None,
                 info: Some(CounterInfo {
@@ -275,11 +298,44 @@ fn samples() -> Vec<(&'static str, &'static str, Value)> {
             "AppStateView",
             v(&AppStateView {
                 data_dir: "/tmp/parchi".into(),
+                needs_setup: false,
                 created: true,
                 error: Some(ui_error()),
                 info: None,
                 session: None,
                 settings: None,
+            }),
+        ),
+        (
+            "appStateSetup",
+            "AppStateView",
+            v(&AppStateView {
+                data_dir: "/home/clerk/.local/share/parchi".into(),
+                needs_setup: true,
+                created: false,
+                error: None,
+                info: None,
+                session: None,
+                settings: None,
+            }),
+        ),
+        (
+            "setupStart",
+            "SetupStart",
+            v(&parchi_app::setup::SetupStart {
+                form: setup_form(),
+                categories: vec!["general", "bpl", "senior", "staff", "free"],
+                slip_layouts: vec!["thermal80", "a6", "a5"],
+                slip_languages: vec!["hi", "bn"],
+            }),
+        ),
+        (
+            "setupDone",
+            "SetupDone",
+            v(&parchi_app::setup::SetupDone {
+                counter: "B".into(),
+                enrolled: None,
+                enrol_error: Some("the hub at http://192.168.1.10:7700 did not answer".into()),
             }),
         ),
         (

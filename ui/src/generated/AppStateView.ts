@@ -9,7 +9,11 @@ import type { UiError } from "./UiError";
  */
 export type AppStateView = { data_dir: string, 
 /**
- * True when this start set the counter up from the embedded configuration.
+ * True while the data directory is empty: the first screen is the setup.
+ */
+needs_setup: boolean, 
+/**
+ * True when the counter was set up, in this run, on the built-in example hospital.
  */
 created: boolean, 
 /**

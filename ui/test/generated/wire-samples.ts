@@ -2,7 +2,7 @@
 // Real JSON from serde, each declared with its generated type: `npm run typecheck` fails
 // when a generated type and what the shell sends disagree.
 
-import type { AppStateView, ConflictView, CounterState, DepartmentToday, DesktopSettings, DuplicatePair, Field, Found, LinkDecision, LinkQueue, LinkRun, MergeOutcome, MirrorView, PatientCheck, PrintJob, Registration, Report, Reprint, SyncStatus, UiError, UserInfo, VisitDetail } from "../../src/generated";
+import type { AppStateView, ConflictView, CounterState, DepartmentToday, DesktopSettings, DuplicatePair, Field, Found, LinkDecision, LinkQueue, LinkRun, MergeOutcome, MirrorView, PatientCheck, PrintJob, Registration, Report, Reprint, SetupDone, SetupStart, SyncStatus, UiError, UserInfo, VisitDetail } from "../../src/generated";
 
 export const appStateOpened: AppStateView = {
   "created": false,
@@ -25,6 +25,7 @@ export const appStateOpened: AppStateView = {
     ],
     "weekday": "Sat"
   },
+  "needs_setup": false,
   "session": {
     "role": "clerk",
     "user": "meena"
@@ -53,8 +54,70 @@ export const appStateFailed: AppStateView = {
     "message": "check the highlighted fields"
   },
   "info": null,
+  "needs_setup": false,
   "session": null,
   "settings": null
+};
+
+export const appStateSetup: AppStateView = {
+  "created": false,
+  "data_dir": "/home/clerk/.local/share/parchi",
+  "error": null,
+  "info": null,
+  "needs_setup": true,
+  "session": null,
+  "settings": null
+};
+
+export const setupStart: SetupStart = {
+  "categories": [
+    "general",
+    "bpl",
+    "senior",
+    "staff",
+    "free"
+  ],
+  "form": {
+    "counter_code": "B",
+    "counter_name": "",
+    "departments": [
+      {
+        "code": "MED",
+        "days": "Mon-Sat",
+        "fee": "10",
+        "name": "General Medicine",
+        "name_local": "सामान्य चिकित्सा",
+        "room": "Room 4"
+      }
+    ],
+    "enrol_code": "",
+    "hospital_name": "Sadar Hospital, Gaya",
+    "hospital_name_local": "सदर अस्पताल, गया",
+    "hub": "",
+    "local_language": "hi",
+    "printer": "",
+    "slip_layout": "thermal80",
+    "uhid_pattern": "",
+    "uhid_system": "",
+    "waived": [
+      "bpl"
+    ]
+  },
+  "slip_languages": [
+    "hi",
+    "bn"
+  ],
+  "slip_layouts": [
+    "thermal80",
+    "a6",
+    "a5"
+  ]
+};
+
+export const setupDone: SetupDone = {
+  "counter": "B",
+  "enrol_error": "the hub at http://192.168.1.10:7700 did not answer",
+  "enrolled": null
 };
 
 export const departments: DepartmentToday[] = [

@@ -7,7 +7,7 @@
 //! the shell or the web front end.
 
 mod form;
-mod settings;
+pub(crate) mod settings;
 
 use std::path::Path;
 
@@ -15,21 +15,20 @@ use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
 use crate::counter::{Counter, PatientSummary, Result};
-use crate::env::Env;
 use crate::error::AppError;
 use crate::users::{Role, Session};
 
 pub use form::PatientCheck;
 pub use settings::DesktopSettings;
 
-/// The hospital configuration the app starts with when its data directory is empty: the
-/// repository's `examples/hospital.toml`, compiled in.
+/// The example hospital a demonstration or training counter is set up on
+/// ([`Counter::init_demo`]): the repository's `examples/hospital.toml`, compiled in.
 pub const EMBEDDED_CONFIG: &str = include_str!("../../../../examples/hospital.toml");
 
-/// The counter an installation on embedded defaults becomes.
+/// The counter a demonstration installation becomes.
 pub const DEFAULT_COUNTER: &str = "A";
 
-/// The file the embedded configuration is written to, next to the database, so an admin can see
+/// The file the counter's configuration is written to, next to the database, so an admin can see
 /// (and later re-apply) what the counter started from.
 pub const CONFIG_FILE: &str = "hospital.toml";
 
@@ -129,20 +128,13 @@ impl Session {
     }
 }
 
-/// The data directory: `$PARCHI_DATA`, else `$XDG_DATA_HOME/parchi`, else
-/// `~/.local/share/parchi` (the same rule as the `parchi` command line).
+/// The data directory: `$PARCHI_DATA`, else this OS's default (`$XDG_DATA_HOME/parchi`, else
+/// `~/.local/share/parchi`; `%LOCALAPPDATA%\Parchi` on Windows), the same rule as the `parchi`
+/// command line.
 pub fn data_dir() -> std::path::PathBuf {
-    use std::path::PathBuf;
-    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
-    if let Some(d) = var("PARCHI_DATA") {
-        return PathBuf::from(d);
-    }
-    if let Some(x) = var("XDG_DATA_HOME") {
-        return PathBuf::from(x).join("parchi");
-    }
-    match var("HOME") {
-        Some(h) => PathBuf::from(h).join(".local/share/parchi"),
-        None => PathBuf::from(".parchi-data"),
+    match std::env::var_os("PARCHI_DATA").filter(|v| !v.is_empty()) {
+        Some(d) => std::path::PathBuf::from(d),
+        None => parchi_platform::default_data_dir(),
     }
 }
 
@@ -152,33 +144,6 @@ pub fn is_initialised(dir: &Path) -> bool {
 }
 
 impl Counter {
-    /// Opens the counter in `dir`, or, when the directory holds none, initialises it from the
-    /// embedded configuration as counter [`DEFAULT_COUNTER`]. Returns whether it was created.
-    pub fn open_or_init_default(dir: &Path, env: Box<dyn Env>) -> Result<(Counter, bool)> {
-        if is_initialised(dir) {
-            return Ok((Counter::open(dir, env)?, false));
-        }
-        std::fs::create_dir_all(dir).map_err(|e| {
-            AppError::Invalid(format!(
-                "cannot create the data directory {}: {e}; set PARCHI_DATA to a writable directory",
-                dir.display()
-            ))
-        })?;
-        let config_path = dir.join(CONFIG_FILE);
-        if !config_path.exists() {
-            std::fs::write(&config_path, EMBEDDED_CONFIG).map_err(|e| {
-                AppError::Invalid(format!(
-                    "cannot write {}: {e}; set PARCHI_DATA to a writable directory",
-                    config_path.display()
-                ))
-            })?;
-        }
-        Ok((
-            Counter::init(dir, &config_path, DEFAULT_COUNTER, env)?,
-            true,
-        ))
-    }
-
     /// The header: hospital, counter, today, and whether the first admin is still to be made.
     pub fn counter_info(&self) -> Result<CounterInfo> {
         let code = self.counter_code().clone();
@@ -319,6 +284,22 @@ impl Counter {
             })
             .collect())
     }
+}
+
+/// Writes a file whole or not at all (a temporary file renamed over it).
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let fail = |e: std::io::Error| {
+        AppError::Invalid(format!(
+            "cannot write {}: {e}; check the disk and the data directory's permissions",
+            path.display()
+        ))
+    };
+    let mut f = std::fs::File::create(&tmp).map_err(fail)?;
+    f.write_all(bytes).map_err(fail)?;
+    f.sync_all().map_err(fail)?;
+    std::fs::rename(&tmp, path).map_err(fail)
 }
 
 #[cfg(test)]

@@ -1,15 +1,12 @@
 //! This counter's own settings: the printer, the slip's layout and languages, the screen's
 //! language. Validated here; written into this counter's copy of the hospital configuration.
 
-use std::io::Write;
-use std::path::Path;
-
 use serde::{Deserialize, Serialize};
 
 use crate::counter::{Counter, Result};
 use crate::error::AppError;
 
-use super::CONFIG_FILE;
+use super::{CONFIG_FILE, write_atomically};
 
 /// This counter's own settings (not synced): where slips print, how they look, which languages
 /// the screen and the slip use. The printer, layout and slip language are this counter's copy of
@@ -31,9 +28,9 @@ pub struct DesktopSettings {
     pub hub: String,
 }
 
-const SLIP_LAYOUTS: [&str; 3] = ["thermal80", "a6", "a5"];
+pub(crate) const SLIP_LAYOUTS: [&str; 3] = ["thermal80", "a6", "a5"];
 const UI_LANGUAGES: [&str; 2] = ["en", "hi"];
-const SLIP_LANGUAGES: [&str; 2] = ["hi", "bn"];
+pub(crate) const SLIP_LANGUAGES: [&str; 2] = ["hi", "bn"];
 
 const KEY_UI_LANGUAGE: &str = "desktop.ui_language";
 
@@ -120,19 +117,4 @@ fn check_settings(s: &DesktopSettings) -> Result<DesktopSettings> {
     } else {
         Err(AppError::Validation(errs))
     }
-}
-
-/// Writes a file whole or not at all (a temporary file renamed over it).
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    let fail = |e: std::io::Error| {
-        AppError::Invalid(format!(
-            "cannot write {}: {e}; check the disk and the data directory's permissions",
-            path.display()
-        ))
-    };
-    let mut f = std::fs::File::create(&tmp).map_err(fail)?;
-    f.write_all(bytes).map_err(fail)?;
-    f.sync_all().map_err(fail)?;
-    std::fs::rename(&tmp, path).map_err(fail)
 }

@@ -8,10 +8,8 @@ const SAT_MS: u64 = 1_795_840_200_000;
 
 fn fresh() -> (tempfile::TempDir, Counter) {
     let dir = tempfile::tempdir().expect("tmp");
-    let (c, created) =
-        Counter::open_or_init_default(&dir.path().join("data"), Box::new(FixedEnv::new(SAT_MS, 7)))
-            .expect("init");
-    assert!(created);
+    let c = Counter::init_demo(&dir.path().join("data"), Box::new(FixedEnv::new(SAT_MS, 7)))
+        .expect("init");
     (dir, c)
 }
 
@@ -25,7 +23,7 @@ fn patient() -> PatientInput {
 }
 
 #[test]
-fn an_empty_directory_starts_on_the_embedded_configuration_and_reopens() {
+fn a_demo_counter_runs_on_the_example_hospital_and_reopens() {
     let (dir, c) = fresh();
     let info = c.counter_info().expect("info");
     assert_eq!(info.counter, "A");
@@ -33,10 +31,8 @@ fn an_empty_directory_starts_on_the_embedded_configuration_and_reopens() {
     assert!(info.needs_first_admin);
     assert!(dir.path().join("data").join(CONFIG_FILE).exists());
     drop(c);
-    let (c, created) =
-        Counter::open_or_init_default(&dir.path().join("data"), Box::new(FixedEnv::new(SAT_MS, 8)))
-            .expect("reopen");
-    assert!(!created);
+    let c = Counter::open(&dir.path().join("data"), Box::new(FixedEnv::new(SAT_MS, 8)))
+        .expect("reopen");
     assert_eq!(c.counter_info().expect("info").site_tag, info.site_tag);
 }
 

@@ -2,6 +2,8 @@
 //! served in the test process.
 #![allow(dead_code)] // each test binary uses its own part
 
+pub mod print;
+
 use std::path::Path;
 use std::time::Duration;
 

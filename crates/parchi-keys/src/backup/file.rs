@@ -103,14 +103,7 @@ pub fn decrypt_file(
     let m = read_file_manifest(path)?;
     let mut f = io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
     f.seek(SeekFrom::Start(HEADER_BYTES as u64))?;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let out = opts.open(dest)?;
+    let out = parchi_platform::create_private_file(dest)?;
     let mut w = io::BufWriter::with_capacity(1 << 20, out);
     let done = decrypt_payload(&mut f, &m, key.identity(), &mut w).and_then(|k| {
         let out = w

@@ -1,15 +1,16 @@
-//! Where the machine slot's key-encryption key lives on this machine: sealed by systemd-creds
-//! to the TPM2 chip where one is usable, else a key file readable only by the OS account that
-//! runs Parchi (mode 0600). `PARCHI_MACHINE_KEY_STORE=file|tpm2` forces one (tests and CI use
-//! the file: CI machines have no systemd and no TPM).
+//! Where the machine slot's key-encryption key lives on this machine: sealed to the TPM2 chip
+//! where one is usable, else a key file readable only by the OS account that runs Parchi (mode
+//! 0600). `PARCHI_MACHINE_KEY_STORE=file|tpm2` forces one (tests and CI use the file: CI
+//! machines have no systemd and no TPM). The OS calls behind both stores (the file's mode,
+//! systemd-creds) are `parchi_platform`'s, as is the refusal where this build has neither (on
+//! Windows: docs/windows.md).
 //!
 //! The file `machine.key` holds one line naming the store, then the key (file) or the sealed
 //! blob (tpm2), hex-encoded. With tpm2, the blob opens only on this machine's TPM.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
+use parchi_platform::machine::{self, MachineKeyError};
 use zeroize::Zeroizing;
 
 use crate::error::KeyError;
@@ -43,15 +44,7 @@ impl MachineStore {
             Ok("tpm2") => return MachineStore::Tpm2,
             _ => {}
         }
-        let tpm2 = Command::new("systemd-creds")
-            .arg("has-tpm2")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        if tpm2 {
+        if machine::tpm2_usable() {
             MachineStore::Tpm2
         } else {
             MachineStore::File
@@ -59,20 +52,20 @@ impl MachineStore {
     }
 }
 
+fn platform(e: MachineKeyError) -> KeyError {
+    KeyError::Platform(e.to_string())
+}
+
 /// The text of a machine key file for `kek`.
 pub(crate) fn seal(kek: &Kek, store: MachineStore) -> Result<Zeroizing<String>, KeyError> {
     let body = match store {
-        MachineStore::File => Zeroizing::new(hex(kek.0.bytes())),
-        MachineStore::Tpm2 => Zeroizing::new(hex(&systemd_creds(
-            &[
-                "encrypt",
-                "--with-key=tpm2",
-                &format!("--name={CRED_NAME}"),
-                "-",
-                "-",
-            ],
-            kek.0.bytes(),
-        )?)),
+        MachineStore::File => {
+            machine::key_file_supported().map_err(platform)?;
+            Zeroizing::new(hex(kek.0.bytes()))
+        }
+        MachineStore::Tpm2 => Zeroizing::new(hex(
+            &machine::tpm2_seal(CRED_NAME, kek.0.bytes()).map_err(platform)?
+        )),
     };
     let mut s = Zeroizing::new(format!("{HEADER} {}\n", store.as_str()));
     s.push_str(&body);
@@ -93,39 +86,10 @@ pub(crate) fn unseal(text: &[u8], path: &Path) -> Result<(Kek, MachineStore), Ke
     let body = Zeroizing::new(unhex(lines.next().unwrap_or_default()).ok_or_else(bad)?);
     let raw = match store {
         MachineStore::File => body,
-        MachineStore::Tpm2 => Zeroizing::new(systemd_creds(
-            &["decrypt", &format!("--name={CRED_NAME}"), "-", "-"],
-            &body,
-        )?),
+        MachineStore::Tpm2 => {
+            Zeroizing::new(machine::tpm2_unseal(CRED_NAME, &body).map_err(platform)?)
+        }
     };
     let s = Secret32::from_slice(&raw).ok_or_else(bad)?;
     Ok((Kek(s), store))
-}
-
-/// Runs systemd-creds with `input` on stdin and returns its stdout (never a file in between).
-fn systemd_creds(args: &[&str], input: &[u8]) -> Result<Vec<u8>, KeyError> {
-    let mut child = Command::new("systemd-creds")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| KeyError::Platform(format!("systemd-creds: {e}")))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(input)
-            .map_err(|e| KeyError::Platform(format!("systemd-creds: {e}")))?;
-    }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| KeyError::Platform(format!("systemd-creds: {e}")))?;
-    if !out.status.success() {
-        return Err(KeyError::Platform(format!(
-            "systemd-creds {} failed ({}): {}",
-            args.first().copied().unwrap_or_default(),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
-    Ok(out.stdout)
 }
