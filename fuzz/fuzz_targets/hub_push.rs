@@ -54,7 +54,13 @@ fuzz_target!(|data: &[u8]| {
     match parse_push(data, MAX_OPS) {
         Ok(items) => {
             assert!(items.len() <= MAX_OPS);
-            let v: Value = serde_json::from_slice(data).expect("an accepted push body is JSON");
+            let v: Value = match serde_json::from_slice(data) {
+                Ok(v) => v,
+                // Valid JSON (RFC 8259 sets no range) that serde_json's `Value` cannot hold, in a
+                // field the hub skips without reading; anything else is a broken property.
+                Err(e) if e.to_string().starts_with("number out of range") => return,
+                Err(e) => panic!("an accepted push body is not JSON: {e}"),
+            };
             let ops = v
                 .get("ops")
                 .and_then(Value::as_array)

@@ -116,11 +116,19 @@ fuzz_target!(|data: &[u8]| {
         "an ndjson line neither imported, skipped nor refused"
     );
 
+    // A CSV line may also end at a bare CR (csv-core ends records there; old Mac exports).
+    let breaks = data
+        .iter()
+        .enumerate()
+        .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && data.get(i + 1) != Some(&b'\n')))
+        .count() as u64;
+    let ends_open = !data.is_empty() && !matches!(data.last(), Some(b'\n' | b'\r'));
+    let physical_csv = breaks + u64::from(ends_open);
     let mut sink = Memory::default();
     if let Ok(report) = import(data, Format::Csv, &mut sink, &opts(with_format), &mut |_, _| {}) {
         check_common(&report, &sink, with_format);
         let rows = sink.records.len() as u64 + report.skipped + report.refused;
-        assert!(report.lines <= physical, "CSV lines past the input's");
+        assert!(report.lines <= physical_csv, "CSV lines past the input's");
         assert!(
             rows <= report.lines.saturating_sub(1),
             "{rows} CSV rows reported on {} lines",

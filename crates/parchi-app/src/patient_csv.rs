@@ -60,6 +60,8 @@ pub struct PatientCsv<R: Read> {
     rows: csv::StringRecordsIntoIter<R>,
     col: HashMap<String, usize>,
     department: String,
+    /// The line of the last row (the header's at first).
+    last_line: u64,
 }
 
 impl<R: Read> std::fmt::Debug for PatientCsv<R> {
@@ -90,10 +92,12 @@ impl<R: Read> PatientCsv<R> {
         if !col.contains_key("name") || !col.contains_key("sex") {
             return Err(CsvHeaderError::MissingColumns);
         }
+        let last_line = headers.position().map_or(1, csv::Position::line);
         Ok(Self {
             rows: rdr.into_records(),
             col,
             department: department.to_owned(),
+            last_line,
         })
     }
 
@@ -128,13 +132,23 @@ impl<R: Read> Iterator for PatientCsv<R> {
     type Item = CsvRow;
 
     fn next(&mut self) -> Option<CsvRow> {
-        Some(match self.rows.next()? {
+        let row = self.rows.next()?;
+        // The CSV reader counts only LFs, though a bare CR ends a record too, and a bad record's
+        // error may carry no position: a row is never on the line of the one before it.
+        let csv_line = match &row {
+            Ok(rec) => rec.position(),
+            Err(e) => e.position(),
+        }
+        .map_or(0, csv::Position::line);
+        self.last_line = csv_line.max(self.last_line + 1);
+        let line = self.last_line;
+        Some(match row {
             Ok(rec) => CsvRow::Request {
-                line: rec.position().map_or(0, csv::Position::line),
+                line,
                 request: Box::new(self.request(&rec)),
             },
             Err(e) => CsvRow::Unreadable {
-                line: e.position().map_or(0, csv::Position::line),
+                line,
                 reason: format!("not readable CSV: {e}"),
             },
         })
@@ -177,6 +191,19 @@ mod tests {
         let r = rows("name,sex\nA,M\n\"B,F\n");
         assert!(matches!(r[0], CsvRow::Request { line: 2, .. }), "{r:?}");
         assert!(r.len() >= 2, "{r:?}");
+    }
+
+    #[test]
+    fn rows_after_bare_carriage_returns_keep_their_own_lines() {
+        let r = rows("name,sex\rA,M\r\"B,F\r");
+        let lines: Vec<u64> = r
+            .iter()
+            .map(|row| match row {
+                CsvRow::Request { line, .. } | CsvRow::Unreadable { line, .. } => *line,
+            })
+            .collect();
+        assert_eq!(lines[0], 2, "{r:?}");
+        assert!(lines.windows(2).all(|w| w[0] < w[1]), "{lines:?}");
     }
 
     #[test]

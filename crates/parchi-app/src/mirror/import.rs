@@ -300,11 +300,18 @@ pub fn import<R: Read>(
                 .clone();
             let cols = CsvColumns::from_header(&header).map_err(AppError::Invalid)?;
             let mut row = csv::StringRecord::new();
+            // The CSV reader ends a record at a bare CR too (old Mac exports) but counts only
+            // LFs as lines: a record is never on the line of the one before it.
+            let mut last = header.position().map_or(1, |p| p.line());
+            let mut line_of = |csv_line: u64| {
+                last = csv_line.max(last + 1);
+                last
+            };
             loop {
                 match reader.read_record(&mut row) {
                     Ok(false) => break,
                     Ok(true) => {
-                        let line = row.position().map_or(0, |p| p.line());
+                        let line = line_of(row.position().map_or(0, |p| p.line()));
                         if let Some(r) = take(
                             patient_from_csv(&row, &cols, &opts.uhid_format),
                             line,
@@ -319,8 +326,9 @@ pub fn import<R: Read>(
                     }
                     Err(e) => match e.kind() {
                         csv::ErrorKind::Utf8 { pos, .. } => {
-                            let line = pos.as_ref().map_or(0, |p| p.line());
+                            let line = line_of(pos.as_ref().map_or(0, |p| p.line()));
                             take(Err("not UTF-8 text".into()), line, &mut report);
+                            report.lines = line;
                         }
                         _ => return Err(AppError::Invalid(format!("reading the CSV: {e}"))),
                     },
@@ -433,6 +441,35 @@ mod tests {
         assert_eq!(r.errors[0].line, 3);
         assert_eq!(r.warnings[0].line, 4);
         assert!(r.warnings[0].message.starts_with("sex left out"));
+
+        // The same file with bare CRs between lines (an old Mac export; the fuzzer's find).
+        let mut sink = Memory::default();
+        let r = import(
+            text.replace('\n', "\r").as_bytes(),
+            Format::Csv,
+            &mut sink,
+            &opts(100),
+            &mut |_, _| {},
+        )
+        .expect("import");
+        assert_eq!((r.inserted, r.refused, r.warned, r.lines), (2, 1, 1, 4));
+        assert_eq!(r.errors[0].line, 3);
+        assert_eq!(r.warnings[0].line, 4);
+
+        // A last row that is not UTF-8 is refused on its line, and the lines count it.
+        let mut sink = Memory::default();
+        let mut bytes = text.as_bytes().to_vec();
+        bytes.extend_from_slice(b"DHP0\xff004,Sita Devi,F,1990\n");
+        let r = import(
+            &bytes[..],
+            Format::Csv,
+            &mut sink,
+            &opts(100),
+            &mut |_, _| {},
+        )
+        .expect("import");
+        assert_eq!((r.inserted, r.refused, r.lines), (2, 2, 5));
+        assert_eq!(r.errors[1].line, 5);
     }
 
     #[test]
