@@ -12,6 +12,7 @@ pub mod backup;
 pub mod config;
 mod corrections;
 pub mod counter;
+mod csv_lines;
 pub mod desktop;
 pub mod env;
 pub mod error;

@@ -60,8 +60,7 @@ pub struct PatientCsv<R: Read> {
     rows: csv::StringRecordsIntoIter<R>,
     col: HashMap<String, usize>,
     department: String,
-    /// The line of the last row (the header's at first).
-    last_line: u64,
+    lines: crate::csv_lines::RowLines,
 }
 
 impl<R: Read> std::fmt::Debug for PatientCsv<R> {
@@ -92,12 +91,12 @@ impl<R: Read> PatientCsv<R> {
         if !col.contains_key("name") || !col.contains_key("sex") {
             return Err(CsvHeaderError::MissingColumns);
         }
-        let last_line = headers.position().map_or(1, csv::Position::line);
+        let lines = crate::csv_lines::RowLines::after(headers.position());
         Ok(Self {
             rows: rdr.into_records(),
             col,
             department: department.to_owned(),
-            last_line,
+            lines,
         })
     }
 
@@ -133,15 +132,10 @@ impl<R: Read> Iterator for PatientCsv<R> {
 
     fn next(&mut self) -> Option<CsvRow> {
         let row = self.rows.next()?;
-        // The CSV reader counts only LFs, though a bare CR ends a record too, and a bad record's
-        // error may carry no position: a row is never on the line of the one before it.
-        let csv_line = match &row {
+        let line = self.lines.next(match &row {
             Ok(rec) => rec.position(),
             Err(e) => e.position(),
-        }
-        .map_or(0, csv::Position::line);
-        self.last_line = csv_line.max(self.last_line + 1);
-        let line = self.last_line;
+        });
         Some(match row {
             Ok(rec) => CsvRow::Request {
                 line,

@@ -2,11 +2,13 @@
 //! clock: cards at registration, mirror hits in search, visits from the mirror, the link after
 //! the outage with its review, and what the export sends.
 
+mod support;
+
 use std::path::Path;
 
 use parchi_app::{Counter, FixedEnv, Found, RegisterRequest};
 use parchi_core::central::birth_from_year;
-use parchi_core::patient::{Mobile, Name, PatientInput, Pincode, Sex};
+use parchi_core::patient::{Mobile, Name, Pincode, Sex};
 use parchi_core::{CentralPatient, Uhid};
 
 const NOW_MS: u64 = 1_780_300_800_000; // 2026-06-01, a Monday
@@ -69,16 +71,8 @@ fn index() -> Vec<CentralPatient> {
 
 fn request(name: &str, sex: &str, age: &str, mobile: &str, uhid: &str) -> RegisterRequest {
     RegisterRequest {
-        patient: PatientInput {
-            name: name.into(),
-            sex: sex.into(),
-            age: age.into(),
-            mobile: mobile.into(),
-            pincode: "800001".into(),
-            ..Default::default()
-        },
-        department: "MED".into(),
         uhid: uhid.into(),
+        ..support::request(name, sex, age, mobile)
     }
 }
 

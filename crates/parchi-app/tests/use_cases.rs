@@ -14,27 +14,12 @@ use parchi_app::{AppError, Counter, FixedEnv, RegisterRequest, SystemEnv};
 use parchi_core::patient::PatientInput;
 
 use support::print::{barcodes, pdf_text, printed_after, spool};
-use support::{Hub, config};
+use support::{Hub, config, request};
 
 const NOW_MS: u64 = 1_780_300_800_000; // 2026-06-01, a Monday
 
 fn counter(dir: &Path, code: &str, seed: u64) -> Counter {
     Counter::init(dir, &config(), code, Box::new(FixedEnv::new(NOW_MS, seed))).expect("init")
-}
-
-fn request(name: &str, sex: &str, age: &str, mobile: &str) -> RegisterRequest {
-    RegisterRequest {
-        patient: PatientInput {
-            name: name.into(),
-            sex: sex.into(),
-            age: age.into(),
-            mobile: mobile.into(),
-            pincode: "800001".into(),
-            ..Default::default()
-        },
-        department: "MED".into(),
-        uhid: String::new(),
-    }
 }
 
 /// The Parchi patient a hit is, if it is one.

@@ -300,18 +300,12 @@ pub fn import<R: Read>(
                 .clone();
             let cols = CsvColumns::from_header(&header).map_err(AppError::Invalid)?;
             let mut row = csv::StringRecord::new();
-            // The CSV reader ends a record at a bare CR too (old Mac exports) but counts only
-            // LFs as lines: a record is never on the line of the one before it.
-            let mut last = header.position().map_or(1, |p| p.line());
-            let mut line_of = |csv_line: u64| {
-                last = csv_line.max(last + 1);
-                last
-            };
+            let mut lines = crate::csv_lines::RowLines::after(header.position());
             loop {
                 match reader.read_record(&mut row) {
                     Ok(false) => break,
                     Ok(true) => {
-                        let line = line_of(row.position().map_or(0, |p| p.line()));
+                        let line = lines.next(row.position());
                         if let Some(r) = take(
                             patient_from_csv(&row, &cols, &opts.uhid_format),
                             line,
@@ -326,7 +320,7 @@ pub fn import<R: Read>(
                     }
                     Err(e) => match e.kind() {
                         csv::ErrorKind::Utf8 { pos, .. } => {
-                            let line = line_of(pos.as_ref().map_or(0, |p| p.line()));
+                            let line = lines.next(pos.as_ref());
                             take(Err("not UTF-8 text".into()), line, &mut report);
                             report.lines = line;
                         }

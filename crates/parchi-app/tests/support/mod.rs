@@ -7,6 +7,22 @@ pub mod print;
 use std::path::Path;
 use std::time::Duration;
 
+/// A registration for General Medicine with a name, sex, age, mobile and PIN code.
+pub fn request(name: &str, sex: &str, age: &str, mobile: &str) -> parchi_app::RegisterRequest {
+    parchi_app::RegisterRequest {
+        patient: parchi_core::patient::PatientInput {
+            name: name.into(),
+            sex: sex.into(),
+            age: age.into(),
+            mobile: mobile.into(),
+            pincode: "800001".into(),
+            ..Default::default()
+        },
+        department: "MED".into(),
+        uhid: String::new(),
+    }
+}
+
 /// The repository's example hospital.
 pub fn config() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/hospital.toml")
