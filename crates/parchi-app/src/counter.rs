@@ -74,6 +74,9 @@ pub struct Counter {
     pub(crate) key: parchi_keys::DataKey,
     /// The recovery key made in this session, until the caller takes it to show it once.
     pub(crate) recovery: Option<parchi_keys::RecoveryKey>,
+    /// The published configuration in force that this counter could not take, and why
+    /// (`published.rs`); checked again when another comes into force or the counter reopens.
+    pub(crate) config_refused: Option<(parchi_core::ConfigId, String)>,
 }
 
 impl std::fmt::Debug for Counter {
@@ -172,6 +175,7 @@ impl Counter {
             env,
             key: keys.data_key,
             recovery: Some(keys.recovery),
+            config_refused: None,
         };
         c.ensure_signing_key()?;
         Ok(c)
@@ -196,9 +200,11 @@ impl Counter {
             env,
             key,
             recovery: None,
+            config_refused: None,
         };
         c.upgrade_user_hashes()?;
         c.ensure_signing_key()?;
+        c.refresh_config()?;
         Ok(c)
     }
 
@@ -272,6 +278,11 @@ impl Counter {
             .unwrap_or_default()
     }
 
+    /// Replaces the configuration the session runs on (already stored by the caller).
+    pub(crate) fn set_config(&mut self, config: HospitalConfig) {
+        self.config = config;
+    }
+
     pub(crate) fn store_mut(&mut self) -> &mut Store {
         &mut self.store
     }
@@ -321,8 +332,18 @@ impl Counter {
                 known: "the new configuration no longer lists this counter".into(),
             });
         }
+        let applied = self.store.applied_config()?;
+        if applied.is_some() && config.shared() != self.config.shared() {
+            return Err(AppError::Invalid(
+                "this hospital's departments, fees and counters come from the configuration \
+                 published for every counter (`parchi config status`); change them with \
+                 `parchi config publish`. This file may change only this counter's own settings \
+                 (printer, slip layout and language, backup directory)"
+                    .into(),
+            ));
+        }
         let json = serde_json::to_string(&config).map_err(|e| AppError::Invalid(e.to_string()))?;
-        self.store.set_config_json(&json)?;
+        self.store.take_config(&json, applied)?;
         self.config = config;
         Ok(())
     }
@@ -356,6 +377,7 @@ impl Counter {
     /// Parchi patient who already holds it, or the new patient is linked to the hospital's
     /// record (see `returning`).
     pub fn register(&mut self, req: &RegisterRequest) -> Result<Registration> {
+        self.refresh_config()?;
         let (dept, v, card) = self.check_request(req)?;
         let mut warnings = v.warnings;
         warnings.extend(self.day_warning(&dept));
@@ -424,6 +446,7 @@ impl Counter {
         &mut self,
         reqs: &[RegisterRequest],
     ) -> Result<Vec<Result<Registration>>> {
+        self.refresh_config()?;
         let mut prepared = Vec::new();
         let mut outcomes: Vec<Option<Result<Registration>>> = Vec::with_capacity(reqs.len());
         let mut visits = Vec::new();
@@ -496,6 +519,7 @@ impl Counter {
     /// UHID nobody here holds but the mirror of the hospital's index does registers the patient
     /// from the hospital's record, linked to it.
     pub fn new_visit(&mut self, patient_ref: &str, department: &str) -> Result<VisitReceipt> {
+        self.refresh_config()?;
         let dept = self.department(department)?;
         let p = match self.store.resolve_patient(patient_ref) {
             Ok(p) => p,

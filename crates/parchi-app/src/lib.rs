@@ -23,6 +23,7 @@ mod lookup;
 mod matching;
 pub mod mirror;
 pub mod patient_csv;
+pub mod published;
 pub mod reconcile;
 pub mod restore;
 pub mod returning;

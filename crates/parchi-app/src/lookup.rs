@@ -294,6 +294,9 @@ fn describe(body: &OpBody) -> String {
             format!("slip reprinted at counter {counter} (marked DUPLICATE)")
         }
         OpBody::AssignUhid { uhid, .. } => format!("permanent UHID {uhid} assigned"),
+        OpBody::PublishConfig { effective_from, .. } => {
+            format!("hospital configuration published, in force from {effective_from}")
+        }
         OpBody::Link { link, reason, .. } => {
             let what = match link {
                 parchi_core::CentralLink::Claimed { uhid } => {

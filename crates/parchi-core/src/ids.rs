@@ -91,6 +91,10 @@ uuid_id!(
     OpId
 );
 uuid_id!(
+    /// One published hospital configuration (see `OpBody::PublishConfig`).
+    ConfigId
+);
+uuid_id!(
     /// One installation of Parchi (a counter's database, or a hub). Random, minted at `init`; a
     /// reinstall gets a new one, so nothing it numbers can repeat its predecessor's numbers.
     SiteId

@@ -38,8 +38,9 @@ pub mod testgen;
 pub use central::{CentralLink, CentralPatient, LinkBasis};
 pub use hlc::{Clock, Hlc, Stamp};
 pub use ids::{
-    CounterCode, DeptCode, IdError, OpId, PatientId, SiteId, SiteTag, TempId, Token, Uhid, VisitId,
+    ConfigId, CounterCode, DeptCode, IdError, OpId, PatientId, SiteId, SiteTag, TempId, Token,
+    Uhid, VisitId,
 };
 pub use op::{Field, FieldValue, NewVisit, Op, OpBody, PairDecision};
 pub use patient::{Age, Category, FieldError, PatientFields, PatientInput, Sex, ValidationErrors};
-pub use replica::Replica;
+pub use replica::{Published, Replica, config_in_force};

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::central::CentralLink;
 use crate::hlc::{Hlc, Stamp};
-use crate::ids::{CounterCode, DeptCode, OpId, PatientId, SiteId, TempId, Token, Uhid, VisitId};
+use crate::ids::{
+    ConfigId, CounterCode, DeptCode, OpId, PatientId, SiteId, TempId, Token, Uhid, VisitId,
+};
 use crate::patient::{
     AadhaarLast4, AbhaAddress, AbhaNumber, BirthDate, Category, Guardian, Mobile, Name,
     PatientFields, Pincode, Sex, Text,
@@ -49,6 +51,7 @@ impl Op {
                 *patient.as_bytes()
             }
             OpBody::Decide { a, .. } => *a.as_bytes(),
+            OpBody::PublishConfig { config, .. } => *config.as_bytes(),
         }
     }
 
@@ -134,6 +137,21 @@ pub enum OpBody {
         visit: VisitId,
         counter: CounterCode,
     },
+    /// The hospital's configuration (departments, rooms, days, fees, counters), published once
+    /// by an admin at the hub or at one counter for every counter, in force from
+    /// `effective_from` (the hospital's local date). `settings` is the configuration document
+    /// without any counter's own settings (printer, slip layout, hub address); the core does not
+    /// read it, the app checks it against the configuration's schema before it takes effect.
+    /// Published configurations are a grow-only set; the one in force on a day is
+    /// [`crate::replica::config_in_force`].
+    PublishConfig {
+        config: ConfigId,
+        effective_from: NaiveDate,
+        settings: serde_json::Value,
+        /// What the admin said of the change.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        note: String,
+    },
 }
 
 impl OpBody {
@@ -144,6 +162,7 @@ impl OpBody {
             OpBody::CreateVisit(_) => "create_visit",
             OpBody::CancelVisit { .. } => "cancel_visit",
             OpBody::RecordReprint { .. } => "record_reprint",
+            OpBody::PublishConfig { .. } => "publish_config",
             OpBody::AssignUhid { .. } => "assign_uhid",
             OpBody::Link { .. } => "link",
             OpBody::Decide {

@@ -7,6 +7,10 @@
 //! - Visits are append-only. A cancellation is a separate fact about a visit; the earliest
 //!   cancellation by stamp is the one shown. Reprints are a grow-only set.
 //!
+//! - Published hospital configurations are a grow-only set keyed by their ID; the one in force on
+//!   a day is the latest `effective_from` not after it, ties going to the later publication by
+//!   stamp ([`config_in_force`]).
+//!
 //! Every rule takes the maximum (or minimum) of a total order, or a set union, so applying any set
 //! of operations in any order, with any duplication, gives the same state; and [`Replica::merge`]
 //! is a join: commutative, associative and idempotent. The SQLite store and the hub apply the same
@@ -16,13 +20,43 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::central::CentralLink;
 use crate::hlc::Stamp;
-use crate::ids::{CounterCode, PatientId, TempId, Uhid, VisitId};
+use chrono::NaiveDate;
+
+use crate::ids::{ConfigId, CounterCode, PatientId, TempId, Uhid, VisitId};
 use crate::op::{Field, FieldValue, NewVisit, Op, OpBody, PairDecision, pair};
 use crate::patient::PatientFields;
 
 /// Does a write stamped `incoming` replace one stamped `current` in a last-writer-wins register?
 pub fn wins(incoming: &Stamp, current: &Stamp) -> bool {
     incoming > current
+}
+
+/// A published configuration as the in-force rule sees it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Published {
+    pub config: ConfigId,
+    pub effective_from: NaiveDate,
+    pub stamp: Stamp,
+}
+
+impl Published {
+    /// The order of precedence: a later effective date first, then the later publication.
+    fn precedence(&self) -> (NaiveDate, Stamp) {
+        (self.effective_from, self.stamp)
+    }
+}
+
+/// The configuration in force on `day`: of those effective by then, the latest effective date,
+/// and of those the latest publication by stamp. `None` before the first one takes effect (the
+/// counter keeps the configuration it was set up with).
+pub fn config_in_force<'a>(
+    published: impl IntoIterator<Item = &'a Published>,
+    day: NaiveDate,
+) -> Option<&'a Published> {
+    published
+        .into_iter()
+        .filter(|p| p.effective_from <= day)
+        .max_by_key(|p| p.precedence())
 }
 
 /// How a patient record came to be.
@@ -79,6 +113,8 @@ pub struct Replica {
     links: BTreeMap<PatientId, (Stamp, CentralLink)>,
     rejected: BTreeSet<(PatientId, Uhid)>,
     pairs: BTreeMap<(PatientId, PatientId), (Stamp, PairDecision)>,
+    /// Published configurations; an ID published twice keeps its earliest publication.
+    configs: BTreeMap<ConfigId, (Stamp, (NaiveDate, serde_json::Value))>,
 }
 
 fn offer_lww<K: Ord, V: Clone>(
@@ -101,6 +137,16 @@ fn keep_min<T>(slot: &mut Option<(Stamp, T)>, stamp: Stamp, value: T) -> bool {
         Some((s, _)) if *s <= stamp => false,
         _ => {
             *slot = Some((stamp, value));
+            true
+        }
+    }
+}
+
+fn keep_earliest<K: Ord, V>(map: &mut BTreeMap<K, (Stamp, V)>, key: K, value: (Stamp, V)) -> bool {
+    match map.get(&key) {
+        Some((s, _)) if *s <= value.0 => false,
+        _ => {
+            map.insert(key, value);
             true
         }
     }
@@ -198,6 +244,16 @@ impl Replica {
                 .or_default()
                 .reprints
                 .insert(stamp),
+            OpBody::PublishConfig {
+                config,
+                effective_from,
+                settings,
+                ..
+            } => keep_earliest(
+                &mut self.configs,
+                *config,
+                (stamp, (*effective_from, settings.clone())),
+            ),
         }
     }
 
@@ -236,6 +292,26 @@ impl Replica {
         for (k, (s, v)) in &other.pairs {
             offer_lww(&mut self.pairs, *k, *s, v);
         }
+        for (k, v) in &other.configs {
+            keep_earliest(&mut self.configs, *k, v.clone());
+        }
+    }
+
+    /// Every published configuration.
+    pub fn published(&self) -> Vec<Published> {
+        self.configs
+            .iter()
+            .map(|(config, (stamp, (effective_from, _)))| Published {
+                config: *config,
+                effective_from: *effective_from,
+                stamp: *stamp,
+            })
+            .collect()
+    }
+
+    /// The settings a published configuration carries.
+    pub fn config_settings(&self, id: &ConfigId) -> Option<&serde_json::Value> {
+        self.configs.get(id).map(|(_, (_, v))| v)
     }
 
     /// The records joined to `id` by `Same` decisions (including `id`), in ID order.
@@ -375,5 +451,38 @@ pub(crate) mod tests {
             for op in &ops { all.apply(op); }
             prop_assert_eq!(join(&join(&a, &b), &c), all);
         }
+    }
+
+    fn published(c: u8, from: u32, hlc: u64) -> Published {
+        Published {
+            config: crate::testgen::config_id(c),
+            effective_from: crate::testgen::day() + chrono::Days::new(u64::from(from)),
+            stamp: Stamp {
+                hlc: crate::Hlc(hlc),
+                site: crate::testgen::site(1),
+                op: crate::OpId::from_bytes([c; 16]),
+            },
+        }
+    }
+
+    #[test]
+    fn the_latest_effective_configuration_is_in_force_and_a_later_publication_breaks_a_tie() {
+        let day = crate::testgen::day();
+        let first = published(0, 0, 10);
+        let next_week = published(1, 7, 5);
+        let correction = published(2, 0, 20);
+        let all = [first, next_week, correction];
+        assert_eq!(config_in_force(&all, day - chrono::Days::new(1)), None);
+        // Published later for the same day, it replaces the first.
+        assert_eq!(config_in_force(&all, day), Some(&correction));
+        assert_eq!(
+            config_in_force(&all, day + chrono::Days::new(6)),
+            Some(&correction)
+        );
+        // Effective later, it takes over on its day even though it was published earlier.
+        assert_eq!(
+            config_in_force(&all, day + chrono::Days::new(7)),
+            Some(&next_week)
+        );
     }
 }

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use crate::central::{CentralLink, LinkBasis};
 use crate::hlc::Hlc;
 use crate::ids::{
-    CounterCode, DeptCode, OpId, PatientId, SiteId, SiteTag, TempId, Token, Uhid, VisitId,
+    ConfigId, CounterCode, DeptCode, OpId, PatientId, SiteId, SiteTag, TempId, Token, Uhid, VisitId,
 };
 use crate::op::{FieldValue, NewVisit, Op, OpBody, PairDecision};
 use crate::patient::{BirthDate, Category, Mobile, Name, PatientFields, Sex};
@@ -29,6 +29,10 @@ pub fn patient_id(i: u8) -> PatientId {
 
 pub fn visit_id(i: u8) -> VisitId {
     VisitId::from_bytes([0x40 + i; 16])
+}
+
+pub fn config_id(i: u8) -> ConfigId {
+    ConfigId::from_bytes([0x70 + i; 16])
 }
 
 pub fn counter(i: u8) -> CounterCode {
@@ -150,7 +154,13 @@ pub fn arb_body() -> impl Strategy<Value = OpBody> {
             reason: String::new(),
         }
     });
-    prop_oneof![3 => create, 4 => set, 2 => visit, 1 => cancel, 1 => reprint, 1 => uhid, 2 => decide, 2 => link]
+    let config = (0u8..3, 0u32..3, 0u8..4).prop_map(|(c, from, v)| OpBody::PublishConfig {
+        config: config_id(c),
+        effective_from: day() + chrono::Days::new(u64::from(from)),
+        settings: serde_json::json!({ "version": v }),
+        note: String::new(),
+    });
+    prop_oneof![3 => create, 4 => set, 2 => visit, 1 => cancel, 1 => reprint, 1 => uhid, 2 => decide, 2 => link, 1 => config]
 }
 
 /// Up to `max` operations from 3 sites, with distinct op IDs and clustered HLCs (so ties in wall

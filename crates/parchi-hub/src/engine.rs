@@ -31,6 +31,7 @@ pub mod classify;
 mod devices;
 mod memory;
 mod mirror;
+mod own;
 pub mod parse;
 mod push;
 mod query;

@@ -458,6 +458,7 @@ pub fn router<S: Storage>(state: Arc<AppState<S>>) -> Router {
         )
         .route("/v1/admin/relay", post(admin_relay::<S>))
         .route("/v1/admin/assign-uhids", post(admin_assign_uhids::<S>))
+        .route("/v1/admin/config", post(admin_publish_config::<S>))
         .route(
             "/v1/backups",
             post(backups::upload::<S>).get(backups::list_own::<S>),

@@ -312,15 +312,20 @@ pub enum Entity {
     Visit([u8; 16]),
 }
 
-pub fn entity_of(op: &Op) -> Entity {
-    match &op.body {
+/// `None` for a published configuration: the hub keeps no merged record of it (counters take
+/// configurations from the log, like every other op).
+pub fn entity_of(op: &Op) -> Option<Entity> {
+    Some(match &op.body {
         OpBody::CreatePatient { .. }
         | OpBody::SetField { .. }
         | OpBody::AssignUhid { .. }
         | OpBody::Link { .. } => Entity::Patient(op.entity()),
         OpBody::Decide { a, b, .. } => Entity::Patient(*pair(*a, *b).0.as_bytes()),
-        _ => Entity::Visit(op.entity()),
-    }
+        OpBody::CreateVisit(_) | OpBody::CancelVisit { .. } | OpBody::RecordReprint { .. } => {
+            Entity::Visit(op.entity())
+        }
+        OpBody::PublishConfig { .. } => return None,
+    })
 }
 
 mod stored;

@@ -24,6 +24,7 @@ mod error;
 mod fold;
 mod mirror;
 mod name_index;
+mod published;
 mod query;
 mod records;
 mod schema;
@@ -41,6 +42,7 @@ pub use fold::Applied;
 pub use mirror::{MirrorHit, MirrorStatus, MirrorWrite};
 /// The installation's data key, which every connection to the store is keyed with.
 pub use parchi_keys::DataKey;
+pub use published::PublishedConfig;
 pub use query::{Conflict, ConflictWrite, Decision};
 pub use records::{
     DayReport, HistoryEntry, Hit, MatchKind, PatientRecord, RecordSyncState, ReportRow, UserRow,
@@ -77,7 +79,7 @@ impl Stamping<'_> {
         self.local.date()
     }
 
-    fn bytes<const N: usize>(&mut self) -> [u8; N] {
+    pub(crate) fn bytes<const N: usize>(&mut self) -> [u8; N] {
         let mut b = [0u8; N];
         (self.random)(&mut b);
         b

@@ -269,6 +269,19 @@ CREATE TABLE fts_pending (
     indexed INTEGER NOT NULL
 );
 "#,
+    // 9: the hospital configurations published for every counter (PublishConfig ops), each
+    // with the stamp of its first publication; which one is in force is the core's rule.
+    r#"
+CREATE TABLE published_configs (
+    id             BLOB PRIMARY KEY,
+    effective_from TEXT NOT NULL,
+    hlc            INTEGER NOT NULL,
+    site           BLOB NOT NULL,
+    op             BLOB NOT NULL,
+    settings       TEXT NOT NULL,
+    note           TEXT NOT NULL
+) WITHOUT ROWID;
+"#,
 ];
 
 /// The schema version this binary writes.

@@ -475,6 +475,15 @@ proptest! {
         let mut r = Replica::new();
         for op in &ops { r.apply(op); }
         prop_assert_eq!(store_state(&s), replica_state(&r));
+        let mut stored = s.published_configs().expect("configs");
+        let mut expected = r.published();
+        stored.sort_by_key(|p| p.config);
+        expected.sort_by_key(|p| p.config);
+        prop_assert_eq!(&stored, &expected);
+        for p in &stored {
+            let settings = s.published_config(p.config).expect("read").expect("held").settings;
+            prop_assert_eq!(Some(&settings), r.config_settings(&p.config));
+        }
     }
 }
 

@@ -419,6 +419,15 @@ impl HubClient {
         )
     }
 
+    /// Admin, at the central hub: publishes the hospital's configuration for every counter.
+    pub fn admin_publish_config(
+        &self,
+        admin_secret: &str,
+        req: &crate::wire::PublishConfig,
+    ) -> Result<crate::wire::ConfigPublished, ClientError> {
+        self.post("/v1/admin/config", req, Some(admin_secret))
+    }
+
     /// Admin: ops stored aside because their ID arrived with two payloads.
     pub fn admin_quarantine(&self, admin_secret: &str) -> Result<Vec<QuarantinedOp>, ClientError> {
         self.get("/v1/admin/quarantine", Some(admin_secret))

@@ -18,6 +18,10 @@ use crate::wire::RejectCode;
 /// Longest cancellation reason accepted, in characters.
 pub const MAX_REASON_CHARS: usize = 500;
 
+/// Largest published configuration accepted, in bytes of JSON (a large hospital's runs to a
+/// few kilobytes).
+pub const MAX_CONFIG_BYTES: usize = 256 * 1024;
+
 /// A refused op: the code and a message that names the field, never its value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Invalid {
@@ -175,20 +179,34 @@ pub fn validate_op(op: &Op) -> Result<(), Invalid> {
         OpBody::Decide { a, b, .. } if a == b => {
             Err(bad("b", "a record cannot be merged with itself"))
         }
+        OpBody::PublishConfig { settings, note, .. } => {
+            if !settings.is_object() {
+                return Err(bad("settings", "must be a configuration object"));
+            }
+            if settings.to_string().len() > MAX_CONFIG_BYTES {
+                return Err(bad(
+                    "settings",
+                    &format!("must be at most {MAX_CONFIG_BYTES} bytes of JSON"),
+                ));
+            }
+            reason_ok("note", note)
+        }
         OpBody::CancelVisit { reason, .. }
         | OpBody::Decide { reason, .. }
-        | OpBody::Link { reason, .. } => {
-            if reason.chars().count() > MAX_REASON_CHARS {
-                Err(bad(
-                    "reason",
-                    &format!("must be at most {MAX_REASON_CHARS} characters"),
-                ))
-            } else if reason.chars().any(char::is_control) {
-                Err(bad("reason", "must not contain control characters"))
-            } else {
-                Ok(())
-            }
-        }
+        | OpBody::Link { reason, .. } => reason_ok("reason", reason),
+    }
+}
+
+fn reason_ok(field: &str, reason: &str) -> Result<(), Invalid> {
+    if reason.chars().count() > MAX_REASON_CHARS {
+        Err(bad(
+            field,
+            &format!("must be at most {MAX_REASON_CHARS} characters"),
+        ))
+    } else if reason.chars().any(char::is_control) {
+        Err(bad(field, "must not contain control characters"))
+    } else {
+        Ok(())
     }
 }
 

@@ -15,7 +15,9 @@
 use std::fmt;
 
 pub mod backups;
+pub mod config;
 pub mod mirror;
+pub use config::{ConfigPublished, PublishConfig};
 pub use mirror::{
     DEFAULT_MIRROR_LIMIT, MAX_MIRROR_BATCH, MAX_MIRROR_BODY_BYTES, MAX_MIRROR_LIMIT, MirrorBatch,
     MirrorBatchResult, MirrorDone, MirrorPage, MirrorStatus, UhidBlock, UhidBlocks, UhidRange,

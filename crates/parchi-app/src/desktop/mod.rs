@@ -242,6 +242,13 @@ impl Counter {
             .collect()
     }
 
+    /// [`Counter::departments_today`] after taking a configuration that came into force (the
+    /// picker asks this, so a change shows on its effective date without a restart).
+    pub fn departments_now(&mut self) -> Result<Vec<DepartmentToday>> {
+        self.refresh_config()?;
+        Ok(self.departments_today())
+    }
+
     /// Creates the first admin of a fresh installation. Refused once any account exists, so it
     /// cannot be used to get around the admin's user management.
     pub fn create_first_admin(&mut self, name: &str, secret: &str) -> Result<Session> {

@@ -36,7 +36,7 @@ pub struct Hub {
     _dir: tempfile::TempDir,
 }
 
-const ADMIN: &str = "parchi-app-tests-admin-secret";
+pub const ADMIN: &str = "parchi-app-tests-admin-secret";
 
 impl Hub {
     pub fn start() -> Hub {

@@ -113,7 +113,9 @@ impl Merged {
             dirty,
         } = self;
         for (seq, op) in ops {
-            let e = entity_of(&op);
+            let Some(e) = entity_of(&op) else {
+                continue;
+            };
             let fresh = match e {
                 Entity::Patient(id) => {
                     let r = patients.entry(id).or_default();

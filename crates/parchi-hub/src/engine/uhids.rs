@@ -16,12 +16,11 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use parchi_core::central::person_link;
-use parchi_core::hlc::DEFAULT_MAX_DRIFT_MS;
 use parchi_core::replica::PatientView;
-use parchi_core::{CentralLink, Hlc, Op, OpId, PatientId, SiteId, Stamp, Uhid};
-use parchi_sync::wire::{Outcome, UhidBlock, UhidBlocks, UhidRange};
+use parchi_core::{CentralLink, PatientId, Stamp, Uhid};
+use parchi_sync::wire::{UhidBlock, UhidBlocks, UhidRange};
 
-use super::{Hub, Source, prepare_item, random_bytes};
+use super::Hub;
 use crate::error::HubError;
 use crate::state::patient_views;
 use crate::storage::Storage;
@@ -320,41 +319,17 @@ impl<S: Storage> Hub<S> {
         seq_key: &str,
         now_ms: u64,
     ) -> Result<(), HubError> {
-        let site = match self
-            .meta("hub_site")
-            .await
-            .and_then(|s| s.parse::<SiteId>().ok())
-        {
-            Some(s) => s,
-            None => SiteId::new_v7(now_ms, random_bytes::<10>()?),
-        };
-        let mut clock = parchi_core::Clock::resume(
-            Hlc(self
-                .meta("hub_hlc")
-                .await
-                .and_then(|h| h.parse().ok())
-                .unwrap_or(0)),
-            DEFAULT_MAX_DRIFT_MS,
-        );
-        let mut items = Vec::with_capacity(assigned.len());
+        let mut own = self.own_ops(now_ms).await?;
         for (patient, uhid) in assigned {
-            let hlc = clock.tick(now_ms);
-            let op = Op {
-                id: OpId::new_v7(hlc.wall_ms(), random_bytes::<10>()?),
-                hlc,
-                site,
-                body: parchi_core::OpBody::AssignUhid {
+            own.push(
+                parchi_core::OpBody::AssignUhid {
                     patient: *patient,
                     uhid: uhid.clone(),
                 },
-            };
-            items.push(prepare_item(op, None));
+                now_ms,
+            )?;
         }
-        let mut meta = vec![
-            (seq_key.to_string(), minter.seq.to_string()),
-            ("hub_site".to_string(), site.to_string()),
-            ("hub_hlc".to_string(), clock.last().0.to_string()),
-        ];
+        let mut meta = vec![(seq_key.to_string(), minter.seq.to_string())];
         if had_blocks {
             meta.push((
                 META_UHID_BLOCKS.to_string(),
@@ -362,20 +337,7 @@ impl<S: Storage> Hub<S> {
                     .map_err(|e| HubError::Config(format!("UHID blocks: {e}")))?,
             ));
         }
-        // Ops the hub itself writes enter its log like ops from upstream (this hub is the
-        // authority; the server refuses the request on a hub that relays to an upstream).
-        let results = self
-            .push_with_meta(Source::Upstream, items, now_ms, meta)
-            .await?;
-        if let Some(bad) = results
-            .iter()
-            .find(|r| !matches!(r.outcome, Outcome::Applied { .. }))
-        {
-            return Err(HubError::Config(format!(
-                "a UHID assignment was not applied: {:?}",
-                bad.outcome
-            )));
-        }
+        self.commit_own_ops(own, meta, now_ms).await?;
         Ok(())
     }
 }

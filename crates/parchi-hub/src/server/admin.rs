@@ -150,3 +150,42 @@ pub(super) async fn admin_assign_uhids<S: Storage>(
         to_the_end(async move { st.hub.assign_uhids(&req.prefix, st.hub.now_ms()).await }).await?;
     Ok(json_response(&report))
 }
+
+/// Publishes the hospital's configuration for every counter (the central hub only).
+pub(super) async fn admin_publish_config<S: Storage>(
+    State(st): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    admin(&st, &headers)?;
+    let body = read_body(
+        &headers,
+        body,
+        parchi_sync::validate::MAX_CONFIG_BYTES + 64 * 1024,
+    )
+    .await?;
+    if st.upstream.is_some() {
+        return Err(ApiError::new(
+            409,
+            ErrorCode::BadRequest,
+            "this hub relays to an upstream hub: publish the configuration at the central hub",
+        ));
+    }
+    let req: parchi_sync::wire::PublishConfig = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            400,
+            ErrorCode::Malformed,
+            format!(
+                "expected {{\"effective_from\": \"YYYY-MM-DD\", \"settings\": {{…}}, \"note\": \"…\"}}: {e}"
+            ),
+        )
+    })?;
+    let st = st.clone();
+    let published = to_the_end(async move {
+        st.hub
+            .publish_config(req.effective_from, req.settings, req.note, st.hub.now_ms())
+            .await
+    })
+    .await?;
+    Ok(json_response(&published))
+}

@@ -18,7 +18,7 @@ proptest! {
         let mut rows: HashMap<Entity, String> = HashMap::new();
         for &i in &order {
             let op = &ops[i];
-            let e = entity_of(op);
+            let Some(e) = entity_of(op) else { continue };
             match e {
                 Entity::Patient(id) => {
                     let mut s = rows.get(&e).map(|r| PatientState::decode(r).expect("decode")).unwrap_or_default();
@@ -65,8 +65,9 @@ proptest! {
             }
             let op = ops[i].clone();
             match entity_of(&op) {
-                Entity::Patient(id) => ps.entry(id).or_default().apply_owned(op),
-                Entity::Visit(id) => vs.entry(id).or_default().apply_owned(op),
+                Some(Entity::Patient(id)) => ps.entry(id).or_default().apply_owned(op),
+                Some(Entity::Visit(id)) => vs.entry(id).or_default().apply_owned(op),
+                None => {}
             }
         }
         prop_assert_eq!(

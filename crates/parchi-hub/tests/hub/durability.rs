@@ -416,8 +416,9 @@ fn v1_rows(ops: &[Op]) -> V1Rows {
             payload,
         ));
         match entity_of(op) {
-            Entity::Patient(id) => ps.entry(id).or_default().apply(op),
-            Entity::Visit(id) => vs.entry(id).or_default().apply(op),
+            Some(Entity::Patient(id)) => ps.entry(id).or_default().apply(op),
+            Some(Entity::Visit(id)) => vs.entry(id).or_default().apply(op),
+            None => {}
         }
     }
     V1Rows {

@@ -121,6 +121,7 @@ pub(crate) fn rematerialise(tx: &Transaction<'_>, entity: [u8; 16]) -> Result<()
         "DELETE FROM visits WHERE id = ?1",
         "DELETE FROM cancellations WHERE visit = ?1",
         "DELETE FROM reprints WHERE visit = ?1",
+        "DELETE FROM published_configs WHERE id = ?1",
     ] {
         tx.execute(sql, [e])?;
     }
@@ -238,6 +239,31 @@ fn materialise(tx: &Transaction<'_>, op: &Op, stamp: Stamp) -> Result<()> {
             }
         }
         OpBody::CreateVisit(v) => create_visit(tx, v, stamp)?,
+        OpBody::PublishConfig {
+            config,
+            effective_from,
+            settings,
+            note,
+        } => {
+            tx.prepare_cached(
+                "INSERT INTO published_configs (id, effective_from, hlc, site, op, settings, note)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (id) DO UPDATE SET effective_from = excluded.effective_from,
+                     hlc = excluded.hlc, site = excluded.site, op = excluded.op,
+                     settings = excluded.settings, note = excluded.note
+                 WHERE (excluded.hlc, excluded.site, excluded.op)
+                     < (published_configs.hlc, published_configs.site, published_configs.op)",
+            )?
+            .execute(params![
+                config.as_bytes(),
+                effective_from.to_string(),
+                stamp.hlc.0 as i64,
+                stamp.site.as_bytes(),
+                stamp.op.as_bytes(),
+                settings.to_string(),
+                note
+            ])?;
+        }
         OpBody::CancelVisit {
             visit,
             counter,

@@ -1,0 +1,159 @@
+//! What one configuration changes from another, as the counter's screen lists it: departments
+//! added and removed, their fees, rooms, days and names, the waived categories, the counters.
+
+use serde::Serialize;
+
+use crate::config::{Department, HospitalConfig};
+
+/// What changed.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    HospitalName,
+    DepartmentAdded,
+    DepartmentRemoved,
+    DepartmentName,
+    Fee,
+    Room,
+    Days,
+    Waived,
+    CounterAdded,
+    CounterRemoved,
+    SlipValidDays,
+}
+
+/// One change. `code` and `name` say which department or counter (empty for the hospital's
+/// own settings); `before` and `after` are the values as the screen shows them (empty for an
+/// addition's `before` or a removal's `after`).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ConfigChange {
+    pub kind: ChangeKind,
+    pub code: String,
+    pub name: String,
+    pub before: String,
+    pub after: String,
+}
+
+fn change(kind: ChangeKind, code: &str, name: &str, before: String, after: String) -> ConfigChange {
+    ConfigChange {
+        kind,
+        code: code.to_owned(),
+        name: name.to_owned(),
+        before,
+        after,
+    }
+}
+
+fn department_summary(d: &Department) -> String {
+    format!("{}, Rs {}, {}", d.room, d.fee, d.days_text())
+}
+
+/// Every change from `before` to `after`, departments in `after`'s order (removed ones last).
+pub fn changes(before: &HospitalConfig, after: &HospitalConfig) -> Vec<ConfigChange> {
+    use ChangeKind::*;
+    let mut out = Vec::new();
+    if before.hospital.name != after.hospital.name {
+        out.push(change(
+            HospitalName,
+            "",
+            "",
+            before.hospital.name.clone(),
+            after.hospital.name.clone(),
+        ));
+    }
+    for a in &after.departments {
+        let (code, name) = (a.code.as_str(), a.name.as_str());
+        let Some(b) = before.departments.iter().find(|b| b.code == a.code) else {
+            out.push(change(
+                DepartmentAdded,
+                code,
+                name,
+                String::new(),
+                department_summary(a),
+            ));
+            continue;
+        };
+        if b.name != a.name {
+            out.push(change(
+                DepartmentName,
+                code,
+                name,
+                b.name.clone(),
+                a.name.clone(),
+            ));
+        }
+        if b.fee != a.fee {
+            out.push(change(
+                Fee,
+                code,
+                name,
+                b.fee.to_string(),
+                a.fee.to_string(),
+            ));
+        }
+        if b.room != a.room {
+            out.push(change(Room, code, name, b.room.clone(), a.room.clone()));
+        }
+        if b.days != a.days {
+            out.push(change(Days, code, name, b.days_text(), a.days_text()));
+        }
+    }
+    for b in &before.departments {
+        if !after.departments.iter().any(|a| a.code == b.code) {
+            out.push(change(
+                DepartmentRemoved,
+                b.code.as_str(),
+                &b.name,
+                department_summary(b),
+                String::new(),
+            ));
+        }
+    }
+    let waived = |c: &HospitalConfig| {
+        c.fees
+            .waived
+            .iter()
+            .map(|w| w.code())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if waived(before) != waived(after) {
+        out.push(change(Waived, "", "", waived(before), waived(after)));
+    }
+    for a in &after.counters {
+        if !before.counters.iter().any(|b| b.code == a.code) {
+            let name = a.name.clone().unwrap_or_default();
+            out.push(change(
+                CounterAdded,
+                a.code.as_str(),
+                &name,
+                String::new(),
+                String::new(),
+            ));
+        }
+    }
+    for b in &before.counters {
+        if !after.counters.iter().any(|a| a.code == b.code) {
+            let name = b.name.clone().unwrap_or_default();
+            out.push(change(
+                CounterRemoved,
+                b.code.as_str(),
+                &name,
+                String::new(),
+                String::new(),
+            ));
+        }
+    }
+    if before.hospital.slip_valid_days != after.hospital.slip_valid_days {
+        out.push(change(
+            SlipValidDays,
+            "",
+            "",
+            before.hospital.slip_valid_days.to_string(),
+            after.hospital.slip_valid_days.to_string(),
+        ));
+    }
+    out
+}
