@@ -154,7 +154,7 @@ pub async fn set_language(state: State<'_, AppState>, language: String) -> Res<(
 
 #[tauri::command]
 pub async fn departments_today(state: State<'_, AppState>) -> Res<Vec<DepartmentToday>> {
-    clerk(&state, |c| Ok(c.departments_today()))
+    clerk(&state, |c| c.departments_now())
 }
 
 /// The server's verdict on the form so far, without saving.
@@ -509,6 +509,7 @@ pub async fn print_slip(state: State<'_, AppState>, visit: String) -> Res<PrintJ
     })
 }
 
+pub mod config;
 pub mod setup;
 
 #[cfg(all(test, feature = "ts"))]

@@ -187,6 +187,9 @@ pub fn run(started: Instant) -> Result<(), tauri::Error> {
             commands::setup::setup_test_print,
             commands::setup::setup_finish,
             commands::setup::setup_demo,
+            commands::config::config_status,
+            commands::config::publish_form,
+            commands::config::publish_config,
         ])
         .run(tauri::generate_context!())
 }

@@ -25,8 +25,10 @@ use crate::counter::{Counter, Result, with_stamping_pub};
 use crate::error::AppError;
 
 mod changes;
+mod form;
 
 pub use changes::{ChangeKind, ConfigChange, changes};
+pub use form::PublishForm;
 
 /// The settings each counter keeps as its own (JSON pointers into the configuration); a
 /// published configuration never carries or replaces them.

@@ -189,44 +189,8 @@ impl SetupForm {
                 "add at least one department, or import them from a CSV",
             );
         }
-        let mut departments = Vec::new();
-        for (i, d) in self.departments.iter().enumerate() {
-            let earlier = &self.departments[..i];
-            if earlier
-                .iter()
-                .any(|o| o.code.trim().eq_ignore_ascii_case(d.code.trim()))
-            {
-                errs.push(
-                    "departments",
-                    "duplicate",
-                    format!("row {}, code: {} is used twice", i + 1, d.code.trim()),
-                );
-            }
-            match d.checked() {
-                Ok(dept) => departments.push(dept),
-                Err(problems) => {
-                    for (column, why) in problems {
-                        errs.push(
-                            "departments",
-                            "format",
-                            format!("row {}, {column}: {why}", i + 1),
-                        );
-                    }
-                }
-            }
-        }
-        let mut waived = Vec::new();
-        for c in &self.waived {
-            match parchi_core::Category::parse(c) {
-                Ok(cat) if !waived.contains(&cat.code()) => waived.push(cat.code()),
-                Ok(_) => {}
-                Err(_) => errs.push(
-                    "waived",
-                    "format",
-                    format!("must be among {}", crate::counter::categories().join(", ")),
-                ),
-            }
-        }
+        let departments = checked_departments(&self.departments, &mut errs);
+        let waived = checked_waived(&self.waived, &mut errs);
         if !errs.is_empty() {
             return Err(AppError::Validation(errs));
         }
@@ -261,6 +225,58 @@ impl SetupForm {
         }
         HospitalConfig::from_json(&doc.to_string()).map_err(|e| AppError::Invalid(e.to_string()))
     }
+}
+
+/// The department rows as the configuration writes them; every problem goes to `errs` by row
+/// and column (field `departments`).
+pub(crate) fn checked_departments(
+    rows: &[SetupDepartment],
+    errs: &mut ValidationErrors,
+) -> Vec<serde_json::Value> {
+    let mut departments = Vec::new();
+    for (i, d) in rows.iter().enumerate() {
+        let earlier = &rows[..i];
+        if earlier
+            .iter()
+            .any(|o| o.code.trim().eq_ignore_ascii_case(d.code.trim()))
+        {
+            errs.push(
+                "departments",
+                "duplicate",
+                format!("row {}, code: {} is used twice", i + 1, d.code.trim()),
+            );
+        }
+        match d.checked() {
+            Ok(dept) => departments.push(dept),
+            Err(problems) => {
+                for (column, why) in problems {
+                    errs.push(
+                        "departments",
+                        "format",
+                        format!("row {}, {column}: {why}", i + 1),
+                    );
+                }
+            }
+        }
+    }
+    departments
+}
+
+/// The waived categories by code, each once; an unknown one goes to `errs` (field `waived`).
+pub(crate) fn checked_waived(codes: &[String], errs: &mut ValidationErrors) -> Vec<&'static str> {
+    let mut waived = Vec::new();
+    for c in codes {
+        match parchi_core::Category::parse(c) {
+            Ok(cat) if !waived.contains(&cat.code()) => waived.push(cat.code()),
+            Ok(_) => {}
+            Err(_) => errs.push(
+                "waived",
+                "format",
+                format!("must be among {}", crate::counter::categories().join(", ")),
+            ),
+        }
+    }
+    waived
 }
 
 /// Departments from a CSV with a header row naming the columns `code`, `name`, `name_local`,

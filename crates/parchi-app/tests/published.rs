@@ -287,3 +287,64 @@ fn a_counter_s_own_file_cannot_undo_the_hospital_s_configuration() {
     assert_eq!(a.config().hospital.printer.as_deref(), Some("Front-Desk"));
     assert_eq!(nephrology_fee(&mut a), Some(20));
 }
+
+#[test]
+fn the_admin_s_table_publishes_only_what_was_edited_and_refuses_bad_rows_by_field() {
+    let dir = tempfile::tempdir().expect("a");
+    let mut a = counter(dir.path(), "A", 9);
+    let mut form = a.publish_form();
+    assert_eq!(form.departments.len(), a.config().departments.len());
+    assert_eq!(
+        form.effective_from,
+        a.today().succ_opt().expect("day").to_string()
+    );
+
+    let mut bad = form.clone();
+    bad.departments[0].fee = "ten".into();
+    bad.departments[1].days = "someday".into();
+    bad.effective_from = "2026-05-31".into();
+    let Err(AppError::Validation(errs)) = a.publish_from_form(&bad) else {
+        panic!("refused by field");
+    };
+    let fields: Vec<(&str, &str)> = errs
+        .0
+        .iter()
+        .map(|e| (e.field, e.message.as_str()))
+        .collect();
+    assert!(
+        fields
+            .iter()
+            .any(|(f, m)| *f == "departments" && m.starts_with("row 1, fee")),
+        "{fields:?}"
+    );
+    assert!(
+        fields
+            .iter()
+            .any(|(f, m)| *f == "departments" && m.starts_with("row 2, days")),
+        "{fields:?}"
+    );
+    assert!(
+        fields.iter().any(|(f, _)| *f == "effective_from"),
+        "{fields:?}"
+    );
+    assert_eq!(a.outbox().expect("outbox").pending, 0, "nothing written");
+
+    form.departments[0].fee = "12".into();
+    form.note = "Medicine Rs 12".into();
+    let status = a.publish_from_form(&form).expect("published");
+    let [coming] = status.upcoming.as_slice() else {
+        panic!("one to come: {:?}", status.upcoming);
+    };
+    assert!(coming.here);
+    let kinds: Vec<(ChangeKind, &str, &str)> = coming
+        .changes
+        .iter()
+        .map(|c| (c.kind, c.before.as_str(), c.after.as_str()))
+        .collect();
+    assert_eq!(kinds, [(ChangeKind::Fee, "10", "12")]);
+    assert_eq!(
+        a.outbox().expect("outbox").pending,
+        1,
+        "one operation to sync"
+    );
+}

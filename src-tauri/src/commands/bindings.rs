@@ -86,6 +86,8 @@ fn export_all(cfg: &Config) {
     export::<UiError>(cfg);
     export::<parchi_app::setup::SetupStart>(cfg);
     export::<parchi_app::setup::SetupDone>(cfg);
+    export::<parchi_app::published::ConfigStatus>(cfg);
+    export::<parchi_app::published::PublishForm>(cfg);
 }
 
 fn samples_module() -> String {
