@@ -5,6 +5,7 @@ mod at_rest;
 mod backup;
 mod central;
 mod cli;
+mod config;
 mod crash;
 mod fhir;
 mod helios;

@@ -249,11 +249,35 @@ pub enum Command {
         #[command(subcommand)]
         action: Option<LinkCommand>,
     },
-    /// Replace the stored hospital configuration with a new file.
+    /// Replace the stored hospital configuration with a new file. Once the hospital publishes
+    /// its configuration for every counter (`parchi config publish`), the file may change only
+    /// this counter's own settings (printer, slip layout and language, backup directory).
     Configure {
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
     },
+    /// The hospital's configuration for every counter, published through sync.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Publish a configuration file's departments, fees and counters for every counter, in
+    /// force from a date (each counter keeps its own printer, slip layout and language, hub).
+    /// It goes out at this counter's next sync.
+    Publish {
+        file: PathBuf,
+        /// The local date it takes effect (YYYY-MM-DD), today or later.
+        #[arg(long, value_name = "DATE")]
+        from: String,
+        /// What changed, for the other counters (one line).
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// The configuration in force here, the ones to come with what they change, and one this
+    /// counter did not take (and why).
+    Status,
 }
 
 #[derive(Subcommand, Debug)]
@@ -389,6 +413,21 @@ pub enum HubCommand {
     },
     /// Every enrolled device with its sync state.
     Sites {
+        #[arg(long, value_name = "URL")]
+        hub: String,
+        #[arg(long, value_name = "DIR")]
+        hub_data: Option<PathBuf>,
+    },
+    /// At the central hub: publish a configuration file for every counter, in force from a
+    /// date (checked against the configuration's schema first). Counters take it at their
+    /// next sync.
+    PublishConfig {
+        file: PathBuf,
+        /// The local date it takes effect (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        from: String,
+        #[arg(long, default_value = "")]
+        note: String,
         #[arg(long, value_name = "URL")]
         hub: String,
         #[arg(long, value_name = "DIR")]

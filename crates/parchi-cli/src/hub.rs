@@ -84,6 +84,13 @@ pub fn hub_command(h: &HubCommand, dir: &Path, out: &Out) -> Result<(), CliError
                 .map_err(fail)?;
             out.value(&q, || serde_json::to_string_pretty(&q).unwrap_or_default());
         }
+        HubCommand::PublishConfig {
+            file,
+            from,
+            note,
+            hub,
+            hub_data,
+        } => crate::config::publish_at_hub(file, from, note, hub, hub_data, out)?,
         HubCommand::AssignUhids {
             prefix,
             hub,

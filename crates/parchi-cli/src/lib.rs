@@ -7,6 +7,7 @@
 mod admin;
 mod args;
 mod backup;
+mod config;
 mod hub;
 mod import;
 mod keys;

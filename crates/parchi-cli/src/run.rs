@@ -396,6 +396,7 @@ pub fn run(cli: &Cli, out: &Out) -> Result<(), CliError> {
         }
         Command::Hub(h) => return crate::hub::hub_command(h, &dir, out),
         Command::Mirror(m) => return crate::admin::mirror_command(m, &dir, out),
+        Command::Config(cmd) => return crate::config::config_command(cmd, &dir, out),
         Command::Link { action } => return crate::admin::link_command(action.as_ref(), &dir, out),
         Command::User(u) => {
             let mut c = open(&dir)?;

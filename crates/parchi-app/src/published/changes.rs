@@ -157,3 +157,33 @@ pub fn changes(before: &HospitalConfig, after: &HospitalConfig) -> Vec<ConfigCha
     }
     out
 }
+
+impl ConfigChange {
+    /// The change in English words, as the command line prints it (the desktop words it in
+    /// the screen's language from the same fields).
+    pub fn describe(&self) -> String {
+        let who = if self.name.is_empty() {
+            self.code.clone()
+        } else {
+            format!("{} ({})", self.name, self.code)
+        };
+        let (b, a) = (&self.before, &self.after);
+        match self.kind {
+            ChangeKind::HospitalName => format!("hospital name: {b} -> {a}"),
+            ChangeKind::DepartmentAdded => format!("new department {who}: {a}"),
+            ChangeKind::DepartmentRemoved => format!("department {who} closes (was {b})"),
+            ChangeKind::DepartmentName => format!("department {}: renamed {b} -> {a}", self.code),
+            ChangeKind::Fee => format!("{who}: fee Rs {b} -> Rs {a}"),
+            ChangeKind::Room => format!("{who}: room {b} -> {a}"),
+            ChangeKind::Days => format!("{who}: days {b} -> {a}"),
+            ChangeKind::Waived => format!(
+                "categories paying no fee: {} -> {}",
+                if b.is_empty() { "none" } else { b },
+                if a.is_empty() { "none" } else { a }
+            ),
+            ChangeKind::CounterAdded => format!("new counter {who}"),
+            ChangeKind::CounterRemoved => format!("counter {who} removed"),
+            ChangeKind::SlipValidDays => format!("slips valid for {b} -> {a} days"),
+        }
+    }
+}
