@@ -1,90 +1,12 @@
 //! The store against real SQLite files.
 
-use std::collections::BTreeMap;
+mod support;
 
-use chrono::NaiveDate;
-use parchi_core::op::{FieldValue, Op};
-use parchi_core::patient::{Category, PatientInput};
-use parchi_core::testgen::{arb_ops, shuffled};
-use parchi_core::{CounterCode, DeptCode, Hlc, Replica, TempId};
-use parchi_store::{MatchKind, NewRegistration, NewVisitSpec, Stamping, Store, StoreError};
-use proptest::prelude::*;
+use parchi_core::op::FieldValue;
+use parchi_core::{CounterCode, TempId};
+use parchi_store::{MatchKind, Stamping, Store, StoreError};
 
-/// The data key of every store in these tests.
-fn key() -> parchi_store::DataKey {
-    parchi_store::DataKey::from_bytes(&[7u8; 32]).expect("key")
-}
-
-fn day() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 28).expect("date")
-}
-
-/// 10:00 IST on `day()` in Unix ms, as the app would pass it.
-const NOW_MS: u64 = 1_795_840_200_000;
-
-fn local(now_ms: u64) -> chrono::NaiveDateTime {
-    chrono::DateTime::from_timestamp_millis(now_ms as i64)
-        .expect("ts")
-        .naive_utc()
-        + chrono::Duration::minutes(330)
-}
-
-struct Rng(u64);
-impl Rng {
-    fn fill(&mut self, b: &mut [u8]) {
-        for x in b {
-            self.0 = self
-                .0
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            *x = (self.0 >> 33) as u8;
-        }
-    }
-}
-
-fn with_stamping<T>(rng: &mut Rng, now_ms: u64, f: impl FnOnce(&mut Stamping<'_>) -> T) -> T {
-    let mut fill = |b: &mut [u8]| rng.fill(b);
-    let mut st = Stamping {
-        now_ms,
-        local: local(now_ms),
-        random: &mut fill,
-    };
-    f(&mut st)
-}
-
-fn new_store(dir: &std::path::Path, counter: &str, seed: u64) -> Store {
-    let mut rng = Rng(seed);
-    with_stamping(&mut rng, NOW_MS, |st| {
-        Store::create(
-            dir,
-            &key(),
-            CounterCode::parse(counter).expect("counter"),
-            "{}",
-            st,
-        )
-        .expect("create")
-    })
-}
-
-fn reg(name: &str, mobile: &str) -> NewRegistration {
-    let input = PatientInput {
-        name: name.into(),
-        sex: "F".into(),
-        age: "34".into(),
-        mobile: mobile.into(),
-        ..Default::default()
-    };
-    NewRegistration {
-        fields: input.validate(day()).expect("valid").fields,
-        quick: false,
-        visit: NewVisitSpec {
-            department: DeptCode::parse("MED").expect("dept"),
-            fee: 10,
-            category: Category::General,
-        },
-        link: None,
-    }
-}
+use support::{NOW_MS, Rng, day, key, local, new_store, reg, with_stamping};
 
 #[test]
 fn registration_is_durable_and_readable_after_reopen() {
@@ -125,6 +47,42 @@ fn a_newer_schema_is_refused() {
         Store::open(dir.path(), &key()),
         Err(StoreError::SchemaTooNew { found: 99, .. })
     ));
+}
+
+#[test]
+fn a_store_of_the_previous_schema_migrates_and_keeps_its_data() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut rng = Rng(3);
+    let r = {
+        let mut s = new_store(dir.path(), "A", 1);
+        with_stamping(&mut rng, NOW_MS, |st| {
+            s.register(&reg("Sunita Devi", ""), st)
+        })
+        .expect("reg")
+    };
+    // Back to the schema before published configurations (migration 9).
+    let conn = rusqlite::Connection::open(dir.path().join(parchi_store::DB_FILE)).expect("open");
+    parchi_keys::sqlcipher::key_connection(&conn, &key(), None).expect("key");
+    conn.execute_batch("DROP TABLE published_configs")
+        .expect("drop");
+    conn.pragma_update(None, "user_version", 8)
+        .expect("version");
+    drop(conn);
+
+    let mut s = Store::open(dir.path(), &key()).expect("open migrates");
+    let p = s.patient(r.patient).expect("read").expect("kept");
+    assert_eq!(p.fields.name.as_str(), "Sunita Devi");
+    assert!(s.published_configs().expect("the new table").is_empty());
+    let id = with_stamping(&mut rng, NOW_MS + 1, |st| {
+        s.publish_config(day(), serde_json::json!({ "departments": [] }), "", st)
+    })
+    .expect("publish");
+    assert_eq!(s.published_configs().expect("read")[0].config, id);
+    let version: u32 = s
+        .connection()
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .expect("version");
+    assert_eq!(version, 9, "every migration ran");
 }
 
 #[test]
@@ -349,142 +307,6 @@ fn search_finds_by_mobile_ids_and_misspelt_names() {
     // Typing a mobile number: prefix matches appear before it is complete.
     assert_eq!(s.search("987654", 10).expect("prefix").len(), names.len());
     assert!(s.search(&"x".repeat(500), 3).is_err());
-}
-
-fn store_state(s: &Store) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
-    let c = s.connection();
-    let mut p = BTreeMap::new();
-    let mut q = c
-        .prepare("SELECT hex(id), temp_id, fields, coalesce(uhid, '-'), CASE WHEN merged_into IS NULL THEN '-' ELSE hex(merged_into) END,
-                coalesce(link, '-'), coalesce((SELECT group_concat(uhid, ',') FROM (SELECT uhid FROM link_rejections r WHERE r.patient = patients.id ORDER BY uhid)), '')
-            FROM patients")
-        .expect("q");
-    let rows = q
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                format!(
-                    "{} {} {} {} {} [{}]",
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, String>(6)?
-                ),
-            ))
-        })
-        .expect("rows");
-    for row in rows {
-        let (id, v) = row.expect("row");
-        p.insert(id, v);
-    }
-    let mut v = BTreeMap::new();
-    let mut q = c
-        .prepare(
-            "SELECT hex(v.id), hex(v.patient), v.token_counter || v.token_seq, c.visit IS NOT NULL,
-                (SELECT COUNT(*) FROM reprints r WHERE r.visit = v.id) FROM visits v LEFT JOIN cancellations c ON c.visit = v.id",
-        )
-        .expect("q");
-    let rows = q
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                format!(
-                    "{} {} {} {}",
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, bool>(3)?,
-                    r.get::<_, i64>(4)?
-                ),
-            ))
-        })
-        .expect("rows");
-    for row in rows {
-        let (id, s) = row.expect("row");
-        v.insert(id, s);
-    }
-    (p, v)
-}
-
-fn replica_state(r: &Replica) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
-    let hex = |b: &[u8; 16]| b.iter().map(|x| format!("{x:02X}")).collect::<String>();
-    let p = r
-        .patients()
-        .map(|p| {
-            (
-                hex(p.id.as_bytes()),
-                format!(
-                    "{} {} {} {} {} [{}]",
-                    p.origin.temp_id.as_str(),
-                    serde_json::to_string(&p.fields).expect("json"),
-                    parchi_core::central::effective_uhid(p.link.as_ref(), p.uhid.as_ref())
-                        .map(|u| u.to_string())
-                        .unwrap_or_else(|| "-".into()),
-                    p.merged_into
-                        .map(|m| hex(m.as_bytes()))
-                        .unwrap_or_else(|| "-".into()),
-                    p.link
-                        .as_ref()
-                        .map(|l| serde_json::to_string(l).expect("json"))
-                        .unwrap_or_else(|| "-".into()),
-                    r.rejected_links(&p.id)
-                        .iter()
-                        .map(|u| u.to_string())
-                        .collect::<Vec<_>>()
-                        .join(",")
-                ),
-            )
-        })
-        .collect();
-    let v = r
-        .visits()
-        .map(|v| {
-            (
-                hex(v.visit.visit.as_bytes()),
-                format!(
-                    "{} {}{} {} {}",
-                    hex(v.visit.patient.as_bytes()),
-                    v.visit.token.counter,
-                    v.visit.token.seq,
-                    v.cancelled.is_some(),
-                    v.reprints
-                ),
-            )
-        })
-        .collect();
-    (p, v)
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
-
-    /// The SQLite store and the core replica are the same merge, whatever the delivery order and
-    /// duplication.
-    #[test]
-    fn store_materialises_exactly_what_the_core_replica_does(
-        (ops, order) in arb_ops(30).prop_flat_map(|ops| { let n = ops.len(); (Just(ops), shuffled(n)) }),
-        batch in 1usize..5,
-    ) {
-        let dir = tempfile::tempdir().expect("tmp");
-        let mut s = new_store(dir.path(), "D", 99);
-        let delivered: Vec<(Op, Option<Hlc>)> = order.iter().flat_map(|&i| [ops[i].clone(), ops[i].clone()]).map(|o| (o, None)).collect();
-        for chunk in delivered.chunks(batch) {
-            s.apply_remote(chunk, NOW_MS).expect("apply");
-        }
-        let mut r = Replica::new();
-        for op in &ops { r.apply(op); }
-        prop_assert_eq!(store_state(&s), replica_state(&r));
-        let mut stored = s.published_configs().expect("configs");
-        let mut expected = r.published();
-        stored.sort_by_key(|p| p.config);
-        expected.sort_by_key(|p| p.config);
-        prop_assert_eq!(&stored, &expected);
-        for p in &stored {
-            let settings = s.published_config(p.config).expect("read").expect("held").settings;
-            prop_assert_eq!(Some(&settings), r.config_settings(&p.config));
-        }
-    }
 }
 
 #[test]
