@@ -150,6 +150,14 @@ fn a_configuration_published_at_the_hub_or_a_counter_reaches_every_counter() {
         "2001-01-01",
     ]);
     assert!(err.to_string().contains("past"), "{err}");
+    let out = std::process::Command::new(crate::util::PARCHI)
+        .args(["hub", "publish-config", first.to_str().expect("utf8")])
+        .args(["--from", "2001-01-01", "--hub", &hub.url, "--hub-data"])
+        .arg(hub.dir.path())
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("past"));
     let (_, err) = a.json_err(&[
         "config",
         "publish",

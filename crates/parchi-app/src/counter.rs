@@ -114,7 +114,7 @@ pub(crate) fn with_stamping_pub<T>(
     with_stamping(env.as_mut(), config, |st| f(store, st))
 }
 
-fn local_time(cfg: &HospitalConfig, now_ms: u64) -> NaiveDateTime {
+pub(crate) fn local_time(cfg: &HospitalConfig, now_ms: u64) -> NaiveDateTime {
     let utc = DateTime::from_timestamp_millis(now_ms as i64).unwrap_or_default();
     match cfg.offset() {
         Some(off) => utc.with_timezone(&off).naive_local(),

@@ -43,6 +43,18 @@ pub const LOCAL_SETTINGS: [&str; 5] = [
 /// Longest note an admin may give a publication, in characters.
 pub const MAX_NOTE_CHARS: usize = parchi_sync::validate::MAX_REASON_CHARS;
 
+/// Refuses an effective date before today in the hospital's time zone (the configuration is
+/// published for every counter, so its date is the hospital's, wherever it is published).
+pub fn check_effective_from(config: &HospitalConfig, from: NaiveDate, now_ms: u64) -> Result<()> {
+    let today = crate::counter::local_time(config, now_ms).date();
+    if from < today {
+        return Err(AppError::Invalid(format!(
+            "the configuration cannot take effect in the past ({from}); today is {today}"
+        )));
+    }
+    Ok(())
+}
+
 impl HospitalConfig {
     /// The configuration as published for every counter: without [`LOCAL_SETTINGS`].
     pub fn shared(&self) -> serde_json::Value {
@@ -145,12 +157,7 @@ impl Counter {
         effective_from: NaiveDate,
         note: &str,
     ) -> Result<ConfigId> {
-        let today = self.today();
-        if effective_from < today {
-            return Err(AppError::Invalid(format!(
-                "the configuration cannot take effect in the past ({effective_from}); today is {today}"
-            )));
-        }
+        check_effective_from(self.config(), effective_from, self.now_ms())?;
         if !config
             .counters
             .iter()

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use parchi_app::published::{ConfigStatus, PublishedView};
-use parchi_app::{Counter, HospitalConfig};
+use parchi_app::{Counter, HospitalConfig, SystemEnv};
 
 use crate::CliError;
 use crate::args::ConfigCommand;
@@ -87,6 +87,11 @@ pub fn publish_at_hub(
     let cfg = HospitalConfig::load(file)?;
     let effective_from = Counter::parse_day(Some(from))?
         .ok_or_else(|| CliError::BadInput("--from: give the date it takes effect".into()))?;
+    parchi_app::published::check_effective_from(
+        &cfg,
+        effective_from,
+        parchi_app::Env::now_ms(&SystemEnv),
+    )?;
     let req = parchi_sync::wire::PublishConfig {
         effective_from,
         settings: cfg.shared(),
