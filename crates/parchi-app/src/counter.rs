@@ -258,6 +258,29 @@ impl Counter {
         Ok(self.store.search(query, limit)?.len())
     }
 
+    /// Turns the store back into the schema before published configurations (migration 9), as
+    /// the previous release wrote it: for the package test that upgrades across a migration.
+    /// Refused once a configuration was published here (the old schema cannot hold it).
+    #[doc(hidden)]
+    pub fn roll_back_schema_for_tests(&mut self) -> Result<()> {
+        if !self.store.published_configs()?.is_empty() {
+            return Err(AppError::Invalid(
+                "this store holds published configurations".into(),
+            ));
+        }
+        let conn = self.store.connection();
+        let rolled_back = conn
+            .execute_batch("DROP TABLE published_configs; PRAGMA user_version = 8;")
+            .and_then(|()| conn.pragma_query_value(None, "user_version", |r| r.get::<_, u32>(0)))
+            .map_err(parchi_store::StoreError::from)?;
+        if rolled_back != 8 {
+            return Err(AppError::Invalid(format!(
+                "the store is at schema {rolled_back}, not 8"
+            )));
+        }
+        Ok(())
+    }
+
     /// Takes the database's write lock and keeps it until this counter is dropped: for tests of
     /// what another process sees while a counter holds the lock.
     #[doc(hidden)]
