@@ -3,6 +3,7 @@
 
 import type {
   AppStateView,
+  ConfigStatus,
   ConflictView,
   CounterState,
   DepartmentToday,
@@ -21,6 +22,7 @@ import type {
   PatientForm,
   PatientSummary,
   PrintJob,
+  PublishForm,
   Registration,
   Report,
   Reprint,
@@ -176,6 +178,14 @@ export const api = {
   linkReject: (patient: string, uhid: string, reason: string) =>
     call<LinkDecision>("link_reject", { patient, uhid, reason }),
   linkNew: (patient: string, reason: string) => call<LinkDecision>("link_new", { patient, reason }),
+  /** The hospital's configuration for every counter: the one in force (taken first if one came
+   * into force), those to come, and one this counter refused. Any logged-in user. */
+  configStatus: () => call<ConfigStatus>("config_status"),
+  /** The departments and waived categories in force, to edit and publish (admins only). */
+  publishForm: () => call<PublishForm>("publish_form"),
+  /** Publishes the edited table for every counter from its date (admins only); field errors by
+   * `departments` (row by row), `waived`, `effective_from`, `note`. */
+  publishConfig: (form: PublishForm) => call<ConfigStatus>("publish_config", { form }),
   settings: () => call<Settings>("settings"),
   saveSettings: (settings: Settings) => call<Settings>("save_settings", { settings }),
 };

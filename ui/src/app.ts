@@ -2,10 +2,11 @@
 // language switch and user; the tabs; global keys; and which screen shows.
 
 import { api, ApiError } from "./api";
-import type { CounterInfo, Department, LastBackup, MirrorView, Receipt, Session, Settings, SyncStatus } from "./api";
+import type { ConfigStatus, CounterInfo, Department, LastBackup, MirrorView, Receipt, Session, Settings, SyncStatus } from "./api";
 export type { SyncStatus };
 import { h, mount } from "./dom";
 import { mirrorLabel } from "./found";
+import { configNotice, localNames } from "./screens/config-notice";
 import { renderSetup } from "./screens/setup";
 import { errorMessage, has, lang, setLang, t } from "./i18n";
 import type { Key } from "./i18n";
@@ -22,6 +23,8 @@ export interface Ctx {
   mirror: MirrorView | null;
   /** The last backup ("last backup 10:15, verified"). */
   backup: LastBackup | null;
+  /** The hospital's configuration for every counter: in force, to come, refused. */
+  config: ConfigStatus | null;
   created: boolean;
   dataDir: string;
 }
@@ -40,9 +43,14 @@ let ctx: Ctx | null = null;
 let current: { name: ScreenName; screen: Screen; params: Record<string, unknown> } | null = null;
 let syncTimer: number | undefined;
 let mirrorTimer: number | undefined;
+let configTimer: number | undefined;
 const SYNC_POLL_MS = 3000;
 // The mirror changes only when a sync brings a newer copy or an admin imports one.
 const MIRROR_POLL_MS = 30_000;
+// A configuration comes into force on its day, or arrives by sync: once a minute is soon enough.
+const CONFIG_POLL_MS = 60_000;
+// The screens over which the configuration notice shows.
+const NOTICE_SCREENS: ScreenName[] = ["register", "today"];
 
 export function registerScreen(name: ScreenName, f: ScreenFactory): void {
   factories[name] = f;
@@ -272,13 +280,67 @@ async function pollMirror(): Promise<void> {
   }
 }
 
+// The configuration in force when last polled (undefined: not yet polled), to tell when another
+// one has come into force and the departments must be read again.
+let seenConfig: string | null | undefined;
+
+/** Redraws the configuration notice: over the register and today screens only. */
+function paintConfigNotice(): void {
+  const el = document.getElementById("config-notice");
+  if (!el || !ctx) return;
+  const s = ctx.session;
+  el.replaceWith(
+    configNotice(ctx.config, {
+      names: localNames(ctx.departments),
+      user: s?.user ?? "",
+      admin: s?.role === "admin",
+      shown: !!s && !!current && NOTICE_SCREENS.includes(current.name),
+      repaint: paintConfigNotice,
+    }),
+  );
+}
+
+/** Takes a configuration status (polled, or returned by a publication): when another
+ * configuration has come into force, today's departments, fees and waived categories are read
+ * again, so the next patient's picker and fee are the new ones. */
+export async function setConfigStatus(st: ConfigStatus): Promise<void> {
+  if (!ctx) return;
+  ctx.config = st;
+  const id = st.in_force?.config ?? null;
+  const changed = seenConfig !== undefined && seenConfig !== id;
+  seenConfig = id;
+  if (changed) {
+    try {
+      ctx.departments = await api.departmentsToday();
+      const app = await api.appState();
+      if (app.info) ctx.info = app.info;
+      refreshFrame();
+    } catch {
+      // The next poll sees the same change and tries again.
+      seenConfig = undefined;
+    }
+  }
+  paintConfigNotice();
+}
+
+async function pollConfig(): Promise<void> {
+  if (!ctx?.session) return;
+  try {
+    await setConfigStatus(await api.configStatus());
+  } catch {
+    // The notice keeps its last state; the next poll tries again.
+  }
+}
+
 function startSyncPolling(): void {
   if (syncTimer !== undefined) window.clearInterval(syncTimer);
   if (mirrorTimer !== undefined) window.clearInterval(mirrorTimer);
+  if (configTimer !== undefined) window.clearInterval(configTimer);
   void pollSync();
   void pollMirror();
   syncTimer = window.setInterval(() => void pollSync(), SYNC_POLL_MS);
   mirrorTimer = window.setInterval(() => void pollMirror(), MIRROR_POLL_MS);
+  configTimer = window.setInterval(() => void pollConfig(), CONFIG_POLL_MS);
 }
 
 async function switchLanguage(): Promise<void> {
@@ -298,7 +360,10 @@ async function logout(): Promise<void> {
   try {
     await api.logout();
   } finally {
-    if (ctx) ctx.session = null;
+    if (ctx) {
+      ctx.session = null;
+      ctx.config = null;
+    }
     go("login");
   }
 }
@@ -307,6 +372,7 @@ export function setSession(s: Session): void {
   context().session = s;
   void pollSync();
   void pollMirror();
+  void pollConfig();
 }
 
 export async function loadDepartments(): Promise<void> {
@@ -324,6 +390,8 @@ function show(name: ScreenName, params: Record<string, unknown>): void {
   if (!main) return;
   main.dataset.screen = name;
   notify("");
+  paintConfigNotice();
+  if (NOTICE_SCREENS.includes(name)) void pollConfig();
   void screen.render(main);
 }
 
@@ -398,6 +466,7 @@ export async function start(note?: string): Promise<void> {
     sync: null,
     mirror: null,
     backup: null,
+    config: null,
     created: st.created,
     dataDir: st.data_dir,
   };
@@ -405,6 +474,7 @@ export async function start(note?: string): Promise<void> {
     root(),
     h("div", { id: "frame-top" }),
     h("div", { id: "notice", class: "notice", role: "status", hidden: true }),
+    h("div", { id: "config-notice", hidden: true }),
     h("main", { id: "screen" }),
   );
   document.addEventListener("keydown", onGlobalKey);

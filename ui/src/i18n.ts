@@ -3,6 +3,7 @@
 // the core uses, so a problem found by the core reads in the clerk's language too.
 
 import slipLabels from "./generated/slip-labels.json";
+import { configEn, configHi } from "./i18n-config";
 import { setupEn, setupHi } from "./i18n-setup";
 
 export type Lang = "en" | "hi";
@@ -324,7 +325,7 @@ const enCore = {
   "err.generic": "Could not do that: {message}",
 };
 
-const en = { ...enCore, ...setupEn };
+const en = { ...enCore, ...setupEn, ...configEn };
 
 export type Key = keyof typeof en;
 
@@ -641,7 +642,7 @@ const hiCore: Record<keyof typeof enCore, string> = {
   "err.generic": "यह नहीं हो सका: {message}",
 };
 
-const hi: Record<Key, string> = { ...hiCore, ...setupHi };
+const hi: Record<Key, string> = { ...hiCore, ...setupHi, ...configHi };
 
 export const dictionaries: Record<Lang, Record<Key, string>> = { en, hi };
 

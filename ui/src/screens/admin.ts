@@ -1,6 +1,7 @@
 // Admin screens: the counters' sync state, the day report, settings, users, the duplicate queue
-// (two records side by side: merge, or not the same person), conflicting edits, and the link
-// review after an outage (`link-review.ts`).
+// (two records side by side: merge, or not the same person), conflicting edits, the link
+// review after an outage (`link-review.ts`), and the departments and fees published for every
+// counter (`publish.ts`).
 
 import { api, ApiError } from "../api";
 import type { ConflictView, ConflictWrite, DuplicatePair, PatientSummary, Report, ReportRow, Settings } from "../api";
@@ -9,8 +10,9 @@ import { h, mount } from "../dom";
 import { errorMessage, fieldMessage, setLang, t } from "../i18n";
 import type { Key } from "../i18n";
 import { LinkReview } from "./link-review";
+import { renderPublish } from "./publish";
 
-type Tab = "counters" | "report" | "settings" | "users" | "duplicates" | "conflicts" | "link";
+type Tab = "counters" | "report" | "settings" | "users" | "duplicates" | "conflicts" | "link" | "publish";
 const TABS: [Tab, Key][] = [
   ["counters", "admin.counters"],
   ["report", "admin.report"],
@@ -19,6 +21,7 @@ const TABS: [Tab, Key][] = [
   ["duplicates", "admin.duplicates"],
   ["conflicts", "admin.conflicts"],
   ["link", "admin.link"],
+  ["publish", "admin.publish"],
 ];
 
 class AdminScreen {
@@ -66,7 +69,7 @@ class AdminScreen {
   }
 
   onKey(e: KeyboardEvent): boolean {
-    if (e.altKey && /^[1-7]$/.test(e.key)) {
+    if (e.altKey && /^[1-8]$/.test(e.key)) {
       e.preventDefault();
       this.select(TABS[Number(e.key) - 1][0]);
       return true;
@@ -111,6 +114,9 @@ class AdminScreen {
         case "link":
           this.link = new LinkReview(body);
           await this.link.load();
+          break;
+        case "publish":
+          await renderPublish(body);
           break;
       }
     } catch (e) {

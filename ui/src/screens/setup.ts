@@ -7,6 +7,7 @@
 import { api, ApiError } from "../api";
 import type { SetupDepartment, SetupForm, SetupStart } from "../api";
 import { h, mount } from "../dom";
+import { field, input } from "../fields";
 import { errorMessage, t } from "../i18n";
 import type { Key } from "../i18n";
 
@@ -15,21 +16,6 @@ type TextKey = Exclude<
   undefined
 >;
 const COLUMNS: (keyof SetupDepartment)[] = ["code", "name", "name_local", "room", "days", "fee"];
-
-function input(id: string, value: string, attrs: Record<string, string> = {}): HTMLInputElement {
-  return h("input", { id, name: id, type: "text", value, spellcheck: "false", autocomplete: "off", ...attrs });
-}
-
-function field(id: string, label: string, control: HTMLElement, hint?: string): HTMLElement {
-  return h(
-    "div",
-    { class: "field", id: `field-${id}` },
-    h("label", { for: id }, label),
-    control,
-    hint ? h("p", { class: "hint" }, hint) : null,
-    h("div", { class: "msg", id: `msg-${id}` }),
-  );
-}
 
 function select(id: string, value: string, options: string[], label: (o: string) => string): HTMLSelectElement {
   const s = h("select", { id, name: id }, ...options.map((o) => h("option", { value: o }, label(o))));

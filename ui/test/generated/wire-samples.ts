@@ -2,7 +2,7 @@
 // Real JSON from serde, each declared with its generated type: `npm run typecheck` fails
 // when a generated type and what the shell sends disagree.
 
-import type { AppStateView, ConflictView, CounterState, DepartmentToday, DesktopSettings, DuplicatePair, Field, Found, LinkDecision, LinkQueue, LinkRun, MergeOutcome, MirrorView, PatientCheck, PrintJob, Registration, Report, Reprint, SetupDone, SetupStart, SyncStatus, UiError, UserInfo, VisitDetail } from "../../src/generated";
+import type { AppStateView, ConfigStatus, ConflictView, CounterState, DepartmentToday, DesktopSettings, DuplicatePair, Field, Found, LinkDecision, LinkQueue, LinkRun, MergeOutcome, MirrorView, PatientCheck, PrintJob, PublishForm, Registration, Report, Reprint, SetupDone, SetupStart, SyncStatus, UiError, UserInfo, VisitDetail } from "../../src/generated";
 
 export const appStateOpened: AppStateView = {
   "created": false,
@@ -646,4 +646,79 @@ export const uiError: UiError = {
     }
   ],
   "message": "check the highlighted fields"
+};
+
+export const configStatus: ConfigStatus = {
+  "changed_today": true,
+  "in_force": {
+    "changes": [
+      {
+        "after": "15",
+        "before": "10",
+        "code": "MED",
+        "kind": "fee",
+        "name": "General Medicine"
+      },
+      {
+        "after": "Room 21, Rs 20, Mon-Sat",
+        "before": "",
+        "code": "NEP",
+        "kind": "department_added",
+        "name": "Nephrology"
+      }
+    ],
+    "config": "01a1ee56-5e00-7a0a-8a0a-0a0a0a0a0a0a",
+    "effective_from": "2026-11-28",
+    "here": true,
+    "note": "Nephrology OPD opens; medicine fee revised",
+    "published_at": "2026-11-27 18:05"
+  },
+  "refused": {
+    "config": "01a1ee56-5e00-7c0c-8c0c-0c0c0c0c0c0c",
+    "effective_from": "2026-11-28",
+    "reason": "it does not list this counter (A)"
+  },
+  "upcoming": [
+    {
+      "changes": [
+        {
+          "after": "bpl, senior",
+          "before": "bpl",
+          "code": "",
+          "kind": "waived",
+          "name": ""
+        }
+      ],
+      "config": "01a1ee56-5e00-7b0b-8b0b-0b0b0b0b0b0b",
+      "effective_from": "2026-12-07",
+      "here": false,
+      "note": "Nephrology OPD opens; medicine fee revised",
+      "published_at": "2026-11-27 18:05"
+    }
+  ]
+};
+
+export const configStatusSetUp: ConfigStatus = {
+  "changed_today": false,
+  "in_force": null,
+  "refused": null,
+  "upcoming": []
+};
+
+export const publishForm: PublishForm = {
+  "departments": [
+    {
+      "code": "MED",
+      "days": "Mon-Sat",
+      "fee": "10",
+      "name": "General Medicine",
+      "name_local": "सामान्य चिकित्सा",
+      "room": "Room 4"
+    }
+  ],
+  "effective_from": "2026-11-29",
+  "note": "",
+  "waived": [
+    "bpl"
+  ]
 };

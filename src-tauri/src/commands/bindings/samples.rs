@@ -10,6 +10,9 @@ use parchi_app::link::{
     LinkDecision, LinkRow, LinkRun, ReviewCandidate, ReviewDetails, ReviewItem, UPDATABLE,
 };
 use parchi_app::mirror::MirrorView;
+use parchi_app::published::{
+    ChangeKind, ConfigChange, ConfigStatus, PublishForm, PublishedView, RefusedConfig,
+};
 use parchi_app::reconcile::{ConflictView, DuplicatePair, MergeOutcome};
 use parchi_app::slips::SlipCopy;
 use parchi_app::sync::SyncStatus;
@@ -190,6 +193,72 @@ fn conflict() -> ConflictView {
             write(5, json!("98XXXXXX10"), true),
             write(7, json!({"nested": [1, null]}), false),
         ],
+    }
+}
+
+fn config_change(
+    kind: ChangeKind,
+    code: &str,
+    name: &str,
+    before: &str,
+    after: &str,
+) -> ConfigChange {
+    ConfigChange {
+        kind,
+        code: code.into(),
+        name: name.into(),
+        before: before.into(),
+        after: after.into(),
+    }
+}
+
+/// Publication `n`; the sample in force (10) was published at this counter, the others elsewhere.
+fn published_view(n: u8, effective_from: NaiveDate, changes: Vec<ConfigChange>) -> PublishedView {
+    PublishedView {
+        config: OpId::new_v7(1_795_000_000_000, id(n)).to_string(),
+        effective_from,
+        published_at: "2026-11-27 18:05".into(),
+        here: n == 10,
+        note: "Nephrology OPD opens; medicine fee revised".into(),
+        changes,
+    }
+}
+
+/// In force from today with two changes, one to come, and one this counter refused.
+fn config_status() -> ConfigStatus {
+    let later = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap_or_default();
+    ConfigStatus {
+        in_force: Some(published_view(
+            10,
+            day(),
+            vec![
+                config_change(ChangeKind::Fee, "MED", "General Medicine", "10", "15"),
+                config_change(
+                    ChangeKind::DepartmentAdded,
+                    "NEP",
+                    "Nephrology",
+                    "",
+                    "Room 21, Rs 20, Mon-Sat",
+                ),
+            ],
+        )),
+        changed_today: true,
+        upcoming: vec![published_view(
+            11,
+            later,
+            vec![config_change(
+                ChangeKind::Waived,
+                "",
+                "",
+                "bpl",
+                "bpl, senior",
+            )],
+        )],
+        refused: Some(RefusedConfig {
+            config: OpId::new_v7(1_795_000_000_000, id(12)).to_string(),
+            effective_from: day(),
+            reason: "it does not list this counter (A)".into(),
+        }),
     }
 }
 
@@ -484,6 +553,27 @@ pub(super) fn samples() -> Vec<(&'static str, &'static str, Value)> {
             }),
         ),
         ("uiError", "UiError", v(&ui_error())),
+        ("configStatus", "ConfigStatus", v(&config_status())),
+        (
+            "configStatusSetUp",
+            "ConfigStatus",
+            v(&ConfigStatus {
+                in_force: None,
+                changed_today: false,
+                upcoming: vec![],
+                refused: None,
+            }),
+        ),
+        (
+            "publishForm",
+            "PublishForm",
+            v(&PublishForm {
+                departments: setup_form().departments,
+                waived: vec!["bpl".into()],
+                effective_from: "2026-11-29".into(),
+                note: String::new(),
+            }),
+        ),
     ]
 }
 
