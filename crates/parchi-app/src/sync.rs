@@ -169,9 +169,12 @@ impl Counter {
             )),
         };
         let c = client(&hub)?.with_token(token);
+        self.refresh_config()?;
         let now_ms = self.now_ms();
         let stamp = self.now_local().format("%Y-%m-%d %H:%M:%S").to_string();
         let seen_since = mirror_seen_since(self.config().mirror.recent_years, self.today());
+        // A wider window (the hospital raised `mirror.recent_years`) pulls the mirror again.
+        self.store_mut().mirror_set_window(seen_since)?;
         let result = {
             let mut cs = CounterSync {
                 store: self.store_mut(),
@@ -184,6 +187,8 @@ impl Counter {
         let result = result
             .map_err(|e| e.to_string())
             .and_then(|r| self.push_inherited(&hub).map(|_| r));
+        // A configuration the round brought that is in force today is taken now.
+        self.refresh_config()?;
         let store = self.store_mut();
         store.set_setting(LAST_ATTEMPT, &stamp)?;
         match result {

@@ -348,3 +348,75 @@ fn the_admin_s_table_publishes_only_what_was_edited_and_refuses_bad_rows_by_fiel
         "one operation to sync"
     );
 }
+
+fn seen_on(uhid: &str, name: &str, seen: &str) -> parchi_core::CentralPatient {
+    serde_json::from_value(serde_json::json!({
+        "uhid": uhid, "name": name, "sex": "F", "seen": seen,
+        "birth": { "date": "1980-01-01", "approximate": true },
+    }))
+    .expect("record")
+}
+
+#[test]
+fn raising_the_mirror_s_years_in_a_published_configuration_pulls_the_older_patients() {
+    let hub = Hub::start();
+    let admin = hub.admin();
+    admin
+        .admin_mirror_batch(
+            ADMIN,
+            &parchi_sync::wire::MirrorBatch {
+                run: "import-run-1".into(),
+                records: vec![
+                    seen_on("DHP000000001", "Sunita Devi", "2026-01-10"),
+                    seen_on("DHP000000002", "Kamla Devi", "2019-05-01"),
+                ],
+            },
+        )
+        .expect("mirror");
+    // Counter B keeps only the patients seen in the last two years.
+    let dir = tempfile::tempdir().expect("b");
+    let file = dir.path().join("two-years.toml");
+    let mut text = std::fs::read_to_string(support::config()).expect("example");
+    text.push_str("\n[mirror]\nrecent_years = 2\n");
+    std::fs::write(&file, text).expect("write");
+    let data = dir.path().join("data");
+    let mut b = Counter::init(&data, &file, "B", env(NOW_MS, 11)).expect("init");
+    b.enroll(&hub.url, &hub.code()).expect("enrol");
+    sync(&mut b);
+    assert_eq!(b.mirror_view().expect("mirror").records, 1);
+
+    // The hospital keeps ten years from today: the next rounds take the configuration, then
+    // pull the mirror again over the wider window.
+    let mut cfg = b.config().clone();
+    cfg.mirror.recent_years = Some(10);
+    admin
+        .admin_publish_config(
+            ADMIN,
+            &PublishConfig {
+                effective_from: b.today(),
+                settings: cfg.shared(),
+                note: "ten years of patients".into(),
+            },
+        )
+        .expect("published");
+    sync(&mut b);
+    assert_eq!(b.config().mirror.recent_years, Some(10));
+    sync(&mut b);
+    assert_eq!(b.mirror_view().expect("mirror").records, 2);
+    // Narrowing again keeps what is held and pulls nothing again.
+    cfg.mirror.recent_years = Some(1);
+    admin
+        .admin_publish_config(
+            ADMIN,
+            &PublishConfig {
+                effective_from: b.today(),
+                settings: cfg.shared(),
+                note: String::new(),
+            },
+        )
+        .expect("published");
+    sync(&mut b);
+    sync(&mut b);
+    assert_eq!(b.config().mirror.recent_years, Some(1));
+    assert_eq!(b.mirror_view().expect("mirror").records, 2);
+}

@@ -6,6 +6,7 @@
 //! (`parchi mirror import`) or, page by page, from the hub (the cursor moves in the same
 //! transaction as the records it covers).
 
+use chrono::NaiveDate;
 use parchi_core::names;
 use parchi_core::{CentralPatient, Uhid};
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
@@ -47,6 +48,8 @@ pub struct MirrorHit {
 const MIRROR_COLS: &str = "rowid, record";
 const META_AS_OF: &str = "mirror_as_of";
 const META_CURSOR: &str = "mirror_cursor";
+/// The `seen_since` the hub's mirror was last pulled with (`all`: everyone).
+const META_WINDOW: &str = "mirror_window";
 
 fn decode(rowid: i64, json: &str) -> Result<(i64, CentralPatient)> {
     Ok((rowid, serde_json::from_str(json)?))
@@ -171,6 +174,32 @@ impl Store {
         Ok(get_meta(&self.conn, META_CURSOR)?
             .and_then(|v| v.parse().ok())
             .unwrap_or(0))
+    }
+
+    /// Records the window the hub's mirror is pulled with from now on: patients the hospital
+    /// saw since this day (`None`: everyone). A wider window than the last pull's (an earlier
+    /// day, or everyone) starts the pull over from the beginning, since the hub left out the
+    /// patients the narrower one did not cover; records already held are replaced by UHID as
+    /// they come again. Returns whether it started over. A narrower window (every day moves
+    /// it on) changes nothing held.
+    pub fn mirror_set_window(&mut self, since: Option<NaiveDate>) -> Result<bool> {
+        let text = since.map_or_else(|| "all".to_owned(), |d| d.to_string());
+        let tx = self.conn.transaction()?;
+        let wider = match get_meta(&tx, META_WINDOW)?.as_deref() {
+            // Never recorded (a store from before windows were): the current one is assumed.
+            None => false,
+            Some("all") => false,
+            Some(old) => match (old.parse::<NaiveDate>(), since) {
+                (Ok(old), Some(new)) => new < old,
+                _ => true,
+            },
+        };
+        if wider {
+            set_meta(&tx, META_CURSOR, "0")?;
+        }
+        set_meta(&tx, META_WINDOW, &text)?;
+        tx.commit()?;
+        Ok(wider)
     }
 
     /// Whether this installation holds any mirror at all (cheap: no count).
