@@ -56,6 +56,12 @@ pub struct BackupConfig {
     /// Also upload each scheduled backup to the hub (when enrolled).
     #[serde(default = "default_true")]
     pub to_hub: bool,
+    /// In `dir`, keep this installation's newest this many backups...
+    #[serde(default = "default_keep_recent")]
+    pub keep_recent: u32,
+    /// ...and the newest of each of the last this many days.
+    #[serde(default = "default_keep_days")]
+    pub keep_days: u32,
 }
 
 fn default_backup_every() -> u32 {
@@ -67,6 +73,12 @@ fn default_day_end() -> String {
 fn default_true() -> bool {
     true
 }
+fn default_keep_recent() -> u32 {
+    8
+}
+fn default_keep_days() -> u32 {
+    30
+}
 
 impl Default for BackupConfig {
     fn default() -> Self {
@@ -75,6 +87,8 @@ impl Default for BackupConfig {
             every_minutes: default_backup_every(),
             day_end: default_day_end(),
             to_hub: true,
+            keep_recent: default_keep_recent(),
+            keep_days: default_keep_days(),
         }
     }
 }

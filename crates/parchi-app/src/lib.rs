@@ -26,6 +26,7 @@ pub mod patient_csv;
 pub mod published;
 pub mod reconcile;
 pub mod restore;
+pub mod retention;
 pub mod returning;
 pub mod schedule;
 pub mod setup;

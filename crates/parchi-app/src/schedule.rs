@@ -1,8 +1,9 @@
 //! Scheduled backups: when one is due (a pure decision), taking it (to `backup.dir`, else the
-//! data directory's `backups/`, and to the hub), and `BackupWorker`, the background thread the
-//! desktop app runs on a connection of its own (registration never waits for it).
+//! data directory's `backups/`, each thinned by `retention`, and to the hub), and
+//! `BackupWorker`, the background thread the desktop app runs on a connection of its own
+//! (registration never waits for it).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,12 +13,13 @@ use crate::backup::{BackupDone, DEFAULT_DIR, EXTENSION, LastBackup};
 use crate::config::BackupConfig;
 use crate::counter::{Counter, Result};
 use crate::env::Env;
+use crate::retention::{self, Retention};
 use crate::worker::Background;
 
 /// After a failed attempt, the next one waits this long (a full disk is not hammered).
 const RETRY_AFTER_MS: u64 = 60_000;
 /// Backups kept in the data directory's own `backups/` (the hub and `backup.dir` keep more).
-const KEEP_LOCAL: usize = 4;
+const KEEP_LOCAL: Retention = Retention { recent: 4, days: 0 };
 
 /// Whether a scheduled backup is due: none yet, the interval passed since the last good one,
 /// or the day-end time passed since it; never within a minute of a failed attempt, and never
@@ -51,29 +53,6 @@ pub fn due(cfg: &BackupConfig, last: Option<&LastBackup>, now_ms: u64, now: Naiv
     minute >= end && ok < end_today_ms
 }
 
-/// Keeps the newest `keep` backups of this site's in `dir` (the default local directory only).
-fn prune_local(dir: &Path, stem_prefix: &str, keep: usize) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut files: Vec<PathBuf> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.extension().and_then(|x| x.to_str()) == Some(EXTENSION)
-                && p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with(stem_prefix))
-        })
-        .collect();
-    // Names carry the time (YYYYMMDD-HHMMSS), so they sort by age.
-    files.sort();
-    let n = files.len().saturating_sub(keep);
-    for f in files.into_iter().take(n) {
-        let _ = std::fs::remove_file(f);
-    }
-}
-
 impl Counter {
     /// Takes the scheduled backup if one is due (see [`due`]); uploads it to the hub when
     /// `backup.to_hub` and enrolled. An upload failure is recorded (the status bar says so)
@@ -85,11 +64,19 @@ impl Counter {
             return Ok(None);
         }
         let done = self.backup(None)?;
-        if cfg.dir.is_none() {
-            let site = self.site();
-            let prefix = format!("parchi-{}-{}-", site.counter.as_str(), site.tag.as_str());
-            prune_local(&self.data_dir().join(DEFAULT_DIR), &prefix, KEEP_LOCAL);
-        }
+        let site = self.site();
+        let prefix = format!("parchi-{}-{}-", site.counter.as_str(), site.tag.as_str());
+        let (dir, keep) = match &cfg.dir {
+            Some(dir) => (
+                PathBuf::from(dir),
+                Retention {
+                    recent: usize::try_from(cfg.keep_recent).unwrap_or(usize::MAX),
+                    days: cfg.keep_days,
+                },
+            ),
+            None => (self.data_dir().join(DEFAULT_DIR), KEEP_LOCAL),
+        };
+        retention::prune(&dir, &prefix, EXTENSION, keep, self.today());
         if cfg.to_hub
             && self.sync_status()?.enrolled
             && let Err(e) = self.upload_backup(&done.file)

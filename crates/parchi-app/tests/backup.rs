@@ -195,3 +195,45 @@ fn verify_refuses_a_backup_of_one_counter_whose_header_was_moved_to_another() {
         "nothing left"
     );
 }
+
+#[test]
+fn scheduled_backups_to_a_drive_keep_the_newest_and_one_a_day() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let drive = tmp.path().join("usb");
+    std::fs::create_dir_all(&drive).expect("drive");
+    // Another counter's backup on the same drive is never touched.
+    let other = drive.join("parchi-B-9XY-20260520-091500-cd34.pbk");
+    std::fs::write(&other, b"counter B's").expect("write");
+    let file = tmp.path().join("hospital.toml");
+    let mut cfg = parchi_app::HospitalConfig::load(&config()).expect("example");
+    cfg.backup.dir = Some(drive.to_str().expect("utf8").to_owned());
+    cfg.backup.every_minutes = 60;
+    cfg.backup.keep_recent = 2;
+    cfg.backup.keep_days = 2;
+    std::fs::write(&file, toml::to_string(&cfg).expect("toml")).expect("write");
+    let clock = Arc::new(AtomicU64::new(NINE_AM));
+    let mut c = Counter::init(&tmp.path().join("data"), &file, "A", env(&clock, 1)).expect("init");
+    c.register(&request("Sunita Devi", "")).expect("register");
+    // Three days, three backups a day (09:00, 11:00, 13:00).
+    let mut taken = Vec::new();
+    for day in 0..3u64 {
+        for hour in [0u64, 2, 4] {
+            clock.store(
+                NINE_AM + day * 1440 * MINUTE + hour * 60 * MINUTE,
+                Ordering::Relaxed,
+            );
+            let done = c.scheduled_backup().expect("backup").expect("due");
+            taken.push(done.file);
+        }
+    }
+    let mut kept: Vec<std::path::PathBuf> = std::fs::read_dir(&drive)
+        .expect("read")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| *p != other)
+        .collect();
+    kept.sort();
+    // Today's last two, and yesterday's last; the first day's are gone.
+    assert_eq!(kept, [taken[5].clone(), taken[7].clone(), taken[8].clone()]);
+    assert!(other.exists());
+}

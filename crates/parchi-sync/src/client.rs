@@ -104,6 +104,8 @@ pub struct HubClient {
     base: String,
     token: Option<String>,
     max_response_bytes: u64,
+    /// The whole-request timeout of every call but a backup upload (which scales with size).
+    timeout: Duration,
 }
 
 impl fmt::Debug for HubClient {
@@ -164,6 +166,7 @@ impl HubClient {
             base,
             token: None,
             max_response_bytes: config.max_response_bytes,
+            timeout: config.timeout,
         })
     }
 

@@ -2,20 +2,39 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::time::Duration;
 
 use super::{ClientError, HubClient, transport};
 use crate::wire::backups::{BackupList, BackupStored, PruneReport, PruneRequest};
 use crate::wire::{ErrorBody, ErrorCode};
 
+/// The slowest link a backup upload is allowed: 256 KiB/s (a congested hospital WAN).
+pub const UPLOAD_MIN_BYTES_PER_SEC: u64 = 256 * 1024;
+
+/// How long uploading `len` bytes may take in all: the client's usual timeout, plus the time
+/// the bytes take at [`UPLOAD_MIN_BYTES_PER_SEC`].
+pub fn upload_timeout(base: Duration, len: u64) -> Duration {
+    base + Duration::from_secs(len.div_ceil(UPLOAD_MIN_BYTES_PER_SEC))
+}
+
 impl HubClient {
     /// `POST /v1/backups`: uploads a backup file with this client's device credential. The
     /// hub keeps it under an ID of its own; sending the same bytes again answers `duplicate`.
+    /// The whole upload may take [`upload_timeout`] (a large store's backup over a slow link
+    /// takes minutes, not the seconds of a sync call).
     pub fn upload_backup(&self, file: &Path) -> Result<BackupStored, ClientError> {
         let f = std::fs::File::open(file)
             .map_err(|e| ClientError::Config(format!("{}: {e}", file.display())))?;
+        let len = f
+            .metadata()
+            .map_err(|e| ClientError::Config(format!("{}: {e}", file.display())))?
+            .len();
         let mut req = self
             .agent
             .post(format!("{}/v1/backups", self.base))
+            .config()
+            .timeout_global(Some(upload_timeout(self.timeout, len)))
+            .build()
             .content_type("application/octet-stream");
         if let Some(a) = self.auth(None) {
             req = req.header("authorization", a);
@@ -123,5 +142,21 @@ impl HubClient {
                 Err(ClientError::Unreachable(format!("download cut off: {e}")))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_backup_gets_time_for_its_bytes() {
+        let base = Duration::from_secs(30);
+        assert_eq!(upload_timeout(base, 0), base);
+        // 400 MiB, a store of about a million patients, at 256 KiB/s: 1600 s more.
+        assert_eq!(
+            upload_timeout(base, 400 * 1024 * 1024),
+            Duration::from_secs(30 + 1600)
+        );
     }
 }
