@@ -425,4 +425,15 @@ fn concurrent_corrections_are_settled_and_listed_as_conflicts() {
             .count(),
         1
     );
+    // When each was written, in the hospital's time (+05:30), not a raw 64-bit clock.
+    let off = chrono::FixedOffset::east_opt(5 * 3600 + 1800).expect("offset");
+    let today = chrono::Utc::now()
+        .with_timezone(&off)
+        .format("%Y-%m-%d ")
+        .to_string();
+    for w in c[0]["writes"].as_array().expect("w") {
+        let at = w["at"].as_str().expect("at");
+        assert!(at.starts_with(&today) && at.len() == 19, "{w}");
+        assert!(w.get("hlc").is_none(), "{w}");
+    }
 }

@@ -54,9 +54,11 @@ describe("the shell's JSON against the generated types", () => {
     expect(samples.appStateOpened.session?.role).toBe("clerk");
   });
 
-  it("sends 64-bit numbers and the clock as plain numbers, dates as ISO days", () => {
+  it("sends counts as plain numbers, dates as ISO days, and no 64-bit clock at all", () => {
     const write = samples.conflicts[0].writes[0];
-    expect(typeof write.hlc).toBe("number");
+    // The core decodes the clock into the hospital's local time: a JS number cannot hold it.
+    expect(write.at).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+    expect(Object.keys(write)).not.toContain("hlc");
     expect(samples.mirror.records).toBe(125000);
     expect(samples.visitDetail.visit.day).toBe("2026-11-28");
     expect(samples.conflicts[0].writes[1].value).toEqual({ nested: [1, null] });

@@ -46,8 +46,23 @@ pub struct ConflictView {
     pub field: String,
     /// Name, sex and date of birth decide who the person is: review these first.
     pub identity: bool,
-    pub writes: Vec<parchi_store::ConflictWrite>,
+    pub writes: Vec<ConflictWriteView>,
 }
+
+/// One of the values written, as the admin compares them: when (the hospital's local time of
+/// its stamp, decoded here so no screen does arithmetic on a 64-bit clock), by which site,
+/// and whether it is the one kept.
+#[derive(Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ConflictWriteView {
+    pub op: parchi_core::OpId,
+    pub site: parchi_core::SiteId,
+    /// `YYYY-MM-DD HH:MM:SS`, the hospital's time.
+    pub at: String,
+    pub value: serde_json::Value,
+    pub won: bool,
+}
+parchi_core::redacted_debug!(ConflictWriteView, op, site, at, won);
 
 fn dedup_record(p: &PatientRecord, key: usize) -> Record<usize> {
     crate::matching::fields_record(&p.fields, key)
@@ -156,7 +171,20 @@ impl Counter {
                 patient: self.summary(&p, None, None),
                 identity: parchi_store::Store::is_identity_field(&c.field),
                 field: c.field,
-                writes: c.writes,
+                writes: c
+                    .writes
+                    .into_iter()
+                    .map(|w| ConflictWriteView {
+                        op: w.op,
+                        site: w.site,
+                        at: self
+                            .local_time_of(w.hlc)
+                            .format("%Y-%m-%d %H:%M:%S")
+                            .to_string(),
+                        value: w.value,
+                        won: w.won,
+                    })
+                    .collect(),
             });
         }
         out.sort_by_key(|c| !c.identity);

@@ -4,7 +4,7 @@
 // counter (`publish.ts`).
 
 import { api, ApiError } from "../api";
-import type { ConflictView, ConflictWrite, DuplicatePair, PatientSummary, Report, ReportRow, Settings } from "../api";
+import type { ConflictView, ConflictWriteView, DuplicatePair, PatientSummary, Report, ReportRow, Settings } from "../api";
 import { context, formatDay, notify, refreshFrame, registerScreen, setSync, showError } from "../app";
 import { h, mount } from "../dom";
 import { errorMessage, fieldMessage, setLang, t } from "../i18n";
@@ -470,9 +470,8 @@ class AdminScreen {
   }
 
   /** One value written: the value itself, whether it was kept, when, and by which site. */
-  private conflictWrite(w: ConflictWrite): HTMLElement {
+  private conflictWrite(w: ConflictWriteView): HTMLElement {
     const value = w.value === null || w.value === undefined || w.value === "" ? "—" : typeof w.value === "string" ? w.value : JSON.stringify(w.value);
-    const when = new Date(Math.floor(w.hlc / 65536));
     return h(
       "div",
       { class: w.won ? "write won" : "write" },
@@ -480,7 +479,7 @@ class AdminScreen {
       " ",
       h("span", { class: w.won ? "badge ok" : "badge" }, w.won ? t("admin.kept") : t("admin.overwritten")),
       // A site ID is a UUIDv7: its first digits are a timestamp, its last ones tell sites apart.
-      h("span", { class: "muted small" }, ` ${when.toLocaleString("en-GB")} · ${t("admin.site")} …${w.site.replace(/-/g, "").slice(-8)}`),
+      h("span", { class: "muted small" }, ` ${w.at} · ${t("admin.site")} …${w.site.replace(/-/g, "").slice(-8)}`),
     );
   }
 

@@ -13,7 +13,7 @@ use parchi_app::mirror::MirrorView;
 use parchi_app::published::{
     ChangeKind, ConfigChange, ConfigStatus, PublishForm, PublishedView, RefusedConfig,
 };
-use parchi_app::reconcile::{ConflictView, DuplicatePair, MergeOutcome};
+use parchi_app::reconcile::{ConflictView, ConflictWriteView, DuplicatePair, MergeOutcome};
 use parchi_app::slips::SlipCopy;
 use parchi_app::sync::SyncStatus;
 use parchi_app::{
@@ -21,10 +21,10 @@ use parchi_app::{
 };
 use parchi_core::op::Field;
 use parchi_core::patient::FieldError;
-use parchi_core::{Hlc, OpId, PatientId, SiteId, VisitId};
+use parchi_core::{OpId, PatientId, SiteId, VisitId};
 use parchi_dedup::link::{LinkBasis, LinkOutcome};
 use parchi_dedup::{Reason, Verdict};
-use parchi_store::{ConflictWrite, DayReport, MatchKind, ReportRow};
+use parchi_store::{DayReport, MatchKind, ReportRow};
 use serde_json::{Value, json};
 
 use super::super::{AppStateView, LinkQueue, PrintJob, Reprint};
@@ -178,10 +178,10 @@ fn link_row() -> LinkRow {
 }
 
 fn conflict() -> ConflictView {
-    let write = |n: u8, value: Value, won: bool| ConflictWrite {
+    let write = |n: u8, value: Value, won: bool| ConflictWriteView {
         op: OpId::new_v7(1_795_000_000_000, id(n)),
         site: SiteId::new_v7(1_790_000_000_000, id(n + 1)),
-        hlc: Hlc::new(1_795_000_000_000, u16::from(n)),
+        at: format!("2026-11-18 13:3{n}:20"),
         value,
         won,
     };
