@@ -154,11 +154,12 @@ fn the_samples_show_each_serde_attribute_at_work() {
     assert!(!plain.contains_key("link") && !plain.contains_key("score"));
     // flatten: the day report's fields sit beside the hospital's name.
     assert!(all["report"]["by_department"].is_array() && all["report"].get("report").is_none());
-    // tag = "code" on the reasons, rename_all on enums, numbers for u64 and the clock.
+    // tag = "code" on the reasons, rename_all on enums; the clock arrives decoded, as text.
     assert_eq!(
         all["duplicates"][0]["reason_codes"][1]["code"],
         "name_similar"
     );
     assert_eq!(all["duplicates"][0]["verdict"], "likely");
-    assert!(all["conflicts"][0]["writes"][0]["hlc"].is_u64());
+    assert!(all["conflicts"][0]["writes"][0]["at"].is_string());
+    assert!(all["conflicts"][0]["writes"][0].get("hlc").is_none());
 }
