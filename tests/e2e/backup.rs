@@ -353,6 +353,79 @@ fn a_counter_credential_can_upload_but_never_overwrite_or_delete_hub_backups() {
     }
 }
 
+#[test]
+fn a_backup_of_the_site_signed_by_another_device_key_is_refused() {
+    let keys = keys();
+    let hub = Hub::start(None);
+    let (a, _) = init(&keys, "A");
+    hub.enroll(&a);
+    let up = a.json(&["backup", "--hub"]);
+    assert_eq!(up["hub"]["duplicate"], false, "{up}");
+    // The same payload, its manifest re-signed by a key of the attacker's own: a store
+    // fabricated under A's site ID, uploaded with a credential of A's.
+    let bytes = std::fs::read(up["file"].as_str().expect("file")).expect("read");
+    let mut manifest = parchi_keys::backup::read_header(&mut &bytes[..]).expect("A's backup reads");
+    let mut seed = 7u8;
+    let forger = parchi_keys::DeviceKey::generate(&mut |b: &mut [u8]| {
+        for x in b {
+            seed = seed.wrapping_mul(31).wrapping_add(17);
+            *x = seed;
+        }
+    });
+    manifest.signing_key = forger
+        .public()
+        .as_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    manifest.created_ms += 1;
+    let mut forged = std::io::Cursor::new(bytes);
+    parchi_keys::backup::write_header(&mut forged, &manifest, &forger).expect("re-signed");
+    let work = tempfile::tempdir().expect("work");
+    let file = work.path().join("forged.pbak");
+    std::fs::write(&file, forged.into_inner()).expect("write");
+    let before = hub.admin(&["hub", "backups", "list"]);
+    let e = device_client(&a, &hub)
+        .upload_backup(&file)
+        .expect_err("another key");
+    assert_eq!(
+        e.code(),
+        Some(parchi_sync::wire::ErrorCode::Forbidden),
+        "{e}"
+    );
+    assert!(e.to_string().contains("pinned"), "{e}");
+    assert_eq!(
+        hub.admin(&["hub", "backups", "list"]),
+        before,
+        "nothing stored"
+    );
+    // Enrolling A's site again with the forger's key is refused before the code is spent.
+    let site_id: parchi_core::SiteId = a.json(&["status"])["site_id"]
+        .as_str()
+        .expect("site id")
+        .parse()
+        .expect("uuid");
+    let code = hub.admin(&["hub", "enroll-code"]);
+    let code = code["code"].as_str().expect("code");
+    let client =
+        parchi_sync::HubClient::new(&hub.url, parchi_sync::ClientConfig::default()).expect("c");
+    let e = client
+        .enroll_signed(code, site_id, None, Some(manifest.signing_key.clone()))
+        .expect_err("another key for a pinned site");
+    assert_eq!(
+        e.code(),
+        Some(parchi_sync::wire::ErrorCode::Forbidden),
+        "{e}"
+    );
+    client
+        .enroll(code, site_id, None)
+        .expect("the code still works");
+    // A's own next backup still goes in.
+    register_all(&a);
+    let again = a.json(&["backup", "--hub"]);
+    assert_eq!(again["hub"]["duplicate"], false, "{again}");
+}
+
 fn register(site: &Site, name: &str, mobile: &str) -> serde_json::Value {
     site.json(&[
         "register",

@@ -129,8 +129,19 @@ impl Counter {
     pub fn enroll(&mut self, hub_url: &str, code: &str) -> Result<String> {
         let c = client(hub_url)?;
         let site = self.store().site().clone();
+        let key: String = self
+            .signing_public_key()?
+            .as_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         let resp = c
-            .enroll(code.trim(), site.site, Some(site.counter.clone()))
+            .enroll_signed(
+                code.trim(),
+                site.site,
+                Some(site.counter.clone()),
+                Some(key),
+            )
             .map_err(|e| AppError::Sync(format!("enrolment failed: {e}")))?;
         let store = self.store_mut();
         store.set_setting(HUB, hub_url.trim().trim_end_matches('/'))?;

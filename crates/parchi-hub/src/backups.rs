@@ -33,6 +33,8 @@ use crate::storage::DeviceRow;
 /// The backup store's directory inside the hub's data directory.
 pub const BACKUPS_DIR: &str = "backups";
 const INCOMING: &str = ".incoming";
+/// In a site's directory: the device key its backups are signed by.
+const PIN_FILE: &str = "signing-key";
 const DAY_MS: u64 = 24 * 3600 * 1000;
 
 /// The append-only store of uploaded backups.
@@ -89,6 +91,75 @@ impl BackupStore {
         })
     }
 
+    /// The device key a site's backups must be signed by, if one is pinned: at enrolment
+    /// (the counter sends its public key), else by the site's first backup.
+    pub fn pinned_key(&self, site: &str) -> Result<Option<String>, HubError> {
+        if !safe_name(site) {
+            return Ok(None);
+        }
+        let path = self.dir.join(site).join(PIN_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(k) => Ok(Some(k.trim().to_owned())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(&path)(e)),
+        }
+    }
+
+    /// Pins `key` (64 hex digits) as the one `site`'s backups must be signed by. The same key
+    /// again is fine; another is refused, and nothing changes: a site has one device key for
+    /// life (a restored counter is a new site).
+    pub fn pin(&self, site: &str, key: &str) -> Result<(), HubError> {
+        let _guard = self
+            .lock
+            .lock()
+            .map_err(|_| HubError::Config("backup store lock poisoned".into()))?;
+        self.pin_locked(site, key)
+    }
+
+    /// Whether [`BackupStore::pin`] would take `key` for `site`, writing nothing.
+    pub fn check_pin(&self, site: &str, key: &str) -> Result<(), HubError> {
+        self.pin_needed(site, key).map(|_| ())
+    }
+
+    /// The key to pin (normalised), `None` if it is pinned already, or why it is refused.
+    fn pin_needed(&self, site: &str, key: &str) -> Result<Option<String>, HubError> {
+        if !safe_name(site) {
+            return Err(HubError::BadRequest("the site is not a valid ID".into()));
+        }
+        if key.len() != 64 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(HubError::BadRequest(
+                "signing_key: must be the device's Ed25519 public key, 64 hex digits".into(),
+            ));
+        }
+        let key = key.to_ascii_lowercase();
+        match self.pinned_key(site)? {
+            Some(pinned) if pinned == key => Ok(None),
+            Some(pinned) => Err(HubError::Forbidden(format!(
+                "site {site} signs with the device key {}…, pinned when it enrolled; this one is another device's",
+                pinned.get(..16).unwrap_or(&pinned)
+            ))),
+            None => Ok(Some(key)),
+        }
+    }
+
+    fn pin_locked(&self, site: &str, key: &str) -> Result<(), HubError> {
+        let Some(key) = self.pin_needed(site, key)? else {
+            return Ok(());
+        };
+        let site_dir = self.dir.join(site);
+        std::fs::create_dir_all(&site_dir).map_err(io(&site_dir))?;
+        let tmp = self.incoming_path()?;
+        std::fs::write(&tmp, format!("{key}\n")).map_err(io(&tmp))?;
+        let pin = site_dir.join(PIN_FILE);
+        // link, never rename: a pin written meanwhile is never replaced.
+        let linked = std::fs::hard_link(&tmp, &pin).map_err(io(&pin));
+        let _ = std::fs::remove_file(&tmp);
+        linked?;
+        read_only(&pin);
+        parchi_platform::sync_dir(&site_dir).map_err(io(&site_dir))?;
+        Ok(())
+    }
+
     /// A fresh path to receive an upload into.
     pub fn incoming_path(&self) -> Result<PathBuf, HubError> {
         Ok(self.dir.join(INCOMING).join(hex(&random_bytes::<12>()?)))
@@ -139,6 +210,9 @@ impl BackupStore {
             .lock
             .lock()
             .map_err(|_| HubError::Config("backup store lock poisoned".into()))?;
+        // The manifest's signature was checked against its own key: that key must be the
+        // site's, or anyone with the credential could sign a fabricated store.
+        self.pin_locked(&m.site, &m.signing_key)?;
         if let Some(e) = self
             .list(Some(&m.site))?
             .into_iter()

@@ -357,6 +357,8 @@ struct EnrollBody {
     site: SiteId,
     #[serde(default)]
     counter: Option<CounterCode>,
+    #[serde(default)]
+    signing_key: Option<String>,
 }
 
 async fn enroll<S: Storage>(
@@ -370,10 +372,22 @@ async fn enroll<S: Storage>(
     if req.version != u64::from(PROTOCOL_VERSION) {
         return Err(BodyError::UnsupportedVersion(req.version).into());
     }
+    // The device's backup signing key is pinned for its site: checked before the code is
+    // spent, written once it is.
+    let pin = match (&st.backups, &req.signing_key) {
+        (Some(store), Some(key)) => {
+            store.check_pin(&req.site.to_string(), key)?;
+            Some((store.clone(), key.clone()))
+        }
+        _ => None,
+    };
     let (dev, token) = st
         .hub
         .enroll(&req.code, req.site, req.counter.clone(), st.hub.now_ms())
         .await?;
+    if let Some((store, key)) = pin {
+        store.pin(&dev.site.to_string(), &key)?;
+    }
     if dev.role == Role::Counter && dev.counter.is_none() {
         // Enrolled already (the code is spent); the counter code is only a label, so say so.
         tracing::warn!(device = %dev.device_id, "counter enrolled without a counter code");

@@ -275,6 +275,18 @@ impl HubClient {
         site: SiteId,
         counter: Option<CounterCode>,
     ) -> Result<EnrollResponse, ClientError> {
+        self.enroll_signed(code, site, counter, None)
+    }
+
+    /// [`HubClient::enroll`] with the device's Ed25519 public key (hex), which the hub pins:
+    /// every backup of the site it later accepts must be signed by it.
+    pub fn enroll_signed(
+        &self,
+        code: &str,
+        site: SiteId,
+        counter: Option<CounterCode>,
+        signing_key: Option<String>,
+    ) -> Result<EnrollResponse, ClientError> {
         self.post(
             "/v1/enroll",
             &EnrollRequest {
@@ -282,6 +294,7 @@ impl HubClient {
                 code: code.to_string(),
                 site,
                 counter,
+                signing_key,
             },
             None,
         )

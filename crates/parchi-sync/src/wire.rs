@@ -221,6 +221,9 @@ pub struct EnrollRequest {
     /// The counter's code (A, B2, ...); absent for a hub.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub counter: Option<CounterCode>,
+    /// The device's Ed25519 public key (64 hex digits), pinned for the site's backups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key: Option<String>,
 }
 
 /// The credential a device receives once. The hub keeps only its hash.
