@@ -9,6 +9,7 @@ mod config;
 mod crash;
 mod fhir;
 mod helios;
+mod hub_backups;
 mod slips;
 mod sync;
 mod util;
