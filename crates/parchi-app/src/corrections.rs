@@ -5,8 +5,9 @@ use parchi_core::op::FieldValue;
 use parchi_core::patient::PatientInput;
 use parchi_store::{PatientRecord, VisitRecord};
 
-use crate::counter::{Counter, Result, parse_visit, with_stamping_pub};
+use crate::counter::{Counter, Result, with_stamping_pub};
 use crate::error::AppError;
+use crate::lookup::parse_visit;
 
 impl Counter {
     /// Corrects a patient's details: only the fields given (non-empty) change, each as its own

@@ -251,47 +251,6 @@ impl Counter {
         Ok(self.store.optimize()?)
     }
 
-    /// The store's own search, without the use case's composition around it: the baseline the
-    /// benchmarks measure the use case against.
-    #[doc(hidden)]
-    pub fn bench_store_search(&self, query: &str, limit: usize) -> Result<usize> {
-        Ok(self.store.search(query, limit)?.len())
-    }
-
-    /// Turns the store back into the schema before published configurations (migration 9), as
-    /// the previous release wrote it: for the package test that upgrades across a migration.
-    /// Refused once a configuration was published here (the old schema cannot hold it).
-    #[doc(hidden)]
-    pub fn roll_back_schema_for_tests(&mut self) -> Result<()> {
-        if !self.store.published_configs()?.is_empty() {
-            return Err(AppError::Invalid(
-                "this store holds published configurations".into(),
-            ));
-        }
-        let conn = self.store.connection();
-        let rolled_back = conn
-            .execute_batch("DROP TABLE published_configs; PRAGMA user_version = 8;")
-            .and_then(|()| conn.pragma_query_value(None, "user_version", |r| r.get::<_, u32>(0)))
-            .map_err(parchi_store::StoreError::from)?;
-        if rolled_back != 8 {
-            return Err(AppError::Invalid(format!(
-                "the store is at schema {rolled_back}, not 8"
-            )));
-        }
-        Ok(())
-    }
-
-    /// Takes the database's write lock and keeps it until this counter is dropped: for tests of
-    /// what another process sees while a counter holds the lock.
-    #[doc(hidden)]
-    pub fn hold_write_lock_for_tests(&self) -> Result<()> {
-        Ok(self
-            .store
-            .connection()
-            .execute_batch("BEGIN EXCLUSIVE")
-            .map_err(parchi_store::StoreError::from)?)
-    }
-
     /// The data directory this counter lives in.
     pub fn data_dir(&self) -> std::path::PathBuf {
         self.store
@@ -626,15 +585,6 @@ fn already_registered(u: &parchi_core::Uhid, person: &PatientRecord) -> FieldErr
             person.temp_id
         ),
     }
-}
-
-pub(crate) fn parse_visit(s: &str) -> Result<VisitId> {
-    s.trim().parse::<VisitId>().map_err(|_| {
-        AppError::Invalid(format!(
-            "{:?} is not a visit ID (a UUID like 0193a5c2-7f4e-7b1a-9c3d-2e5f6a7b8c9d)",
-            s.trim()
-        ))
-    })
 }
 
 /// Fee categories as the UI lists them.

@@ -32,6 +32,7 @@ pub mod schedule;
 pub mod setup;
 pub mod slips;
 pub mod sync;
+mod test_hooks;
 pub mod users;
 mod worker;
 

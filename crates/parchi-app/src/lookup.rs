@@ -8,7 +8,7 @@ use parchi_core::patient::Age;
 use parchi_store::{DayReport, MatchKind, PatientRecord, RecordSyncState, VisitRecord};
 use serde::Serialize;
 
-use crate::counter::{Counter, Result, parse_visit};
+use crate::counter::{Counter, Result};
 use crate::error::AppError;
 use crate::returning::Found;
 
@@ -341,4 +341,14 @@ fn describe(body: &OpBody) -> String {
             }
         ),
     }
+}
+
+/// A visit ID as typed or scanned.
+pub(crate) fn parse_visit(s: &str) -> Result<parchi_core::VisitId> {
+    s.trim().parse::<parchi_core::VisitId>().map_err(|_| {
+        AppError::Invalid(format!(
+            "{:?} is not a visit ID (a UUID like 0193a5c2-7f4e-7b1a-9c3d-2e5f6a7b8c9d)",
+            s.trim()
+        ))
+    })
 }

@@ -1,0 +1,48 @@
+//! Hooks for tests and benchmarks, hidden from the documentation: the store's own search as a
+//! baseline, the write lock held, and the schema turned back for the package upgrade test.
+
+use crate::counter::{Counter, Result};
+use crate::error::AppError;
+
+impl Counter {
+    /// The store's own search, without the use case's composition around it: the baseline the
+    /// benchmarks measure the use case against.
+    #[doc(hidden)]
+    pub fn bench_store_search(&self, query: &str, limit: usize) -> Result<usize> {
+        Ok(self.store().search(query, limit)?.len())
+    }
+
+    /// Turns the store back into the schema before published configurations (migration 9), as
+    /// the previous release wrote it: for the package test that upgrades across a migration.
+    /// Refused once a configuration was published here (the old schema cannot hold it).
+    #[doc(hidden)]
+    pub fn roll_back_schema_for_tests(&mut self) -> Result<()> {
+        if !self.store().published_configs()?.is_empty() {
+            return Err(AppError::Invalid(
+                "this store holds published configurations".into(),
+            ));
+        }
+        let conn = self.store().connection();
+        let rolled_back = conn
+            .execute_batch("DROP TABLE published_configs; PRAGMA user_version = 8;")
+            .and_then(|()| conn.pragma_query_value(None, "user_version", |r| r.get::<_, u32>(0)))
+            .map_err(parchi_store::StoreError::from)?;
+        if rolled_back != 8 {
+            return Err(AppError::Invalid(format!(
+                "the store is at schema {rolled_back}, not 8"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Takes the database's write lock and keeps it until this counter is dropped: for tests of
+    /// what another process sees while a counter holds the lock.
+    #[doc(hidden)]
+    pub fn hold_write_lock_for_tests(&self) -> Result<()> {
+        Ok(self
+            .store()
+            .connection()
+            .execute_batch("BEGIN EXCLUSIVE")
+            .map_err(parchi_store::StoreError::from)?)
+    }
+}
