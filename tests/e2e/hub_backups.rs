@@ -181,6 +181,26 @@ fn a_backup_of_the_site_signed_by_another_device_key_is_refused() {
     let work = tempfile::tempdir().expect("work");
     let file = work.path().join("forged.pbak");
     std::fs::write(&file, forged.into_inner()).expect("write");
+    // With the device's key as the signer, verify refuses it from its signed header before
+    // decrypting anything (a store fabricated whole, its own key inside, would otherwise
+    // verify), and still passes A's own backup.
+    let device_key = a.json(&["key", "status"])["signing_public_key"]
+        .as_str()
+        .expect("key")
+        .to_owned();
+    let real = PathBuf::from(up["file"].as_str().expect("file"));
+    let with_signer = |f: &Path| {
+        std::process::Command::new(crate::util::PARCHI)
+            .args(["backup", "verify", f.to_str().expect("utf8"), "--identity"])
+            .arg(&keys.identity)
+            .args(["--signer", &device_key])
+            .output()
+            .expect("verify")
+    };
+    assert!(with_signer(&real).status.success(), "A's own backup");
+    let out = with_signer(&file);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not made by that device"));
     let before = hub.admin(&["hub", "backups", "list"]);
     let e = device_client(&a, &hub)
         .upload_backup(&file)

@@ -175,6 +175,30 @@ pub fn verify_backup(
     result
 }
 
+/// Refuses a backup whose signed manifest names another device key than `expected` (64 hex
+/// digits: the key `parchi keys status` shows on the device, or the one the hub pinned for
+/// the site). The signature proves only that the manifest's own key signed it; this says
+/// whose key that is.
+pub fn check_signer(manifest: &Manifest, expected: &str) -> Result<()> {
+    let expected = expected.trim().to_ascii_lowercase();
+    if expected.len() != 64 || !expected.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(AppError::Invalid(
+            "--signer: the device's public signing key, 64 hex digits (parchi keys status)".into(),
+        ));
+    }
+    if manifest.signing_key.to_ascii_lowercase() != expected {
+        return Err(AppError::Invalid(format!(
+            "this backup is signed by device key {}…, not by {}…: it was not made by that device",
+            manifest
+                .signing_key
+                .get(..16)
+                .unwrap_or(&manifest.signing_key),
+            &expected[..16]
+        )));
+    }
+    Ok(())
+}
+
 /// The decrypted snapshot against its manifest: integrity, op count and range, site, signer.
 pub(crate) fn check_snapshot(
     path: &Path,

@@ -58,8 +58,12 @@ pub(crate) fn backup(
             file,
             identity,
             recovery,
+            signer,
         }) => {
             let manifest = parchi_app::restore::read_manifest(file)?;
+            if let Some(expected) = signer {
+                parchi_app::backup::check_signer(&manifest, expected)?;
+            }
             let key = backup_key(identity, *recovery)?;
             let work = std::env::temp_dir().join("parchi-verify");
             if manifest.kind == "hub" {

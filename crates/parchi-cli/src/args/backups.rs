@@ -16,6 +16,11 @@ pub enum BackupCommand {
         /// Read the recovery key from standard input instead.
         #[arg(long, conflicts_with = "identity")]
         recovery: bool,
+        /// Also require the signature of this device key (64 hex digits, from `parchi keys
+        /// status` on the device or the hub's pin): a store fabricated under the site's ID
+        /// with another key is refused.
+        #[arg(long, value_name = "HEX")]
+        signer: Option<String>,
     },
     /// The last backup's outcome (when, verified, uploaded).
     Status,
