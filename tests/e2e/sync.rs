@@ -48,20 +48,35 @@ impl Hub {
         }
     }
 
-    pub fn admin(&self, args: &[&str]) -> serde_json::Value {
-        let out = Command::new(PARCHI)
+    fn admin_output(&self, args: &[&str]) -> std::process::Output {
+        Command::new(PARCHI)
             .arg("--json")
             .args(args)
             .args(["--hub", &self.url, "--hub-data"])
             .arg(self.dir.path())
             .output()
-            .expect("hub admin");
+            .expect("hub admin")
+    }
+
+    pub fn admin(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.admin_output(args);
         assert!(
             out.status.success(),
             "{args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         serde_json::from_slice(&out.stdout).expect("json")
+    }
+
+    /// Runs an admin command that must fail; returns what it said (stdout and stderr).
+    pub fn admin_refused(&self, args: &[&str]) -> String {
+        let out = self.admin_output(args);
+        assert!(!out.status.success(), "{args:?} should have failed");
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
     }
 
     pub fn enroll(&self, site: &Site) {

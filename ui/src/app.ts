@@ -41,9 +41,7 @@ type ScreenFactory = (params: Record<string, unknown>) => Screen;
 const factories: Partial<Record<ScreenName, ScreenFactory>> = {};
 let ctx: Ctx | null = null;
 let current: { name: ScreenName; screen: Screen; params: Record<string, unknown> } | null = null;
-let syncTimer: number | undefined;
-let mirrorTimer: number | undefined;
-let configTimer: number | undefined;
+let pollTimers: number[] = [];
 const SYNC_POLL_MS = 3000;
 // The mirror changes only when a sync brings a newer copy or an admin imports one.
 const MIRROR_POLL_MS = 30_000;
@@ -333,14 +331,15 @@ async function pollConfig(): Promise<void> {
 }
 
 function startSyncPolling(): void {
-  if (syncTimer !== undefined) window.clearInterval(syncTimer);
-  if (mirrorTimer !== undefined) window.clearInterval(mirrorTimer);
-  if (configTimer !== undefined) window.clearInterval(configTimer);
+  pollTimers.forEach((id) => window.clearInterval(id));
   void pollSync();
   void pollMirror();
-  syncTimer = window.setInterval(() => void pollSync(), SYNC_POLL_MS);
-  mirrorTimer = window.setInterval(() => void pollMirror(), MIRROR_POLL_MS);
-  configTimer = window.setInterval(() => void pollConfig(), CONFIG_POLL_MS);
+  const polls: [() => Promise<void>, number][] = [
+    [pollSync, SYNC_POLL_MS],
+    [pollMirror, MIRROR_POLL_MS],
+    [pollConfig, CONFIG_POLL_MS],
+  ];
+  pollTimers = polls.map(([poll, ms]) => window.setInterval(() => void poll(), ms));
 }
 
 async function switchLanguage(): Promise<void> {

@@ -87,7 +87,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> AppError + '_ {
     move |e| AppError::Invalid(format!("{}: {e}", path.display()))
 }
 
-fn hex(b: &[u8]) -> String {
+pub(crate) fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 

@@ -365,6 +365,11 @@ impl HospitalConfig {
         FixedOffset::east_opt(sign * secs)
     }
 
+    /// Whether the configuration lists the counter `code` (a counter runs only on one that does).
+    pub fn lists_counter(&self, code: &CounterCode) -> bool {
+        self.counters.iter().any(|c| c.code == *code)
+    }
+
     pub fn department(&self, code: &str) -> Option<&Department> {
         let code = code.trim().to_ascii_uppercase();
         self.departments.iter().find(|d| d.code.as_str() == code)

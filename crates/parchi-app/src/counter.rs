@@ -146,7 +146,7 @@ impl Counter {
             code: counter.to_owned(),
             known: format!("{} ({e})", known()),
         })?;
-        if !config.counters.iter().any(|c| c.code == code) {
+        if !config.lists_counter(&code) {
             return Err(AppError::UnknownCounter {
                 code: counter.to_owned(),
                 known: known(),
@@ -304,11 +304,7 @@ impl Counter {
     /// Replaces the hospital configuration with a validated new one (departments, fees, printer).
     pub fn apply_config(&mut self, config_path: &Path) -> Result<()> {
         let config = HospitalConfig::load(config_path)?;
-        if !config
-            .counters
-            .iter()
-            .any(|c| c.code == *self.counter_code())
-        {
+        if !config.lists_counter(self.counter_code()) {
             return Err(AppError::UnknownCounter {
                 code: self.counter_code().to_string(),
                 known: "the new configuration no longer lists this counter".into(),

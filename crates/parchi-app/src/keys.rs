@@ -125,12 +125,17 @@ impl Counter {
         Ok(self.device_key()?.public())
     }
 
+    /// [`Counter::signing_public_key`] as 64 hex digits, as manifests, the hub's pin and
+    /// `parchi key status` write it.
+    pub fn signing_public_key_hex(&self) -> Result<String> {
+        Ok(crate::backup::hex(self.signing_public_key()?.as_bytes()))
+    }
+
     /// The slots this installation has and its public signing key.
     pub fn key_status(&self) -> Result<KeyStatus> {
-        let pk = self.signing_public_key()?;
         Ok(KeyStatus {
             slots: keyring::status(&self.data_dir())?,
-            signing_public_key: pk.as_bytes().iter().map(|b| format!("{b:02x}")).collect(),
+            signing_public_key: self.signing_public_key_hex()?,
         })
     }
 

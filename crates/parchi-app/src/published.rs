@@ -40,8 +40,19 @@ pub const LOCAL_SETTINGS: [&str; 5] = [
     "/backup/dir",
 ];
 
-/// Longest note an admin may give a publication, in characters.
+/// Longest note an admin may give a publication, in characters (the hub's rule for every
+/// op's free text).
 pub const MAX_NOTE_CHARS: usize = parchi_sync::validate::MAX_REASON_CHARS;
+
+/// What a note must be, as the messages say it.
+fn note_rule() -> String {
+    format!("at most {MAX_NOTE_CHARS} characters on one line")
+}
+
+/// Whether a (trimmed) note is one the hub takes: short, one line, no control characters.
+pub(crate) fn note_ok(note: &str) -> bool {
+    note.chars().count() <= MAX_NOTE_CHARS && !note.chars().any(char::is_control)
+}
 
 /// Refuses an effective date before today in the hospital's time zone (the configuration is
 /// published for every counter, so its date is the hospital's, wherever it is published).
@@ -95,12 +106,7 @@ fn put(v: &mut serde_json::Value, pointer: &str, value: serde_json::Value) {
     let Some((parent, key)) = pointer.rsplit_once('/') else {
         return;
     };
-    if parent.is_empty() {
-        if let serde_json::Value::Object(map) = v {
-            map.insert(key.to_owned(), value);
-        }
-        return;
-    }
+    // The pointer "" is the whole document, so a top-level key needs no case of its own.
     if v.pointer(parent).is_none() {
         put(v, parent, serde_json::Value::Object(Default::default()));
     }
@@ -158,20 +164,17 @@ impl Counter {
         note: &str,
     ) -> Result<ConfigId> {
         check_effective_from(self.config(), effective_from, self.now_ms())?;
-        if !config
-            .counters
-            .iter()
-            .any(|c| c.code == *self.counter_code())
-        {
+        if !config.lists_counter(self.counter_code()) {
             return Err(AppError::UnknownCounter {
                 code: self.counter_code().to_string(),
                 known: "the configuration to publish does not list this counter".into(),
             });
         }
         let note = note.trim();
-        if note.chars().count() > MAX_NOTE_CHARS || note.chars().any(char::is_control) {
+        if !note_ok(note) {
             return Err(AppError::Invalid(format!(
-                "the note must be at most {MAX_NOTE_CHARS} characters on one line"
+                "the note must be {}",
+                note_rule()
             )));
         }
         let shared = config.shared();
@@ -234,11 +237,7 @@ impl Counter {
             .ok_or_else(|| "it is not in this counter's store".to_string())?;
         let config = HospitalConfig::from_shared(&held.settings, self.config())
             .map_err(|e| e.to_string())?;
-        if !config
-            .counters
-            .iter()
-            .any(|c| c.code == *self.counter_code())
-        {
+        if !config.lists_counter(self.counter_code()) {
             return Err(format!(
                 "it does not list this counter ({})",
                 self.counter_code()
@@ -258,21 +257,17 @@ impl Counter {
             Some(id) => published.iter().find(|p| p.config == id).copied(),
             None => None,
         };
-        let mut upcoming: Vec<Published> = published
+        // What will be in force on each day a publication takes effect (the core's rule picks
+        // among several for one day).
+        let days: std::collections::BTreeSet<NaiveDate> = published
             .iter()
-            .filter(|p| p.effective_from > today)
-            .copied()
+            .map(|p| p.effective_from)
+            .filter(|d| *d > today)
             .collect();
-        upcoming.sort_by_key(|p| (p.effective_from, p.stamp));
-        // Of several for one day, only the last published comes into force.
-        upcoming.dedup_by(|later, earlier| {
-            if later.effective_from == earlier.effective_from {
-                *earlier = *later;
-                true
-            } else {
-                false
-            }
-        });
+        let upcoming: Vec<Published> = days
+            .into_iter()
+            .filter_map(|d| parchi_core::config_in_force(&published, d).copied())
+            .collect();
         let refused = self.config_refused.as_ref().and_then(|(id, reason)| {
             published
                 .iter()

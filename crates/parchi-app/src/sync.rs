@@ -129,12 +129,7 @@ impl Counter {
     pub fn enroll(&mut self, hub_url: &str, code: &str) -> Result<String> {
         let c = client(hub_url)?;
         let site = self.store().site().clone();
-        let key: String = self
-            .signing_public_key()?
-            .as_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let key = self.signing_public_key_hex()?;
         let resp = c
             .enroll_signed(
                 code.trim(),

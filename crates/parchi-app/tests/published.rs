@@ -48,14 +48,30 @@ fn with_nephrology(base: &HospitalConfig) -> HospitalConfig {
         days: vec![Day::Mon, Day::Tue, Day::Wed, Day::Thu, Day::Fri, Day::Sat],
         fee: 20,
     });
-    if let Some(med) = cfg
-        .departments
-        .iter_mut()
-        .find(|d| d.code.as_str() == "MED")
-    {
-        med.fee = 15;
-    }
+    set_fee(&mut cfg, "MED", 15);
     cfg
+}
+
+fn set_fee(cfg: &mut HospitalConfig, code: &str, fee: u32) {
+    let dept = cfg.departments.iter_mut().find(|d| d.code.as_str() == code);
+    dept.expect("the department").fee = fee;
+}
+
+/// Publishes `settings` at the hub with its admin's credential, in force from `day`.
+fn publish_at_hub(
+    hub: &Hub,
+    day: chrono::NaiveDate,
+    settings: serde_json::Value,
+    note: &str,
+) -> Result<parchi_sync::wire::ConfigPublished, parchi_sync::ClientError> {
+    hub.admin().admin_publish_config(
+        ADMIN,
+        &PublishConfig {
+            effective_from: day,
+            settings,
+            note: note.into(),
+        },
+    )
 }
 
 fn nephrology_fee(c: &mut Counter) -> Option<u32> {
@@ -160,18 +176,8 @@ fn the_hub_publishes_a_later_publication_for_the_day_wins_and_a_bad_one_is_not_t
     let hub = Hub::start();
     let db = tempfile::tempdir().expect("b");
     let mut b = enrolled(&hub, db.path(), "B", 5);
-    let admin = hub.admin();
     let today = b.today();
-    let publish = |settings: serde_json::Value, note: &str| {
-        admin.admin_publish_config(
-            ADMIN,
-            &PublishConfig {
-                effective_from: today,
-                settings,
-                note: note.into(),
-            },
-        )
-    };
+    let publish = |settings, note| publish_at_hub(&hub, today, settings, note);
     let first = with_nephrology(b.config());
     publish(first.shared(), "first").expect("published");
     sync(&mut b);
@@ -181,13 +187,7 @@ fn the_hub_publishes_a_later_publication_for_the_day_wins_and_a_bad_one_is_not_t
 
     // Published later for the same day: it replaces the first.
     let mut corrected = first.clone();
-    if let Some(nep) = corrected
-        .departments
-        .iter_mut()
-        .find(|d| d.code.as_str() == "NEP")
-    {
-        nep.fee = 25;
-    }
+    set_fee(&mut corrected, "NEP", 25);
     publish(corrected.shared(), "Nephrology's fee corrected").expect("published");
     sync(&mut b);
     assert_eq!(nephrology_fee(&mut b), Some(25));
@@ -217,13 +217,7 @@ fn the_hub_publishes_a_later_publication_for_the_day_wins_and_a_bad_one_is_not_t
     // One that no longer lists this counter is not taken either.
     let mut without_b = corrected.clone();
     without_b.counters.retain(|c| c.code.as_str() != "B");
-    if let Some(nep) = without_b
-        .departments
-        .iter_mut()
-        .find(|d| d.code.as_str() == "NEP")
-    {
-        nep.fee = 99;
-    }
+    set_fee(&mut without_b, "NEP", 99);
     publish(without_b.shared(), "").expect("published");
     sync(&mut b);
     assert_eq!(nephrology_fee(&mut b), Some(25));
@@ -360,8 +354,7 @@ fn seen_on(uhid: &str, name: &str, seen: &str) -> parchi_core::CentralPatient {
 #[test]
 fn raising_the_mirror_s_years_in_a_published_configuration_pulls_the_older_patients() {
     let hub = Hub::start();
-    let admin = hub.admin();
-    admin
+    hub.admin()
         .admin_mirror_batch(
             ADMIN,
             &parchi_sync::wire::MirrorBatch {
@@ -389,32 +382,14 @@ fn raising_the_mirror_s_years_in_a_published_configuration_pulls_the_older_patie
     // pull the mirror again over the wider window.
     let mut cfg = b.config().clone();
     cfg.mirror.recent_years = Some(10);
-    admin
-        .admin_publish_config(
-            ADMIN,
-            &PublishConfig {
-                effective_from: b.today(),
-                settings: cfg.shared(),
-                note: "ten years of patients".into(),
-            },
-        )
-        .expect("published");
+    publish_at_hub(&hub, b.today(), cfg.shared(), "ten years of patients").expect("published");
     sync(&mut b);
     assert_eq!(b.config().mirror.recent_years, Some(10));
     sync(&mut b);
     assert_eq!(b.mirror_view().expect("mirror").records, 2);
     // Narrowing again keeps what is held and pulls nothing again.
     cfg.mirror.recent_years = Some(1);
-    admin
-        .admin_publish_config(
-            ADMIN,
-            &PublishConfig {
-                effective_from: b.today(),
-                settings: cfg.shared(),
-                note: String::new(),
-            },
-        )
-        .expect("published");
+    publish_at_hub(&hub, b.today(), cfg.shared(), "").expect("published");
     sync(&mut b);
     sync(&mut b);
     assert_eq!(b.config().mirror.recent_years, Some(1));

@@ -93,7 +93,7 @@ impl BackupStore {
 
     /// The device key a site's backups must be signed by, if one is pinned: at enrolment
     /// (the counter sends its public key), else by the site's first backup.
-    pub fn pinned_key(&self, site: &str) -> Result<Option<String>, HubError> {
+    fn pinned_key(&self, site: &str) -> Result<Option<String>, HubError> {
         if !safe_name(site) {
             return Ok(None);
         }

@@ -21,6 +21,22 @@ pub struct PublishedConfig {
     pub note: String,
 }
 
+/// A row's `id, effective_from, hlc, site, op` (its first five columns) as the in-force rule
+/// reads it; the outer result is SQLite's, the inner one a malformed value's.
+fn read_published(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Published>> {
+    let (id, from, hlc, site, op): (Vec<u8>, String, i64, Vec<u8>, Vec<u8>) =
+        (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+    Ok((|| {
+        Ok(Published {
+            config: ConfigId::from_slice(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            effective_from: from
+                .parse()
+                .map_err(|_| StoreError::Corrupt("published_configs.effective_from".into()))?,
+            stamp: read_stamp(hlc, site, op)?,
+        })
+    })())
+}
+
 const APPLIED: &str = "config_applied";
 const PREVIOUS: &str = "config_previous";
 
@@ -51,47 +67,27 @@ impl Store {
         let mut q = self.conn.prepare_cached(
             "SELECT id, effective_from, hlc, site, op FROM published_configs ORDER BY hlc, site, op",
         )?;
-        let rows = q.query_map([], |r| {
-            Ok((
-                r.get::<_, Vec<u8>>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, Vec<u8>>(3)?,
-                r.get::<_, Vec<u8>>(4)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, from, hlc, site, op) = row?;
-            out.push(Published {
-                config: ConfigId::from_slice(&id)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                effective_from: from
-                    .parse()
-                    .map_err(|_| StoreError::Corrupt("published_configs.effective_from".into()))?,
-                stamp: read_stamp(hlc, site, op)?,
-            });
-        }
-        Ok(out)
+        let rows = q.query_map([], read_published)?;
+        rows.map(|row| row?).collect()
     }
 
     /// One published configuration with its settings.
     pub fn published_config(&self, id: ConfigId) -> Result<Option<PublishedConfig>> {
-        let row: Option<(String, String)> = self
+        let row = self
             .conn
-            .prepare_cached("SELECT settings, note FROM published_configs WHERE id = ?1")?
-            .query_row([id.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))
+            .prepare_cached(
+                "SELECT id, effective_from, hlc, site, op, settings, note FROM published_configs
+                 WHERE id = ?1",
+            )?
+            .query_row([id.as_bytes()], |r| {
+                Ok((read_published(r)?, r.get::<_, String>(5)?, r.get(6)?))
+            })
             .optional()?;
-        let Some((settings, note)) = row else {
+        let Some((published, settings, note)) = row else {
             return Ok(None);
         };
-        let published = self
-            .published_configs()?
-            .into_iter()
-            .find(|p| p.config == id)
-            .ok_or_else(|| StoreError::Corrupt("published_configs".into()))?;
         Ok(Some(PublishedConfig {
-            published,
+            published: published?,
             settings: serde_json::from_str(&settings)?,
             note,
         }))

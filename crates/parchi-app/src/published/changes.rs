@@ -75,29 +75,15 @@ pub fn changes(before: &HospitalConfig, after: &HospitalConfig) -> Vec<ConfigCha
             ));
             continue;
         };
-        if b.name != a.name {
-            out.push(change(
-                DepartmentName,
-                code,
-                name,
-                b.name.clone(),
-                a.name.clone(),
-            ));
-        }
-        if b.fee != a.fee {
-            out.push(change(
-                Fee,
-                code,
-                name,
-                b.fee.to_string(),
-                a.fee.to_string(),
-            ));
-        }
-        if b.room != a.room {
-            out.push(change(Room, code, name, b.room.clone(), a.room.clone()));
-        }
-        if b.days != a.days {
-            out.push(change(Days, code, name, b.days_text(), a.days_text()));
+        for (kind, was, is) in [
+            (DepartmentName, b.name.clone(), a.name.clone()),
+            (Fee, b.fee.to_string(), a.fee.to_string()),
+            (Room, b.room.clone(), a.room.clone()),
+            (Days, b.days_text(), a.days_text()),
+        ] {
+            if was != is {
+                out.push(change(kind, code, name, was, is));
+            }
         }
     }
     for b in &before.departments {
@@ -122,28 +108,22 @@ pub fn changes(before: &HospitalConfig, after: &HospitalConfig) -> Vec<ConfigCha
     if waived(before) != waived(after) {
         out.push(change(Waived, "", "", waived(before), waived(after)));
     }
-    for a in &after.counters {
-        if !before.counters.iter().any(|b| b.code == a.code) {
-            let name = a.name.clone().unwrap_or_default();
-            out.push(change(
-                CounterAdded,
-                a.code.as_str(),
-                &name,
-                String::new(),
-                String::new(),
-            ));
-        }
-    }
-    for b in &before.counters {
-        if !after.counters.iter().any(|a| a.code == b.code) {
-            let name = b.name.clone().unwrap_or_default();
-            out.push(change(
-                CounterRemoved,
-                b.code.as_str(),
-                &name,
-                String::new(),
-                String::new(),
-            ));
+    // Counters in one configuration and not the other: added, then removed.
+    for (kind, from, to) in [
+        (CounterAdded, after, before),
+        (CounterRemoved, before, after),
+    ] {
+        for c in &from.counters {
+            if !to.lists_counter(&c.code) {
+                let name = c.name.clone().unwrap_or_default();
+                out.push(change(
+                    kind,
+                    c.code.as_str(),
+                    &name,
+                    String::new(),
+                    String::new(),
+                ));
+            }
         }
     }
     if before.hospital.slip_valid_days != after.hospital.slip_valid_days {

@@ -91,22 +91,17 @@ impl Counter {
             }
         };
         let note = form.note.trim();
-        if note.chars().count() > super::MAX_NOTE_CHARS || note.chars().any(char::is_control) {
-            errs.push(
-                "note",
-                "format",
-                format!("at most {} characters on one line", super::MAX_NOTE_CHARS),
-            );
+        if !super::note_ok(note) {
+            errs.push("note", "format", super::note_rule());
         }
-        if !errs.is_empty() {
+        let (true, Some(from)) = (errs.is_empty(), from) else {
             return Err(AppError::Validation(errs));
-        }
+        };
         let mut doc =
             serde_json::to_value(self.config()).map_err(|e| AppError::Invalid(e.to_string()))?;
         doc["departments"] = departments.into();
         doc["fees"]["waived"] = waived.into();
         let config = HospitalConfig::from_json(&doc.to_string())?;
-        let from = from.unwrap_or(today);
         self.publish_config(&config, from, note)?;
         self.config_status()
     }

@@ -119,6 +119,19 @@ pub(super) async fn admin_relay<S: Storage>(
     Ok(json_response(&st.relay_now().await?))
 }
 
+/// Refuses (409) what only the central hub does, on a hub that relays to an upstream one: the
+/// request is fine, this hub's place is not. `instead` says where it is done.
+fn central_only<S: Storage>(st: &AppState<S>, instead: &str) -> ApiResult<()> {
+    if st.upstream.is_some() {
+        return Err(ApiError::new(
+            409,
+            ErrorCode::BadRequest,
+            format!("this hub relays to an upstream hub: {instead}"),
+        ));
+    }
+    Ok(())
+}
+
 #[derive(serde::Deserialize)]
 struct AssignUhids {
     prefix: String,
@@ -131,13 +144,7 @@ pub(super) async fn admin_assign_uhids<S: Storage>(
 ) -> ApiResult<Response> {
     admin(&st, &headers)?;
     let body = read_body(&headers, body, 64 * 1024).await?;
-    if st.upstream.is_some() {
-        return Err(ApiError::new(
-            409,
-            ErrorCode::BadRequest,
-            "this hub relays to an upstream hub: UHIDs are assigned by the central hub",
-        ));
-    }
+    central_only(&st, "UHIDs are assigned by the central hub")?;
     let req: AssignUhids = serde_json::from_slice(&body).map_err(|e| {
         ApiError::new(
             400,
@@ -164,13 +171,7 @@ pub(super) async fn admin_publish_config<S: Storage>(
         parchi_sync::validate::MAX_CONFIG_BYTES + 64 * 1024,
     )
     .await?;
-    if st.upstream.is_some() {
-        return Err(ApiError::new(
-            409,
-            ErrorCode::BadRequest,
-            "this hub relays to an upstream hub: publish the configuration at the central hub",
-        ));
-    }
+    central_only(&st, "publish the configuration at the central hub")?;
     let req: parchi_sync::wire::PublishConfig = serde_json::from_slice(&body).map_err(|e| {
         ApiError::new(
             400,
