@@ -2,7 +2,8 @@
 //! and linking an outage against it. Each figure with a baseline measured in the same run.
 //!
 //! `cargo bench -p parchi-app --bench central -- [MIRROR] [OWN] [LINK_INDEX] [LINK_OUTAGE]`
-//! (defaults 1,000,000 / 200,000 / 1,000,000 / 20,000).
+//! (defaults 1,000,000 / 200,000 / 1,000,000 / 20,000). `BENCH_ONLY=search` (or `import`,
+//! `link`, comma-separated) runs only those parts.
 //!
 //! - **import**: `Store::mirror_write` in batches of 5,000 (the mirror row, its name index, the
 //!   UHID lookup that finds changes and duplicates), against a plain SQLite bulk insert of the
@@ -562,7 +563,16 @@ fn main() {
     let own = args.get(1).copied().unwrap_or(200_000);
     let index = args.get(2).copied().unwrap_or(1_000_000);
     let outage = args.get(3).copied().unwrap_or(20_000);
-    bench_import(200_000);
-    bench_search(mirror, own);
-    bench_link(index, outage);
+    // `BENCH_ONLY=search` (or `import`, `link`; comma-separated) runs only those parts.
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let run = |part: &str| only.is_empty() || only.split(',').any(|p| p.trim() == part);
+    if run("import") {
+        bench_import(200_000);
+    }
+    if run("search") {
+        bench_search(mirror, own);
+    }
+    if run("link") {
+        bench_link(index, outage);
+    }
 }

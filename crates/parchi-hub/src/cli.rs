@@ -128,6 +128,7 @@ pub fn serve_main(data: PathBuf, args: ServeArgs) -> ExitCode {
                 token,
                 interval: std::time::Duration::from_secs(args.upstream_interval),
                 client: parchi_sync::ClientConfig::default(),
+                mirror_pages: crate::relay::MIRROR_PAGES_PER_ROUND,
             }),
             _ => None,
         },

@@ -101,6 +101,10 @@ pub struct Upstream {
     /// (`POST /v1/admin/relay`).
     pub interval: std::time::Duration,
     pub client: parchi_sync::ClientConfig,
+    /// Pages of the upstream's mirror of the hospital's index (10,000 records each) a relay
+    /// round pulls at most ([`relay::MIRROR_PAGES_PER_ROUND`]); a round with more to pull is
+    /// followed by the next at once.
+    pub mirror_pages: usize,
 }
 
 impl fmt::Debug for Upstream {
@@ -230,6 +234,7 @@ pub async fn serve_with<S: Storage>(
         let client =
             parchi_sync::HubClient::new(&up.url, up.client.clone())?.with_token(up.token.clone());
         state = state.with_upstream(client);
+        state.relay_mirror_pages = up.mirror_pages;
     }
     let state = Arc::new(state);
     if let Some(up) = opts.upstream.as_ref().filter(|u| !u.interval.is_zero()) {
@@ -241,8 +246,18 @@ pub async fn serve_with<S: Storage>(
                 let wait = match st.relay_now().await {
                     Ok(r) => {
                         backoff.reset();
-                        tracing::info!(pushed = r.pushed, pulled = r.pulled, "relay round");
-                        interval
+                        tracing::info!(
+                            pushed = r.pushed,
+                            pulled = r.pulled,
+                            mirror = r.mirror_pulled,
+                            "relay round"
+                        );
+                        // A first copy of the hospital's index comes down round after round.
+                        if r.mirror_more {
+                            std::time::Duration::ZERO
+                        } else {
+                            interval
+                        }
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "relay round failed; backing off");

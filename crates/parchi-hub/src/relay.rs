@@ -8,9 +8,15 @@
 //! - Two cursors live in the LAN hub's meta table: how far its own log was pushed, and how far
 //!   the upstream's log was pulled. The pull cursor is written in the same transaction as the ops
 //!   it covers; ops that came from upstream are not pushed back.
+//! - The upstream's mirror of the hospital's index comes down too, whole (each counter narrows
+//!   it to its own window when it pulls), a bounded number of pages a round, so
+//!   a first copy of millions of records never holds up the ops for long. Its cursor is a third
+//!   meta key; a page written twice (a crash between the write and the cursor) changes nothing.
 
 use parchi_core::Op;
-use parchi_sync::wire::{ErrorCode, Outcome, PushItem};
+use parchi_sync::wire::{
+    ErrorCode, MAX_MIRROR_LIMIT, MirrorBatch, MirrorDone, MirrorPage, Outcome, PushItem,
+};
 use parchi_sync::{ClientError, HubClient};
 
 use crate::engine::{Hub, Item, Source, prepare_item};
@@ -21,6 +27,12 @@ use crate::storage::{FLAG_FROM_UPSTREAM, Storage};
 pub const META_PUSHED: &str = "upstream_pushed_seq";
 /// Meta key: the upstream pull cursor.
 pub const META_CURSOR: &str = "upstream_pull_cursor";
+/// Meta key: the upstream mirror cursor.
+pub const META_MIRROR_CURSOR: &str = "upstream_mirror_cursor";
+
+/// Mirror pages (of [`MAX_MIRROR_LIMIT`] records) one relay round pulls at most, unless the
+/// LAN hub is set up otherwise ([`crate::Upstream::mirror_pages`]).
+pub const MIRROR_PAGES_PER_ROUND: usize = 20;
 
 /// What one relay round did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -35,6 +47,10 @@ pub struct RelayReport {
     pub pulled: usize,
     /// Of those, new here.
     pub applied_here: usize,
+    /// Mirror records pulled from upstream (new or changed there since the last round).
+    pub mirror_pulled: usize,
+    /// The upstream's mirror has more to pull: the next round should follow at once.
+    pub mirror_more: bool,
 }
 
 async fn blocking<T: Send + 'static>(
@@ -50,11 +66,13 @@ fn meta_u64(v: Option<String>) -> u64 {
     v.and_then(|s| s.parse().ok()).unwrap_or(0)
 }
 
-/// One relay round: push everything not yet pushed, then pull until the upstream has no more.
+/// One relay round: push everything not yet pushed, pull until the upstream has no more, then
+/// pull at most `mirror_pages` pages of the upstream's mirror.
 pub async fn relay_round<S: Storage>(
     hub: &Hub<S>,
     upstream: &HubClient,
     batch: u32,
+    mirror_pages: usize,
 ) -> Result<RelayReport, HubError> {
     let batch = batch.clamp(1, parchi_sync::wire::MAX_PULL_LIMIT);
     let mut report = RelayReport::default();
@@ -133,5 +151,77 @@ pub async fn relay_round<S: Storage>(
             break;
         }
     }
+    relay_mirror(hub, upstream, mirror_pages, &mut report).await?;
     Ok(report)
+}
+
+/// Pulls the upstream's mirror into this hub's, from where the last round stopped.
+async fn relay_mirror<S: Storage>(
+    hub: &Hub<S>,
+    upstream: &HubClient,
+    pages: usize,
+    report: &mut RelayReport,
+) -> Result<(), HubError> {
+    // A run ID per page: a record the upstream changed between two pages comes again in a
+    // later page, and must replace the copy an earlier page wrote, not count as its duplicate.
+    let round = hub.now_ms();
+    let mut reset = false;
+    let mut last: Option<MirrorPage> = None;
+    for _ in 0..pages.max(1) {
+        let cursor = meta_u64(hub.meta(META_MIRROR_CURSOR).await);
+        let client = upstream.clone();
+        let mut page = match blocking(move || client.pull_mirror(cursor, MAX_MIRROR_LIMIT, None))
+            .await
+        {
+            Ok(p) => p,
+            // An upstream from before the mirror has none to give.
+            Err(HubError::Upstream(parchi_sync::ClientError::Hub { status: 404, .. })) => {
+                return Ok(());
+            }
+            // The upstream's mirror is behind our cursor (restored, or another hub): pull it
+            // all again; a copy already held stays as it is.
+            Err(HubError::Upstream(e)) if e.code() == Some(ErrorCode::CursorAhead) && !reset => {
+                reset = true;
+                hub.set_meta(META_MIRROR_CURSOR, "0").await?;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        if !page.records.is_empty() {
+            report.mirror_pulled += page.records.len();
+            let batch = MirrorBatch {
+                run: format!("relay-{round}-{cursor}"),
+                records: std::mem::take(&mut page.records),
+            };
+            hub.mirror_write(batch).await?;
+        }
+        hub.set_meta(META_MIRROR_CURSOR, &page.next.to_string()).await?;
+        let (more, moved) = (page.more, page.next != cursor);
+        last = Some(page);
+        if !more {
+            break;
+        }
+        if !moved {
+            return Err(HubError::Upstream(parchi_sync::ClientError::Protocol(format!(
+                "the upstream's mirror page after {cursor} says more follow but moved no further"
+            ))));
+        }
+    }
+    let Some(page) = last else {
+        return Ok(());
+    };
+    report.mirror_more = page.more;
+    // How old the copy is travels with it: the counters here show the hospital's date.
+    if !page.more
+        && let Some(as_of) = page.as_of
+        && hub.mirror_status()?.as_of.as_deref() != Some(as_of.as_str())
+    {
+        hub.mirror_done(MirrorDone {
+            run: format!("relay-{round}"),
+            as_of,
+            fhir_since: None,
+        })
+        .await?;
+    }
+    Ok(())
 }

@@ -96,6 +96,8 @@ pub struct AppState<S: Storage> {
     pub upstream: Option<parchi_sync::HubClient>,
     /// One relay round at a time (background or on request).
     pub relay_lock: tokio::sync::Mutex<()>,
+    /// Mirror pages a relay round pulls at most.
+    pub relay_mirror_pages: usize,
     /// The append-only store of uploaded backups (`DATA/backups`), if this hub keeps them.
     pub backups: Option<Arc<crate::backups::BackupStore>>,
 }
@@ -115,6 +117,7 @@ impl<S: Storage> AppState<S> {
             admin_hash: secret_hash(admin_secret),
             upstream: None,
             relay_lock: tokio::sync::Mutex::new(()),
+            relay_mirror_pages: crate::relay::MIRROR_PAGES_PER_ROUND,
             backups: None,
         }
     }
@@ -138,7 +141,7 @@ impl<S: Storage> AppState<S> {
             .as_ref()
             .ok_or_else(|| HubError::BadRequest("this hub has no upstream configured".into()))?;
         let _guard = self.relay_lock.lock().await;
-        crate::relay::relay_round(&self.hub, up, 1_000).await
+        crate::relay::relay_round(&self.hub, up, 1_000, self.relay_mirror_pages).await
     }
 }
 
