@@ -405,11 +405,11 @@ fn a_hub_backs_itself_up_and_restores_onto_a_new_machine_with_its_devices() {
     let storage =
         parchi_hub::SqliteStorage::open(&hub_dir.path().join(parchi_hub::SQLITE_FILE), &key)
             .expect("open");
-    let to = parchi_hub::snapshot::HubBackup {
-        dir: out_dir.path().to_owned(),
-        every: std::time::Duration::from_secs(900),
-        recipients: vec![keys.recipient.clone()],
-    };
+    let to = parchi_hub::snapshot::HubBackup::new(
+        out_dir.path().to_owned(),
+        std::time::Duration::from_secs(900),
+        vec![keys.recipient.clone()],
+    );
     let (file, manifest) =
         parchi_hub::snapshot::backup_now(&storage, hub_dir.path(), &to, 1_780_300_800_000)
             .expect("hub backup");

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{NaiveDateTime, Timelike};
+use parchi_core::schedule::{BackupHistory, BackupSchedule};
 
 use crate::backup::{BackupDone, DEFAULT_DIR, EXTENSION, LastBackup};
 use crate::config::BackupConfig;
@@ -16,41 +17,24 @@ use crate::env::Env;
 use crate::retention::{self, Retention};
 use crate::worker::Background;
 
-/// After a failed attempt, the next one waits this long (a full disk is not hammered).
-const RETRY_AFTER_MS: u64 = 60_000;
 /// Backups kept in the data directory's own `backups/` (the hub and `backup.dir` keep more).
 const KEEP_LOCAL: Retention = Retention { recent: 4, days: 0 };
 
-/// Whether a scheduled backup is due: none yet, the interval passed since the last good one,
-/// or the day-end time passed since it; never within a minute of a failed attempt, and never
-/// with the schedule off (`every_minutes = 0`).
+/// Whether a scheduled backup is due (the core's rule, [`BackupSchedule::due`], shared with the
+/// hub): none yet, the interval passed since the last good one, or the day-end time passed
+/// since it; never within a minute of a failed attempt, and never with the schedule off
+/// (`every_minutes = 0`).
 pub fn due(cfg: &BackupConfig, last: Option<&LastBackup>, now_ms: u64, now: NaiveDateTime) -> bool {
-    if cfg.every_minutes == 0 {
-        return false;
-    }
-    let Some(last) = last else {
-        return true;
+    let schedule = BackupSchedule {
+        every_ms: u64::from(cfg.every_minutes) * 60_000,
+        day_end_minute: cfg.day_end_minute(),
     };
-    if last.error.is_some() && now_ms.saturating_sub(last.at_ms) < RETRY_AFTER_MS {
-        return false;
-    }
-    let Some(ok) = last.ok_ms else {
-        return true;
-    };
-    if now_ms.saturating_sub(ok) >= u64::from(cfg.every_minutes) * 60_000 {
-        return true;
-    }
-    // Day end: the first check at or after the configured minute, when the last good backup
-    // was before it today.
-    let Some(end) = cfg.day_end_minute() else {
-        return false;
-    };
-    let minute = now.hour() * 60 + now.minute();
-    let since_midnight_ms = u64::from(minute) * 60_000 + u64::from(now.second()) * 1000;
-    let end_today_ms = now_ms
-        .saturating_sub(since_midnight_ms)
-        .saturating_add(u64::from(end) * 60_000);
-    minute >= end && ok < end_today_ms
+    let history = last.map_or(BackupHistory::default(), |l| BackupHistory {
+        last_ok_ms: l.ok_ms,
+        last_failed_ms: l.error.is_some().then_some(l.at_ms),
+    });
+    let of_day = u64::from(now.num_seconds_from_midnight()) * 1000;
+    schedule.due(history, now_ms, of_day)
 }
 
 impl Counter {

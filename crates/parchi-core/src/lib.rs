@@ -32,6 +32,7 @@ pub mod names;
 pub mod op;
 pub mod patient;
 pub mod replica;
+pub mod schedule;
 #[cfg(any(test, feature = "testgen"))]
 pub mod testgen;
 

@@ -56,8 +56,14 @@ pub struct ServeArgs {
     /// How far ahead of the hub's clock an op's HLC may be before it is clamped (ms).
     #[arg(long, default_value_t = parchi_core::hlc::DEFAULT_MAX_DRIFT_MS)]
     pub max_drift_ms: u64,
-    /// Back the hub's SQLite store up into this directory on a schedule (see --backup-every).
-    #[arg(long, env = "PARCHI_HUB_BACKUP_DIR", value_name = "DIR")]
+    /// Back the hub's SQLite store up into this directory on a schedule (see --backup-every
+    /// and --backup-day-end). A PostgreSQL hub is backed up with PostgreSQL's own tools.
+    #[arg(
+        long,
+        env = "PARCHI_HUB_BACKUP_DIR",
+        value_name = "DIR",
+        conflicts_with = "database"
+    )]
     pub backup_dir: Option<PathBuf>,
     /// Minutes between the hub's own backups.
     #[arg(
@@ -67,6 +73,16 @@ pub struct ServeArgs {
         requires = "backup_dir"
     )]
     pub backup_every: u64,
+    /// Local time (HH:MM, the machine's time zone) of the day-end backup, or `off`.
+    #[arg(
+        long,
+        env = "PARCHI_HUB_BACKUP_DAY_END",
+        default_value = "17:00",
+        value_name = "HH:MM",
+        value_parser = day_end,
+        requires = "backup_dir"
+    )]
+    pub backup_day_end: DayEnd,
     /// The hospital's backup key (an age recipient, age1…) the hub's backups are encrypted
     /// to, besides the hub's recovery key.
     #[arg(
@@ -86,6 +102,14 @@ pub struct ServeArgs {
 }
 
 /// Runs the hub with these flags until Ctrl-C or SIGTERM; logs go to stderr (`PARCHI_LOG`).
+/// The day-end backup's time as minutes after midnight (none: `off`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DayEnd(pub Option<u32>);
+
+fn day_end(s: &str) -> Result<DayEnd, String> {
+    crate::snapshot::parse_day_end(s).map(DayEnd)
+}
+
 pub fn serve_main(data: PathBuf, args: ServeArgs) -> ExitCode {
     if args.init_keys {
         return match crate::keys::init_keys(&data) {
@@ -135,9 +159,12 @@ pub fn serve_main(data: PathBuf, args: ServeArgs) -> ExitCode {
         clock: crate::Clock::system(),
         max_backup_bytes: args.max_backup_bytes,
         backup: args.backup_dir.map(|dir| crate::snapshot::HubBackup {
-            dir,
-            every: std::time::Duration::from_secs(args.backup_every.max(1) * 60),
-            recipients: args.backup_recipient.into_iter().collect(),
+            day_end_minute: args.backup_day_end.0,
+            ..crate::snapshot::HubBackup::new(
+                dir,
+                std::time::Duration::from_secs(args.backup_every.max(1) * 60),
+                args.backup_recipient.into_iter().collect(),
+            )
         }),
         config: HubConfig {
             max_batch_ops: args.max_batch_ops,

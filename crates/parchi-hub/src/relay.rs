@@ -195,16 +195,19 @@ async fn relay_mirror<S: Storage>(
             };
             hub.mirror_write(batch).await?;
         }
-        hub.set_meta(META_MIRROR_CURSOR, &page.next.to_string()).await?;
+        hub.set_meta(META_MIRROR_CURSOR, &page.next.to_string())
+            .await?;
         let (more, moved) = (page.more, page.next != cursor);
         last = Some(page);
         if !more {
             break;
         }
         if !moved {
-            return Err(HubError::Upstream(parchi_sync::ClientError::Protocol(format!(
-                "the upstream's mirror page after {cursor} says more follow but moved no further"
-            ))));
+            return Err(HubError::Upstream(parchi_sync::ClientError::Protocol(
+                format!(
+                    "the upstream's mirror page after {cursor} says more follow but moved no further"
+                ),
+            )));
         }
     }
     let Some(page) = last else {

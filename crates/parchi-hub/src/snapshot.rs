@@ -8,6 +8,9 @@
 //! devices (counters' credentials keep working), and counters whose cursor is past the
 //! restored log are told `cursor_ahead` and pull again from 0. A PostgreSQL hub is backed up
 //! with PostgreSQL's own tools (pg_dump to an encrypted disk); see docs/security.md.
+//!
+//! A serving hub backs up on a schedule (`schedule.rs`): every `--backup-every` minutes and at
+//! the day end, by the rule the counters use (`parchi_core::schedule`).
 
 use std::path::{Path, PathBuf};
 
@@ -15,6 +18,10 @@ use parchi_keys::backup::{self, BackupKey, Manifest, OpRange};
 use parchi_keys::{DataKey, DeviceKey, RecoveryKey, keyring, sqlcipher};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
+
+mod schedule;
+
+pub use schedule::{parse_day_end, spawn_schedule};
 
 use crate::error::HubError;
 use crate::sqlite::PAGE_SIZE;
@@ -28,9 +35,32 @@ const TMP_DIR: &str = "tmp";
 pub struct HubBackup {
     pub dir: PathBuf,
     pub every: std::time::Duration,
+    /// The day-end backup's local time, in minutes after midnight (none: only `every`).
+    pub day_end_minute: Option<u32>,
+    /// The local time's offset from UTC in minutes; none: the machine's time zone.
+    pub utc_offset_minutes: Option<i32>,
+    /// How often the schedule looks at the clock.
+    pub check_every: std::time::Duration,
     /// age recipients besides the hub's recovery key (the hospital's backup key).
     pub recipients: Vec<String>,
 }
+
+impl HubBackup {
+    /// Every `every` and at 17:00 in the machine's time zone, looked at every 30 s.
+    pub fn new(dir: PathBuf, every: std::time::Duration, recipients: Vec<String>) -> Self {
+        Self {
+            dir,
+            every,
+            day_end_minute: Some(DEFAULT_DAY_END_MINUTE),
+            utc_offset_minutes: None,
+            check_every: std::time::Duration::from_secs(30),
+            recipients,
+        }
+    }
+}
+
+/// The day-end backup's default time, 17:00, when the OPD has closed (as on the counters).
+pub const DEFAULT_DAY_END_MINUTE: u32 = 17 * 60;
 
 /// What a hub restore did.
 #[derive(Clone, Debug, Serialize)]
@@ -165,39 +195,6 @@ pub fn backup_now(
     });
     let _ = std::fs::remove_file(&snap);
     result
-}
-
-/// Backs the hub up every `to.every` until the process ends; failures are logged and retried
-/// at the next tick.
-pub fn spawn_schedule(
-    storage: SqliteStorage,
-    data_dir: PathBuf,
-    to: HubBackup,
-    clock: crate::Clock,
-) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(to.every.max(std::time::Duration::from_secs(1)));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tick.tick().await;
-        loop {
-            tick.tick().await;
-            let (s, d, t, now) = (
-                storage.clone(),
-                data_dir.clone(),
-                to.clone(),
-                clock.now_ms(),
-            );
-            match tokio::task::spawn_blocking(move || backup_now(&s, &d, &t, now)).await {
-                Ok(Ok((file, m))) => {
-                    tracing::info!(file = %file.display(), ops = m.ops.count, bytes = m.ciphertext.bytes, "hub backup written")
-                }
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "hub backup failed; retrying at the next tick")
-                }
-                Err(e) => tracing::warn!(error = %e, "hub backup task failed"),
-            }
-        }
-    });
 }
 
 /// A decrypted hub snapshot against its signed manifest: integrity, op count and range,

@@ -146,7 +146,10 @@ fn import_index(hub: &Server, run: &str, records: &[CentralPatient], as_of: &str
 }
 
 fn by_uhid(records: &[CentralPatient]) -> BTreeMap<Uhid, CentralPatient> {
-    records.iter().map(|r| (r.uhid.clone(), r.clone())).collect()
+    records
+        .iter()
+        .map(|r| (r.uhid.clone(), r.clone()))
+        .collect()
 }
 
 /// The hospital's index imported at the central hub reaches a counter that syncs only with a
@@ -160,7 +163,12 @@ fn lan_hub_relays_the_mirror_of_the_hospitals_index() {
     let lan = lan_hub(lan_dir.path(), &central, 2);
     let mut g = CentralGen::new(41, "DHP");
     let mut records = g.records(25_000);
-    import_index(&central, "index-run-0001", &records, "2026-11-30T22:00:00+05:30");
+    import_index(
+        &central,
+        "index-run-0001",
+        &records,
+        "2026-11-30T22:00:00+05:30",
+    );
 
     // Two pages of 10,000 a round: the copy is not whole yet, so it claims no date.
     let r1 = relay(&lan);
@@ -189,7 +197,12 @@ fn lan_hub_relays_the_mirror_of_the_hospitals_index() {
     records.extend(fresh);
     let mut second = records[..300].to_vec();
     second.extend_from_slice(&records[25_000..]);
-    import_index(&central, "index-run-0002", &second, "2026-12-01T06:00:00+05:30");
+    import_index(
+        &central,
+        "index-run-0002",
+        &second,
+        "2026-12-01T06:00:00+05:30",
+    );
     let r = relay(&lan);
     assert_eq!((r.mirror_pulled, r.mirror_more), (310, false));
     assert_eq!(round(&mut a, &opts).mirror_pulled, 310);
@@ -201,7 +214,12 @@ fn lan_hub_relays_the_mirror_of_the_hospitals_index() {
     lan.stop();
     let other = Server::start(Backend::Sqlite);
     let elsewhere = CentralGen::new(43, "OTH").records(7);
-    import_index(&other, "index-run-0003", &elsewhere, "2026-12-01T07:00:00+05:30");
+    import_index(
+        &other,
+        "index-run-0003",
+        &elsewhere,
+        "2026-12-01T07:00:00+05:30",
+    );
     let lan = lan_hub(lan_dir.path(), &other, 2);
     let r = relay(&lan);
     assert_eq!((r.mirror_pulled, r.mirror_more), (7, false));
