@@ -337,8 +337,27 @@ fn bench_import(n: usize) {
 }
 
 fn bench_search(mirror: usize, own: usize) {
-    let d = tempfile::tempdir().expect("tmp");
-    let (mut c, clock) = counter(d.path(), 11);
+    // `PARCHI_BENCH_DIR=DIR` keeps the filled counter there and uses it again next time (the
+    // same seeded records are generated again for the queries, but not written).
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = std::env::var_os("PARCHI_BENCH_DIR").map_or_else(
+        || tmp.path().to_owned(),
+        |k| Path::new(&k).join(format!("central-{mirror}-{own}")),
+    );
+    let marker = d.join("filled");
+    let filled = marker.exists();
+    let (mut c, clock) = if filled {
+        let clock = Arc::new(AtomicU64::new(NOW_MS));
+        let env = BenchEnv {
+            clock: clock.clone(),
+            random: FixedEnv::new(NOW_MS, 11),
+        };
+        (Counter::open(&d, Box::new(env)).expect("open"), clock)
+    } else {
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).expect("bench dir");
+        counter(&d, 11)
+    };
     let mut rng = Rng(13);
     let mut sample = Vec::new();
     let t = Instant::now();
@@ -357,7 +376,9 @@ fn bench_search(mirror: usize, own: usize) {
                 .map(|(_, r)| r.clone()),
         );
         i += batch.len() as u64;
-        c.mirror_load(&batch, 1).expect("mirror");
+        if !filled {
+            c.mirror_load(&batch, 1).expect("mirror");
+        }
     }
     let mut own_names = Vec::new();
     let mut done = 0;
@@ -380,10 +401,15 @@ fn bench_search(mirror: usize, own: usize) {
             })
             .collect();
         done += reqs.len();
-        c.register_batch(&reqs).expect("own");
+        if !filled {
+            c.register_batch(&reqs).expect("own");
+        }
         clock.fetch_add(86_400_000, Ordering::Relaxed);
     }
-    c.optimize().expect("optimize");
+    if !filled {
+        c.optimize().expect("optimize");
+        std::fs::write(&marker, b"").expect("marker");
+    }
     eprintln!(
         "  filled {mirror} mirrored + {own} own patients in {:.0} s",
         t.elapsed().as_secs_f64()
@@ -442,11 +468,23 @@ fn bench_search(mirror: usize, own: usize) {
         })
         .collect();
     let (b50, b99) = pct(base);
+    let mirror_alone: Vec<f64> = sample
+        .iter()
+        .take(500)
+        .map(|r| {
+            let q = misspell(r.name.as_str(), &mut rng);
+            let t = Instant::now();
+            let _ = c.bench_mirror_search(&q, 8);
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    let (m50, m99) = pct(mirror_alone);
     println!("search with {mirror} mirrored + {own} own patients (ms):");
     for (what, p50, p99) in rows {
         println!("  {what:<24} p50 {p50:.2}  p99 {p99:.2}");
     }
     println!("  baseline Store::search of own patients, misspelt name: p50 {b50:.2}  p99 {b99:.2}");
+    println!("  Store::mirror_search alone, misspelt name: p50 {m50:.2}  p99 {m99:.2}");
 }
 
 fn bench_link(index: usize, outage: usize) {

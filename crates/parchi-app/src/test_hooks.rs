@@ -12,6 +12,12 @@ impl Counter {
         Ok(self.store().search(query, limit)?.len())
     }
 
+    /// The store's search of the mirror alone, for benchmarks.
+    #[doc(hidden)]
+    pub fn bench_mirror_search(&self, query: &str, limit: usize) -> Result<usize> {
+        Ok(self.store().mirror_search(query, limit)?.len())
+    }
+
     /// Turns the store back into the schema before published configurations (migration 9), as
     /// the previous release wrote it: for the package test that upgrades across a migration.
     /// Refused once a configuration was published here (the old schema cannot hold it).

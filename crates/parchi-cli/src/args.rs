@@ -76,6 +76,15 @@ pub enum Command {
         /// Also write the new installation's recovery key as a PDF for the safe.
         #[arg(long, value_name = "FILE.pdf")]
         recovery_pdf: Option<PathBuf>,
+        /// A PostgreSQL hub's backup: the database to restore it into (`postgres://…`; the
+        /// hub's schema must not exist there yet). Serve it with `serve --database`.
+        #[arg(
+            long,
+            value_name = "URL",
+            env = "PARCHI_HUB_DATABASE",
+            hide_env_values = true
+        )]
+        database: Option<String>,
     },
     /// Register a new patient and issue a token for a department.
     Register(RegisterArgs),

@@ -66,9 +66,13 @@ pub(crate) fn backup(
             }
             let key = backup_key(identity, *recovery)?;
             let work = std::env::temp_dir().join("parchi-verify");
-            if manifest.kind == "hub" {
-                let r = parchi_hub::snapshot::verify(file, &key, &work)
-                    .map_err(|e| CliError::Other(anyhow::anyhow!("{e}")))?;
+            if manifest.kind == "hub" || manifest.kind == parchi_hub::postgres::dump::KIND {
+                let r = if manifest.kind == "hub" {
+                    parchi_hub::snapshot::verify(file, &key, &work)
+                } else {
+                    parchi_hub::snapshot::verify_postgres(file, &key)
+                }
+                .map_err(|e| CliError::Other(anyhow::anyhow!("{e}")))?;
                 out.value(&r, || {
                     format!(
                         "{}: verified. A backup of hub {} made {}: integrity ok, {} ops, as the signed manifest says.",
@@ -157,11 +161,29 @@ pub(crate) fn restore(
     identity: &Option<PathBuf>,
     recovery: bool,
     sheet: Option<&Path>,
+    database: Option<&str>,
     dir: &Path,
     out: &Out,
 ) -> Result<(), CliError> {
     let manifest = parchi_app::restore::read_manifest(file)?;
     let key = backup_key(identity, recovery)?;
+    if manifest.kind == parchi_hub::postgres::dump::KIND {
+        let url = database.ok_or_else(|| {
+            CliError::BadInput(
+                "a PostgreSQL hub's backup is restored into a database: give --database postgres://…".into(),
+            )
+        })?;
+        let report =
+            parchi_hub::snapshot::restore_postgres(file, &key, url, &parchi_hub::PgTls::default())
+                .map_err(|e| CliError::Other(anyhow::anyhow!("{e}")))?;
+        out.value(&report, || {
+            format!(
+                "Restored the PostgreSQL hub {} ({} ops). Serve it with `parchi serve --database URL` and the same --database-schema. Counters whose cursor is past the backup pull again from 0.",
+                report.hub_id, report.ops
+            )
+        });
+        return Ok(());
+    }
     if manifest.kind == "hub" {
         parchi_app::restore::check_empty_target(dir)?;
         let (rk, report) = parchi_hub::snapshot::restore(file, dir, &key)

@@ -54,12 +54,14 @@ pub fn run(cli: &Cli, out: &Out) -> Result<(), CliError> {
             identity,
             recovery,
             recovery_pdf,
+            database,
         } => {
             return crate::backup::restore(
                 file,
                 identity,
                 *recovery,
                 recovery_pdf.as_deref(),
+                database.as_deref(),
                 &dir,
                 out,
             );

@@ -56,14 +56,10 @@ pub struct ServeArgs {
     /// How far ahead of the hub's clock an op's HLC may be before it is clamped (ms).
     #[arg(long, default_value_t = parchi_core::hlc::DEFAULT_MAX_DRIFT_MS)]
     pub max_drift_ms: u64,
-    /// Back the hub's SQLite store up into this directory on a schedule (see --backup-every
-    /// and --backup-day-end). A PostgreSQL hub is backed up with PostgreSQL's own tools.
-    #[arg(
-        long,
-        env = "PARCHI_HUB_BACKUP_DIR",
-        value_name = "DIR",
-        conflicts_with = "database"
-    )]
+    /// Back the hub's store up into this directory on a schedule (see --backup-every and
+    /// --backup-day-end): an SQLCipher snapshot, or for PostgreSQL a `pg_dump` of the hub's
+    /// schema, either one encrypted and signed.
+    #[arg(long, env = "PARCHI_HUB_BACKUP_DIR", value_name = "DIR")]
     pub backup_dir: Option<PathBuf>,
     /// Minutes between the hub's own backups.
     #[arg(

@@ -191,21 +191,27 @@ pub async fn serve(
             let storage =
                 PgStorage::connect_with(url, opts.database_schema.as_deref(), &opts.database_tls)
                     .await?;
+            schedule_backups(&storage, &opts);
             serve_with(storage, &opts, &secret, on_ready, shutdown).await
         }
         None => {
             let key = keys::data_key(&opts.data_dir)?;
             let storage = SqliteStorage::open(&opts.data_dir.join(SQLITE_FILE), &key)?;
-            if let Some(b) = &opts.backup {
-                snapshot::spawn_schedule(
-                    storage.clone(),
-                    opts.data_dir.clone(),
-                    b.clone(),
-                    opts.clock.clone(),
-                );
-            }
+            schedule_backups(&storage, &opts);
             serve_with(storage, &opts, &secret, on_ready, shutdown).await
         }
+    }
+}
+
+/// Starts the hub's own backups, if `opts` asks for them.
+fn schedule_backups<T: snapshot::SelfBackup>(storage: &T, opts: &ServeOptions) {
+    if let Some(b) = &opts.backup {
+        snapshot::spawn_backups(
+            storage,
+            opts.data_dir.clone(),
+            b.clone(),
+            opts.clock.clone(),
+        );
     }
 }
 

@@ -23,6 +23,7 @@ use crate::storage::{
 };
 use crate::storage::{MirrorRow, MirrorScan, MirrorWritten};
 
+pub mod dump;
 mod migrate;
 mod mirror;
 mod pool;
@@ -33,9 +34,12 @@ use migrate::migrate;
 pub use pool::PgTls;
 use pool::Pools;
 
-/// The PostgreSQL backend.
+/// The PostgreSQL backend. A clone shares the pools (a handle for the backup schedule).
+#[derive(Clone)]
 pub struct PgStorage {
     pools: Pools,
+    /// Where `pg_dump` connects for the hub's own backups.
+    dump: dump::DumpTarget,
 }
 
 impl fmt::Debug for PgStorage {
@@ -92,7 +96,13 @@ impl PgStorage {
         let mut write = pool::get(&pools.write).await?;
         migrate(&mut write).await?;
         drop(write);
-        Ok(Self { pools })
+        Ok(Self {
+            pools,
+            dump: dump::DumpTarget {
+                url: url.to_owned(),
+                tls: tls.clone(),
+            },
+        })
     }
 }
 

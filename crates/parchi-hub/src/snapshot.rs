@@ -6,8 +6,9 @@
 //! signed by the hub's Ed25519 key (kept inside its encrypted database). `parchi restore` puts
 //! it into an empty data directory with new key slots; the hub keeps its hub ID and its
 //! devices (counters' credentials keep working), and counters whose cursor is past the
-//! restored log are told `cursor_ahead` and pull again from 0. A PostgreSQL hub is backed up
-//! with PostgreSQL's own tools (pg_dump to an encrypted disk); see docs/security.md.
+//! restored log are told `cursor_ahead` and pull again from 0. A PostgreSQL hub backs up as a
+//! `pg_dump` of its schema in the same kind of signed, encrypted file (`postgres/dump.rs`),
+//! verified and restored by `pg.rs`.
 //!
 //! A serving hub backs up on a schedule (`schedule.rs`): every `--backup-every` minutes and at
 //! the day end, by the rule the counters use (`parchi_core::schedule`).
@@ -19,9 +20,11 @@ use parchi_keys::{DataKey, DeviceKey, RecoveryKey, keyring, sqlcipher};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
 
+mod pg;
 mod schedule;
 
-pub use schedule::{parse_day_end, spawn_schedule};
+pub use pg::{restore_postgres, verify_postgres};
+pub use schedule::{SelfBackup, parse_day_end, spawn_backups, spawn_schedule};
 
 use crate::error::HubError;
 use crate::sqlite::PAGE_SIZE;
@@ -71,17 +74,50 @@ pub struct HubRestoreReport {
     pub manifest: Manifest,
 }
 
-fn os_random(buf: &mut [u8]) {
+/// Fills `buf` from the operating system; the hub stops rather than use weaker randomness.
+pub(crate) fn random_bytes(buf: &mut [u8]) {
     if let Err(e) = getrandom::fill(buf) {
         panic!("the operating system's random source failed ({e}); the hub stops");
     }
+}
+
+fn os_random(buf: &mut [u8]) {
+    random_bytes(buf);
+}
+
+/// Who a hub's backup is encrypted to: `to.recipients` and the hub's recovery key.
+pub(crate) fn recipients_for(data_dir: &Path, to: &HubBackup) -> Result<Vec<String>, HubError> {
+    let mut recipients = to.recipients.clone();
+    if let Ok(s) = keyring::status(data_dir)
+        && let Some(r) = s.recovery_recipient
+    {
+        recipients.push(r);
+    }
+    if recipients.is_empty() {
+        return Err(HubError::Config(
+            "no key to encrypt the hub's backup to: give --backup-recipient age1…, or run `parchi serve --init-keys` for a recovery key".into(),
+        ));
+    }
+    Ok(recipients)
+}
+
+/// A hub backup's file name without its extension: the hub, the time, two random bytes.
+pub(crate) fn backup_stem(hub_id: &str, now_ms: u64) -> String {
+    let created = chrono::DateTime::from_timestamp_millis(now_ms as i64).unwrap_or_default();
+    let mut r = [0u8; 2];
+    os_random(&mut r);
+    format!(
+        "parchi-{hub_id}-{}-{}",
+        created.format("%Y%m%d-%H%M%S"),
+        hex(&r)
+    )
 }
 
 fn cfg(e: impl std::fmt::Display) -> HubError {
     HubError::Config(e.to_string())
 }
 
-fn hex(b: &[u8]) -> String {
+pub(crate) fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
@@ -144,17 +180,7 @@ pub fn backup_now(
     to: &HubBackup,
     now_ms: u64,
 ) -> Result<(PathBuf, Manifest), HubError> {
-    let mut recipients = to.recipients.clone();
-    if let Ok(s) = keyring::status(data_dir)
-        && let Some(r) = s.recovery_recipient
-    {
-        recipients.push(r);
-    }
-    if recipients.is_empty() {
-        return Err(HubError::Config(
-            "no key to encrypt the hub's backup to: give --backup-recipient age1…, or run `parchi serve --init-keys` for a recovery key".into(),
-        ));
-    }
+    let recipients = recipients_for(data_dir, to)?;
     let tmp = data_dir.join(TMP_DIR);
     std::fs::create_dir_all(&tmp).map_err(cfg)?;
     let snap_key = DataKey::generate(&mut os_random);
@@ -186,11 +212,7 @@ pub fn backup_now(
             recipients,
             ciphertext: backup::Ciphertext::default(),
         };
-        let stem = format!(
-            "parchi-{hub_id}-{}-{}",
-            created.format("%Y%m%d-%H%M%S"),
-            hex(&r[..2])
-        );
+        let stem = backup_stem(&hub_id, now_ms);
         backup::write_file(&to.dir, &stem, manifest, &signer, &snap_key, &snap).map_err(cfg)
     });
     let _ = std::fs::remove_file(&snap);

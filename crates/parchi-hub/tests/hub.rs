@@ -20,6 +20,8 @@ mod hostile;
 mod mirror;
 #[path = "hub/mirror_hostile.rs"]
 mod mirror_hostile;
+#[path = "hub/pg_backup.rs"]
+mod pg_backup;
 #[path = "hub/pg_restart.rs"]
 mod pg_restart;
 #[path = "hub/pgcluster.rs"]

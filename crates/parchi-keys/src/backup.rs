@@ -38,7 +38,9 @@ const SIGN_DOMAIN: &[u8] = b"parchi backup manifest v1\0";
 pub const EXTENSION: &str = "pbak";
 
 mod file;
-pub use file::{check_file, decrypt_file, read_file_manifest, write_file};
+pub use file::{
+    check_file, decrypt_file, decrypt_to, read_file_manifest, write_file, write_stream,
+};
 
 /// The operation log a snapshot holds.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]

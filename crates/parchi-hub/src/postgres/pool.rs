@@ -45,6 +45,7 @@ const LOCK_SQL: &str =
     "SELECT pg_try_advisory_lock(hashtext('parchi-hub:' || current_schema())::bigint)";
 
 /// The hub's three pools.
+#[derive(Clone)]
 pub(super) struct Pools {
     pub(super) write: Pool,
     pub(super) read: Pool,

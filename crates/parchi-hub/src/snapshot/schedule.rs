@@ -2,13 +2,17 @@
 //! (`parchi_core::schedule`), looked at every `check_every`. A failure is logged and tried
 //! again a minute later; a backup never holds up a push for longer than its snapshot.
 
+use std::future::Future;
 use std::path::PathBuf;
 
 use chrono::Offset;
 use parchi_core::schedule::{BackupHistory, BackupSchedule};
+use parchi_keys::backup::Manifest;
+use tokio::task::JoinHandle;
 
 use super::{HubBackup, backup_now};
 use crate::SqliteStorage;
+use crate::error::HubError;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -45,14 +49,14 @@ fn local_ms_of_day(now_ms: u64, offset: Option<i32>) -> u64 {
     u64::try_from(now.saturating_add(offset_s * 1000).rem_euclid(DAY_MS)).unwrap_or(0)
 }
 
-/// Backs the hub up on `to`'s schedule until the task is dropped or the process ends. The
-/// first backup comes after `every` or at the day end, not at start-up.
-pub fn spawn_schedule(
-    storage: SqliteStorage,
-    data_dir: PathBuf,
-    to: HubBackup,
-    clock: crate::Clock,
-) -> tokio::task::JoinHandle<()> {
+/// Backs the hub up on `to`'s schedule with `take` (given the time) until the task is dropped
+/// or the process ends. The first backup comes after `every` or at the day end, not at
+/// start-up.
+pub fn spawn_schedule<F, Fut>(to: HubBackup, clock: crate::Clock, take: F) -> JoinHandle<()>
+where
+    F: Fn(u64) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(PathBuf, Manifest), HubError>> + Send + 'static,
+{
     tokio::spawn(async move {
         let schedule = BackupSchedule {
             every_ms: u64::try_from(to.every.as_millis()).unwrap_or(u64::MAX),
@@ -69,25 +73,73 @@ pub fn spawn_schedule(
             if !schedule.due(history, now, local_ms_of_day(now, to.utc_offset_minutes)) {
                 continue;
             }
-            let (s, d, t) = (storage.clone(), data_dir.clone(), to.clone());
-            match tokio::task::spawn_blocking(move || backup_now(&s, &d, &t, now)).await {
-                Ok(Ok((file, m))) => {
+            match take(now).await {
+                Ok((file, m)) => {
                     tracing::info!(file = %file.display(), ops = m.ops.count, bytes = m.ciphertext.bytes, "hub backup written");
                     history = BackupHistory {
                         last_ok_ms: Some(now),
                         last_failed_ms: None,
                     };
                 }
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "hub backup failed; trying again in a minute");
-                    history.last_failed_ms = Some(now);
-                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "hub backup task failed");
+                    tracing::warn!(error = %e, "hub backup failed; trying again in a minute");
                     history.last_failed_ms = Some(now);
                 }
             }
         }
+    })
+}
+
+/// A store a serving hub backs itself up from, on its schedule.
+pub trait SelfBackup: Clone + Send + Sync + 'static {
+    /// One backup into `to.dir` now.
+    fn backup(
+        &self,
+        data_dir: PathBuf,
+        to: HubBackup,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<(PathBuf, Manifest), HubError>> + Send;
+}
+
+impl SelfBackup for SqliteStorage {
+    fn backup(
+        &self,
+        data_dir: PathBuf,
+        to: HubBackup,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<(PathBuf, Manifest), HubError>> + Send {
+        let storage = self.clone();
+        async move {
+            tokio::task::spawn_blocking(move || backup_now(&storage, &data_dir, &to, now_ms))
+                .await
+                .map_err(|e| HubError::Config(format!("the backup task: {e}")))?
+        }
+    }
+}
+
+impl SelfBackup for crate::PgStorage {
+    fn backup(
+        &self,
+        data_dir: PathBuf,
+        to: HubBackup,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<(PathBuf, Manifest), HubError>> + Send {
+        let storage = self.clone();
+        async move { storage.backup_now(&data_dir, &to, now_ms).await }
+    }
+}
+
+/// [`spawn_schedule`] of `storage`'s backups.
+pub fn spawn_backups<T: SelfBackup>(
+    storage: &T,
+    data_dir: PathBuf,
+    to: HubBackup,
+    clock: crate::Clock,
+) -> JoinHandle<()> {
+    let (storage, target) = (storage.clone(), to.clone());
+    spawn_schedule(to, clock, move |now| {
+        let (s, d, t) = (storage.clone(), data_dir.clone(), target.clone());
+        async move { s.backup(d, t, now).await }
     })
 }
 
@@ -167,7 +219,7 @@ mod tests {
                 Vec::new(),
             )
         };
-        let task = spawn_schedule(storage, data.path().to_owned(), to, clock);
+        let task = spawn_backups(&storage, data.path().to_owned(), to, clock);
 
         assert_eq!(settle(out.path(), 1).await, 0, "not before 17:00");
         now.store(ist(0, 17, 0) + 30_000, Ordering::SeqCst);

@@ -11,16 +11,31 @@ use crate::signing::DeviceKey;
 use sha2::{Digest, Sha256};
 
 /// Writes a backup file `DIR/STEM.pbak` of the snapshot file `snap` (SQLCipher, keyed with
-/// `snap_key`): a hidden `.STEM.partial` first, the payload, the header signed by `signer`
-/// with `manifest` (its `ciphertext` filled in here), fsync, rename into place, fsync of the
-/// directory. A failure leaves no file behind. Returns the path and the final manifest.
+/// `snap_key`); see [`write_stream`].
 pub fn write_file(
+    dir: &std::path::Path,
+    stem: &str,
+    manifest: Manifest,
+    signer: &DeviceKey,
+    snap_key: &DataKey,
+    snap: &std::path::Path,
+) -> Result<(std::path::PathBuf, Manifest), BackupError> {
+    let mut input = io::BufReader::with_capacity(1 << 20, std::fs::File::open(snap)?);
+    write_stream(dir, stem, manifest, signer, snap_key, &mut input)
+}
+
+/// Writes a backup file `DIR/STEM.pbak` of what `input` reads to its end (a snapshot, or a
+/// database dump streamed from its tool: it never lands on disk in clear): a hidden
+/// `.STEM.partial` first, the payload, the header signed by `signer` with `manifest` (its
+/// `ciphertext` filled in here), fsync, rename into place, fsync of the directory. A failure,
+/// a read error included, leaves no file behind. Returns the path and the final manifest.
+pub fn write_stream(
     dir: &std::path::Path,
     stem: &str,
     mut manifest: Manifest,
     signer: &DeviceKey,
     snap_key: &DataKey,
-    snap: &std::path::Path,
+    input: &mut dyn io::Read,
 ) -> Result<(std::path::PathBuf, Manifest), BackupError> {
     let to = recipients(&manifest.recipients)?;
     std::fs::create_dir_all(dir)?;
@@ -32,9 +47,8 @@ pub fn write_file(
         .create_new(true)
         .open(&partial)?;
     let written = (|| -> Result<(), BackupError> {
-        let mut input = io::BufReader::with_capacity(1 << 20, std::fs::File::open(snap)?);
         let mut buf = io::BufWriter::with_capacity(1 << 20, &mut out);
-        manifest.ciphertext = write_payload(&mut buf, &to, snap_key, &mut input)?;
+        manifest.ciphertext = write_payload(&mut buf, &to, snap_key, input)?;
         write_header(&mut buf, &manifest, signer)?;
         buf.into_inner()
             .map_err(|e| BackupError::Io(e.into_error()))?;
@@ -90,6 +104,21 @@ pub fn read_file_manifest(path: &std::path::Path) -> Result<Manifest, BackupErro
         });
     }
     Ok(m)
+}
+
+/// Decrypts the backup at `path` with `key` into `out` (a restore tool's input, or a reader
+/// that checks what it is given), after checking its header. Whatever was written to `out`
+/// must be discarded on an error, which says what was wrong with the backup.
+pub fn decrypt_to(
+    path: &std::path::Path,
+    key: &BackupKey,
+    out: &mut dyn io::Write,
+) -> Result<(Manifest, DataKey), BackupError> {
+    let m = read_file_manifest(path)?;
+    let mut f = io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
+    f.seek(SeekFrom::Start(HEADER_BYTES as u64))?;
+    let k = decrypt_payload(&mut f, &m, key.identity(), out)?;
+    Ok((m, k))
 }
 
 /// Decrypts the backup at `path` with `identity` into a new file `dest` (the snapshot, still
