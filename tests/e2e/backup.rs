@@ -19,7 +19,7 @@ pub(crate) struct Keys {
     dir: tempfile::TempDir,
     config: PathBuf,
     pub(crate) identity: PathBuf,
-    recipient: String,
+    pub(crate) recipient: String,
 }
 
 pub(crate) fn keys() -> Keys {

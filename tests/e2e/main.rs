@@ -10,6 +10,7 @@ mod crash;
 mod fhir;
 mod helios;
 mod hub_backups;
+mod hub_pg_backup;
 mod slips;
 mod sync;
 mod util;

@@ -18,6 +18,11 @@ pub struct Hub {
 
 impl Hub {
     pub fn start(database: Option<(&str, &str)>) -> Hub {
+        Self::start_with(database, &[])
+    }
+
+    /// A hub with more `serve` arguments.
+    pub fn start_with(database: Option<(&str, &str)>, extra: &[&str]) -> Hub {
         let dir = tempfile::tempdir().expect("tmp");
         let mut cmd = Command::new(PARCHI);
         cmd.arg("--data")
@@ -26,6 +31,7 @@ impl Hub {
         if let Some((url, schema)) = database {
             cmd.args(["--database", url, "--database-schema", schema]);
         }
+        cmd.args(extra);
         let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -98,7 +104,7 @@ impl Drop for Hub {
     }
 }
 
-fn pg_url() -> String {
+pub(crate) fn pg_url() -> String {
     std::env::var("PARCHI_TEST_PG")
         .expect("PARCHI_TEST_PG must point at a PostgreSQL server: run `eval \"$(scripts/start-postgres.sh)\"` (scripts/test-all does)")
 }
