@@ -445,6 +445,19 @@ fn a_hub_backs_itself_up_and_restores_onto_a_new_machine_with_its_devices() {
         .with_token(device.token().expect("token").to_owned());
     let page = device.pull(0, 10_000).expect("pull from the restored hub");
     assert_eq!(page.ops.len() as u64, manifest.ops.count);
+    // A's device key came back pinned with the hub's database: a backup of A's site signed by
+    // another key is still refused there.
+    let own = a.json(&["backup"]);
+    let work = tempfile::tempdir().expect("work");
+    let forged =
+        crate::hub_backups::forge(Path::new(own["file"].as_str().expect("file")), work.path());
+    let e = device.upload_backup(&forged).expect_err("another key");
+    assert_eq!(
+        e.code(),
+        Some(parchi_sync::wire::ErrorCode::Forbidden),
+        "{e}"
+    );
+    assert!(e.to_string().contains("pinned"), "{e}");
     let _ = child.kill();
     let _ = child.wait();
     assert_nothing_in_clear(new_dir.path());

@@ -150,18 +150,11 @@ fn a_counter_credential_can_upload_but_never_overwrite_or_delete_hub_backups() {
     }
 }
 
-#[test]
-fn a_backup_of_the_site_signed_by_another_device_key_is_refused() {
-    let keys = keys();
-    let hub = Hub::start(None);
-    let (a, _) = init(&keys, "A");
-    hub.enroll(&a);
-    let up = a.json(&["backup", "--hub"]);
-    assert_eq!(up["hub"]["duplicate"], false, "{up}");
-    // The same payload, its manifest re-signed by a key of the attacker's own: a store
-    // fabricated under A's site ID, uploaded with a credential of A's.
-    let bytes = std::fs::read(up["file"].as_str().expect("file")).expect("read");
-    let mut manifest = parchi_keys::backup::read_header(&mut &bytes[..]).expect("A's backup reads");
+/// `backup` with its manifest re-signed by a key of an attacker's own: a store fabricated
+/// under the same site ID, written into `dir`.
+pub(crate) fn forge(backup: &Path, dir: &Path) -> PathBuf {
+    let bytes = std::fs::read(backup).expect("read");
+    let mut manifest = parchi_keys::backup::read_header(&mut &bytes[..]).expect("the backup reads");
     let mut seed = 7u8;
     let forger = parchi_keys::DeviceKey::generate(&mut |b: &mut [u8]| {
         for x in b {
@@ -178,9 +171,26 @@ fn a_backup_of_the_site_signed_by_another_device_key_is_refused() {
     manifest.created_ms += 1;
     let mut forged = std::io::Cursor::new(bytes);
     parchi_keys::backup::write_header(&mut forged, &manifest, &forger).expect("re-signed");
-    let work = tempfile::tempdir().expect("work");
-    let file = work.path().join("forged.pbak");
+    let file = dir.join("forged.pbak");
     std::fs::write(&file, forged.into_inner()).expect("write");
+    file
+}
+
+#[test]
+fn a_backup_of_the_site_signed_by_another_device_key_is_refused() {
+    let keys = keys();
+    let hub = Hub::start(None);
+    let (a, _) = init(&keys, "A");
+    hub.enroll(&a);
+    let up = a.json(&["backup", "--hub"]);
+    assert_eq!(up["hub"]["duplicate"], false, "{up}");
+    // The same payload, its manifest re-signed by a key of the attacker's own: a store
+    // fabricated under A's site ID, uploaded with a credential of A's.
+    let work = tempfile::tempdir().expect("work");
+    let file = forge(Path::new(up["file"].as_str().expect("file")), work.path());
+    let forged_key = parchi_keys::backup::read_file_manifest(&file)
+        .expect("forged header")
+        .signing_key;
     // With the device's key as the signer, verify refuses it from its signed header before
     // decrypting anything (a store fabricated whole, its own key inside, would otherwise
     // verify), and still passes A's own backup.
@@ -227,7 +237,7 @@ fn a_backup_of_the_site_signed_by_another_device_key_is_refused() {
     let client =
         parchi_sync::HubClient::new(&hub.url, parchi_sync::ClientConfig::default()).expect("c");
     let e = client
-        .enroll_signed(code, site_id, None, Some(manifest.signing_key.clone()))
+        .enroll_signed(code, site_id, None, Some(forged_key.clone()))
         .expect_err("another key for a pinned site");
     assert_eq!(
         e.code(),

@@ -91,9 +91,27 @@ impl BackupStore {
         })
     }
 
+    /// Every pinned site with its key.
+    pub fn pins(&self) -> Result<Vec<(String, String)>, HubError> {
+        let mut out = Vec::new();
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(io(&self.dir)(e)),
+        };
+        for e in entries.filter_map(Result::ok) {
+            let site = e.file_name().to_string_lossy().into_owned();
+            if let Some(key) = self.pinned_key(&site)? {
+                out.push((site, key));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
     /// The device key a site's backups must be signed by, if one is pinned: at enrolment
     /// (the counter sends its public key), else by the site's first backup.
-    fn pinned_key(&self, site: &str) -> Result<Option<String>, HubError> {
+    pub fn pinned_key(&self, site: &str) -> Result<Option<String>, HubError> {
         if !safe_name(site) {
             return Ok(None);
         }

@@ -230,12 +230,13 @@ pub async fn serve_with<S: Storage>(
         head = hub.head(),
         "hub opened"
     );
-    let mut state =
-        server::AppState::new(hub, admin_secret).with_backups(backups::BackupStore::open(
-            &opts.data_dir,
-            opts.max_backup_bytes
-                .unwrap_or(parchi_sync::wire::backups::DEFAULT_MAX_BACKUP_BYTES),
-        )?);
+    let store = Arc::new(backups::BackupStore::open(
+        &opts.data_dir,
+        opts.max_backup_bytes
+            .unwrap_or(parchi_sync::wire::backups::DEFAULT_MAX_BACKUP_BYTES),
+    )?);
+    server::sync_pins(&hub, &store).await?;
+    let mut state = server::AppState::new(hub, admin_secret).with_backups(store);
     if let Some(up) = &opts.upstream {
         let client =
             parchi_sync::HubClient::new(&up.url, up.client.clone())?.with_token(up.token.clone());

@@ -22,6 +22,8 @@ use crate::engine::{BodyError, Hub, Source, parse_push, secret_hash};
 
 mod admin;
 mod backups;
+
+pub(crate) use backups::sync_pins;
 mod mirror;
 
 use crate::error::HubError;
@@ -123,8 +125,8 @@ impl<S: Storage> AppState<S> {
     }
 
     /// Keeps uploaded backups in `store`.
-    pub fn with_backups(mut self, store: crate::backups::BackupStore) -> Self {
-        self.backups = Some(Arc::new(store));
+    pub fn with_backups(mut self, store: Arc<crate::backups::BackupStore>) -> Self {
+        self.backups = Some(store);
         self
     }
 
@@ -390,6 +392,7 @@ async fn enroll<S: Storage>(
         .await?;
     if let Some((store, key)) = pin {
         store.pin(&dev.site.to_string(), &key)?;
+        backups::remember_pin(&st.hub, &store, &dev.site.to_string()).await?;
     }
     if dev.role == Role::Counter && dev.counter.is_none() {
         // Enrolled already (the code is spent); the counter code is only a label, so say so.

@@ -120,6 +120,19 @@ impl<S: Storage> Hub<S> {
         Ok(())
     }
 
+    /// Every meta entry whose key starts with `prefix`, sorted by key.
+    pub async fn meta_prefixed(&self, prefix: &str) -> Vec<(String, String)> {
+        let inner = self.inner.lock().await;
+        let mut v: Vec<(String, String)> = inner
+            .meta
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        v.sort();
+        v
+    }
+
     /// A value from the hub's meta table (relay cursors and the like).
     pub async fn meta(&self, key: &str) -> Option<String> {
         self.inner.lock().await.meta.get(key).cloned()

@@ -16,6 +16,8 @@ use sha2::{Digest, Sha256};
 
 use super::{ApiError, ApiResult, AppState, admin, bearer, device, json_response, read_body};
 use crate::backups::BackupStore;
+use crate::engine::Hub;
+use crate::error::HubError;
 use crate::storage::Storage;
 
 fn store<S: Storage>(st: &AppState<S>) -> ApiResult<Arc<BackupStore>> {
@@ -123,15 +125,57 @@ pub(super) async fn upload<S: Storage>(
         ));
     }
     let now = st.hub.now_ms();
-    let stored = tokio::task::spawn_blocking(move || backups.accept(&tmp, sha, bytes, &dev, now))
+    let store = backups.clone();
+    let stored = tokio::task::spawn_blocking(move || store.accept(&tmp, sha, bytes, &dev, now))
         .await
         .map_err(internal)??;
+    remember_pin(&st.hub, &backups, &stored.entry.site).await?;
     let status = if stored.duplicate {
         StatusCode::OK
     } else {
         StatusCode::CREATED
     };
     Ok((status, axum::Json(stored)).into_response())
+}
+
+/// Meta key prefix of the device keys pinned for the sites' backups. They are kept in the
+/// hub's database as well as beside the backups, so a hub restored from its own backup still
+/// refuses a backup signed by another key.
+pub const META_PIN: &str = "backup_pin:";
+
+/// Records `site`'s pin (as the backup store holds it) in the hub's database.
+pub(crate) async fn remember_pin<S: Storage>(
+    hub: &Hub<S>,
+    store: &BackupStore,
+    site: &str,
+) -> Result<(), HubError> {
+    let Some(key) = store.pinned_key(site)? else {
+        return Ok(());
+    };
+    let k = format!("{META_PIN}{site}");
+    if hub.meta(&k).await.as_deref() != Some(key.as_str()) {
+        hub.set_meta(&k, &key).await?;
+    }
+    Ok(())
+}
+
+/// At start-up: pins the database holds and the backup store does not (a hub restored from
+/// its own backup) are written again beside the backups; pins only there (from a hub before
+/// this) go into the database.
+pub(crate) async fn sync_pins<S: Storage>(
+    hub: &Hub<S>,
+    store: &BackupStore,
+) -> Result<(), HubError> {
+    for (k, key) in hub.meta_prefixed(META_PIN).await {
+        let site = &k[META_PIN.len()..];
+        if let Err(e) = store.pin(site, &key) {
+            tracing::warn!(site, error = %e, "the device key pinned in the database differs from the one beside the backups; the one there stays");
+        }
+    }
+    for (site, _) in store.pins()? {
+        remember_pin(hub, store, &site).await?;
+    }
+    Ok(())
 }
 
 /// `GET /v1/backups`: the device's own site's backups, newest first.
