@@ -66,7 +66,7 @@ pub(crate) fn backup(
             }
             let key = backup_key(identity, *recovery)?;
             let work = std::env::temp_dir().join("parchi-verify");
-            if manifest.kind == "hub" || manifest.kind == parchi_hub::postgres::dump::KIND {
+            if manifest.kind == "hub" || manifest.kind == parchi_hub::snapshot::POSTGRES_KIND {
                 let r = if manifest.kind == "hub" {
                     parchi_hub::snapshot::verify(file, &key, &work)
                 } else {
@@ -167,7 +167,7 @@ pub(crate) fn restore(
 ) -> Result<(), CliError> {
     let manifest = parchi_app::restore::read_manifest(file)?;
     let key = backup_key(identity, recovery)?;
-    if manifest.kind == parchi_hub::postgres::dump::KIND {
+    if manifest.kind == parchi_hub::snapshot::POSTGRES_KIND {
         let url = database.ok_or_else(|| {
             CliError::BadInput(
                 "a PostgreSQL hub's backup is restored into a database: give --database postgres://…".into(),

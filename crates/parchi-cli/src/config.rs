@@ -97,8 +97,8 @@ pub fn publish_at_hub(
         settings: cfg.shared(),
         note: note.trim().to_owned(),
     };
-    let published = crate::hub::hub_client(hub)?
-        .admin_publish_config(&crate::hub::hub_secret(hub_data)?, &req)
+    let published = crate::hub_client(hub)?
+        .admin_publish_config(&crate::hub_secret(hub_data)?, &req)
         .map_err(|e| CliError::Other(anyhow::anyhow!("{e}")))?;
     out.value(&published, || {
         format!(

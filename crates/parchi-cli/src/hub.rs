@@ -4,33 +4,9 @@ use std::path::{Path, PathBuf};
 
 use parchi_app::{HospitalConfig, SystemEnv, mirror};
 
-use crate::CliError;
 use crate::args::{HubBackupsCommand, HubCommand, UhidBlockCommand};
 use crate::output::Out;
-
-pub(crate) fn hub_secret(hub_data: &Option<PathBuf>) -> Result<String, CliError> {
-    if let Ok(s) = std::env::var("PARCHI_HUB_ADMIN_SECRET") {
-        return Ok(s);
-    }
-    match hub_data {
-        Some(d) => std::fs::read_to_string(d.join("admin.secret"))
-            .map(|s| s.trim().to_owned())
-            .map_err(|e| {
-                CliError::BadInput(format!(
-                    "cannot read the hub's admin secret in {}: {e}",
-                    d.display()
-                ))
-            }),
-        None => Err(CliError::BadInput(
-            "give --hub-data DIR (the hub's data directory) or set PARCHI_HUB_ADMIN_SECRET".into(),
-        )),
-    }
-}
-
-pub(crate) fn hub_client(url: &str) -> Result<parchi_sync::HubClient, CliError> {
-    parchi_sync::HubClient::new(url, parchi_sync::ClientConfig::default())
-        .map_err(|e| CliError::BadInput(format!("--hub: {e}")))
-}
+use crate::{CliError, hub_client, hub_secret};
 
 /// The hospital configuration for a hub command: the file given, else the counter's in --data.
 fn hospital(config: &Option<PathBuf>, dir: &Path) -> Result<HospitalConfig, CliError> {

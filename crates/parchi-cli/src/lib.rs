@@ -101,3 +101,29 @@ impl From<anyhow::Error> for CliError {
         CliError::Other(e)
     }
 }
+
+/// The admin secret of the hub in `hub_data` (or `PARCHI_HUB_ADMIN_SECRET`).
+pub(crate) fn hub_secret(hub_data: &Option<PathBuf>) -> Result<String, CliError> {
+    if let Ok(s) = std::env::var("PARCHI_HUB_ADMIN_SECRET") {
+        return Ok(s);
+    }
+    match hub_data {
+        Some(d) => std::fs::read_to_string(d.join("admin.secret"))
+            .map(|s| s.trim().to_owned())
+            .map_err(|e| {
+                CliError::BadInput(format!(
+                    "cannot read the hub's admin secret in {}: {e}",
+                    d.display()
+                ))
+            }),
+        None => Err(CliError::BadInput(
+            "give --hub-data DIR (the hub's data directory) or set PARCHI_HUB_ADMIN_SECRET".into(),
+        )),
+    }
+}
+
+/// A client of the hub at `url` (`--hub`).
+pub(crate) fn hub_client(url: &str) -> Result<parchi_sync::HubClient, CliError> {
+    parchi_sync::HubClient::new(url, parchi_sync::ClientConfig::default())
+        .map_err(|e| CliError::BadInput(format!("--hub: {e}")))
+}

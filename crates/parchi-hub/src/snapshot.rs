@@ -7,8 +7,8 @@
 //! it into an empty data directory with new key slots; the hub keeps its hub ID and its
 //! devices (counters' credentials keep working), and counters whose cursor is past the
 //! restored log are told `cursor_ahead` and pull again from 0. A PostgreSQL hub backs up as a
-//! `pg_dump` of its schema in the same kind of signed, encrypted file (`postgres/dump.rs`),
-//! verified and restored by `pg.rs`.
+//! `pg_dump` of its schema in the same kind of signed, encrypted file (`pg_dump.rs`, in a
+//! snapshot `postgres/dump.rs` exports), verified and restored by `pg.rs`.
 //!
 //! A serving hub backs up on a schedule (`schedule.rs`): every `--backup-every` minutes and at
 //! the day end, by the rule the counters use (`parchi_core::schedule`).
@@ -21,9 +21,11 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
 
 mod pg;
+mod pg_dump;
 mod schedule;
 
 pub use pg::{restore_postgres, verify_postgres};
+pub use pg_dump::{KIND as POSTGRES_KIND, backup_postgres};
 pub use schedule::{SelfBackup, parse_day_end, spawn_backups, spawn_schedule};
 
 use crate::error::HubError;

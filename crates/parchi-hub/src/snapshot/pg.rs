@@ -1,4 +1,4 @@
-//! A PostgreSQL hub's backup (`postgres/dump.rs` writes it): verified without a server, by
+//! A PostgreSQL hub's backup (`pg_dump.rs` writes it): verified without a server, by
 //! reading the decrypted dump as it streams past, and restored with `psql` into a database
 //! that does not hold the hub's schema yet, in one transaction that commits only when the
 //! whole file decrypted, matched its hash, and held what its signed manifest says.
@@ -10,10 +10,10 @@ use std::process::Stdio;
 use parchi_keys::DeviceKey;
 use parchi_keys::backup::{self, BackupKey, Manifest, OpRange};
 
+use super::pg_dump::{KIND, tool};
 use super::{HubRestoreReport, hex};
+use crate::PgTls;
 use crate::error::HubError;
-use crate::postgres::PgTls;
-use crate::postgres::dump::{KIND, tool};
 
 fn cfg(e: impl std::fmt::Display) -> HubError {
     HubError::Config(e.to_string())

@@ -125,7 +125,7 @@ impl SelfBackup for crate::PgStorage {
         now_ms: u64,
     ) -> impl Future<Output = Result<(PathBuf, Manifest), HubError>> + Send {
         let storage = self.clone();
-        async move { storage.backup_now(&data_dir, &to, now_ms).await }
+        async move { super::backup_postgres(&storage, &data_dir, &to, now_ms).await }
     }
 }
 
