@@ -88,8 +88,9 @@ impl AppState {
 
     /// Puts an opened (or just set up) counter in place and starts its background workers.
     pub(crate) fn opened(&self, c: Counter, demo: bool) -> Result<(), UiError> {
-        // Search and registration touch a small hot set; the OS file cache holds the rest.
-        if let Err(e) = c.set_cache_kib(UI_CACHE_KIB) {
+        // Search and registration touch a small hot set, larger with the hospital's index
+        // held here; the OS file cache holds the rest.
+        if let Err(e) = c.search_cache_kib().and_then(|kib| c.set_cache_kib(kib)) {
             eprintln!(
                 "parchi-desktop: keeping SQLite's default cache ({})",
                 e.code()
@@ -110,10 +111,6 @@ impl AppState {
         Ok(())
     }
 }
-
-/// The page cache of the connection search and registration use, in KiB. Measured at 1M
-/// patients (`scripts/bench-desktop`): keystroke-to-results latency is the same as with 32 MB.
-pub const UI_CACHE_KIB: u32 = 8_192;
 
 /// Seconds between background sync rounds: `$PARCHI_SYNC_INTERVAL_SECS`, else 10. (While the
 /// hub is unreachable the worker backs off, up to five minutes.)

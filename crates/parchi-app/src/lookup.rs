@@ -139,13 +139,22 @@ impl Counter {
             parchi_store::StoreError::Invalid(m) => AppError::Invalid(m),
             e => e.into(),
         };
-        let hits = self.store().search(query, limit).map_err(invalid)?;
+        let (hits, mirror) = if self.store().has_mirror()? {
+            self.store()
+                .search_with_mirror(query, limit)
+                .map_err(invalid)?
+        } else {
+            (
+                self.store().search(query, limit).map_err(invalid)?,
+                Vec::new(),
+            )
+        };
         let own: Vec<PatientSummary> = hits
             .into_iter()
             .map(|h| self.summary(&h.patient, Some(h.matched), Some(h.score)))
             .collect();
         let shown: Vec<String> = own.iter().filter_map(|p| p.uhid.clone()).collect();
-        let central = self.search_mirror(query, limit, &shown)?;
+        let central = self.central_hits(mirror, &shown)?;
         let mut found: Vec<Found> = own
             .into_iter()
             .map(Found::Parchi)

@@ -197,19 +197,15 @@ impl Counter {
         }
     }
 
-    /// Search of the mirror, leaving out records a Parchi patient here already holds (those
-    /// show as the Parchi patient, with their visits).
-    pub(crate) fn search_mirror(
+    /// Mirror hits as the clerk sees them, leaving out records a Parchi patient here already
+    /// holds (those show as the Parchi patient, with their visits).
+    pub(crate) fn central_hits(
         &self,
-        query: &str,
-        limit: usize,
+        hits: Vec<parchi_store::MirrorHit>,
         shown: &[String],
     ) -> Result<Vec<CentralSummary>> {
-        if !self.store().has_mirror()? {
-            return Ok(Vec::new());
-        }
         let mut out = Vec::new();
-        for h in self.store().mirror_search(query, limit)? {
+        for h in hits {
             let uhid = h.record.uhid.to_string();
             if shown.contains(&uhid) || !self.store().records_with_uhid(&h.record.uhid)?.is_empty()
             {

@@ -215,6 +215,15 @@ impl Store {
         get_meta(&self.conn, META_AS_OF)
     }
 
+    /// About how many records the mirror holds (its highest rowid: one lookup, where
+    /// [`Store::mirror_status`] counts them all).
+    pub fn mirror_size_estimate(&self) -> Result<u64> {
+        let top: Option<i64> = self
+            .conn
+            .query_row("SELECT max(rowid) FROM mirror", [], |r| r.get(0))?;
+        Ok(top.unwrap_or(0).max(0) as u64)
+    }
+
     /// How many records, as of when, how far pulled. Counts every record: not for a hot path.
     pub fn mirror_status(&self) -> Result<MirrorStatus> {
         let records: i64 = self
@@ -314,25 +323,34 @@ impl Store {
                 }
             }
             Query::Name(q) => {
-                let mut ranked = self.rank_names(NameIndex::Mirror, &q)?;
-                ranked.truncate(limit);
-                let mut out = Vec::with_capacity(ranked.len());
-                let mut qy = self.conn.prepare_cached(&format!(
-                    "SELECT {MIRROR_COLS} FROM mirror WHERE rowid = ?1"
-                ))?;
-                for (score, rowid) in ranked {
-                    let row: Option<String> = qy.query_row([rowid], |r| r.get(1)).optional()?;
-                    if let Some(json) = row {
-                        out.push(MirrorHit {
-                            record: decode(rowid, &json)?.1,
-                            matched: MatchKind::Name,
-                            score,
-                        });
-                    }
-                }
-                out
+                let ranked = self.rank_names(NameIndex::Mirror, &q)?;
+                self.mirror_name_hits(ranked, limit)?
             }
         })
+    }
+
+    /// The mirror records of ranked name candidates, at most `limit`, best first.
+    pub(crate) fn mirror_name_hits(
+        &self,
+        mut ranked: Vec<(f64, i64)>,
+        limit: usize,
+    ) -> Result<Vec<MirrorHit>> {
+        ranked.truncate(limit);
+        let mut out = Vec::with_capacity(ranked.len());
+        let mut qy = self.conn.prepare_cached(&format!(
+            "SELECT {MIRROR_COLS} FROM mirror WHERE rowid = ?1"
+        ))?;
+        for (score, rowid) in ranked {
+            let row: Option<String> = qy.query_row([rowid], |r| r.get(1)).optional()?;
+            if let Some(json) = row {
+                out.push(MirrorHit {
+                    record: decode(rowid, &json)?.1,
+                    matched: MatchKind::Name,
+                    score,
+                });
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -10,8 +10,11 @@ use crate::{Result, Store, StoreError};
 
 /// Longest a query may be; anything longer is no name or ID anyone types.
 const MAX_QUERY_CHARS: usize = 100;
-/// How many name-search candidates are scored before ranking.
+/// How many name-search candidates of Parchi's own patients are scored before ranking.
 const NAME_CANDIDATES: usize = 300;
+/// How many of the mirror's: a common name there has thousands of namesakes, each candidate
+/// is a read of a wide row, and namesakes past the newest hundred tell the clerk nothing more.
+const MIRROR_NAME_CANDIDATES: usize = 100;
 /// A best strict-key match at least this good ends the name search early.
 const STRICT_GOOD_ENOUGH: f64 = 0.85;
 
@@ -21,6 +24,11 @@ impl Store {
     /// ranked best first.
     pub fn search(&self, query: &str, limit: usize) -> Result<Vec<Hit>> {
         let hits = self.search_records(query, limit)?;
+        self.survivors(hits)
+    }
+
+    /// Hits with each merged record replaced by its person's surviving record, once.
+    fn survivors(&self, hits: Vec<Hit>) -> Result<Vec<Hit>> {
         if hits.iter().all(|h| h.patient.merged_into.is_none()) {
             return Ok(hits);
         }
@@ -101,7 +109,12 @@ impl Store {
         // Names committed without their keys yet (by any connection) are indexed first: a
         // search never misses a committed patient.
         self.catch_up_names()?;
-        let mut ranked = self.rank_names(NameIndex::Patients, q)?;
+        let ranked = self.rank_names(NameIndex::Patients, q)?;
+        self.name_hits(ranked, limit)
+    }
+
+    /// The patients of ranked name candidates, at most `limit`, best first.
+    fn name_hits(&self, mut ranked: Vec<(f64, i64)>, limit: usize) -> Result<Vec<Hit>> {
         ranked.truncate(limit);
         let mut hits = Vec::with_capacity(ranked.len());
         let mut qy = self.conn.prepare_cached(&format!(
@@ -126,40 +139,90 @@ impl Store {
         Ok(hits)
     }
 
-    /// Name candidates from one name index, best first, as (score, rowid).
-    ///
-    /// Cheapest first, each pass only when the ones before found nothing good: the pairs of
-    /// sound keys a full name is also indexed under (every pair must be there, each list is
-    /// short); one slip in the first or last name (an OR of short pair lists); then per-token
-    /// groups of tokens, sound keys and initials (longer lists); for Parchi's own patients also
-    /// the deletion neighbours of each sound key (one more slip, the longest lists). The mirror of
-    /// the hospital's index (millions of records) leaves out that last pass, and its token
-    /// groups leave out the tokens half the names carry (Kumar, Devi…), which cost the most to
-    /// intersect and tell least.
+    /// [`Store::search`] and [`Store::mirror_search`] of one query together. A name is
+    /// looked for in both indexes pass by pass ([`Store::rank_names_jointly`]), so a good
+    /// match in one spares the other its costlier passes.
+    pub fn search_with_mirror(
+        &self,
+        query: &str,
+        limit: usize,
+    ) -> Result<(Vec<Hit>, Vec<crate::mirror::MirrorHit>)> {
+        let Query::Name(q) = classify(query, limit)? else {
+            return Ok((
+                self.search(query, limit)?,
+                self.mirror_search(query, limit)?,
+            ));
+        };
+        self.catch_up_names()?;
+        let mut ranked = self.rank_names_jointly(&[NameIndex::Patients, NameIndex::Mirror], &q)?;
+        let mirror = ranked.pop().unwrap_or_default();
+        let own = ranked.pop().unwrap_or_default();
+        let own = self.survivors(self.name_hits(own, limit)?)?;
+        Ok((own, self.mirror_name_hits(mirror, limit)?))
+    }
+
+    /// Name candidates from one name index, best first, as (score, rowid); see
+    /// [`Store::rank_names_jointly`].
     pub(crate) fn rank_names(&self, index: NameIndex, q: &str) -> Result<Vec<(f64, i64)>> {
+        Ok(self
+            .rank_names_jointly(&[index], q)?
+            .pop()
+            .unwrap_or_default())
+    }
+
+    /// Name candidates from each of `indexes`, best first, as (score, rowid).
+    ///
+    /// Cheapest first, each pass only when the ones before found nothing good in any of the
+    /// indexes (a good match in one makes the others' costlier candidates rank below it): the
+    /// pairs of sound keys a full name is also indexed under (every pair must be there, each
+    /// list is short); one slip in the first or last name (an OR of short pair lists); then
+    /// per-token groups of tokens, sound keys and initials (longer lists); for Parchi's own
+    /// patients also the deletion neighbours of each sound key (one more slip, the longest
+    /// lists). The mirror of the hospital's index (millions of records) leaves out that last
+    /// pass, and its token groups leave out the tokens half the names carry (Kumar, Devi…),
+    /// which cost the most to intersect and tell least.
+    pub(crate) fn rank_names_jointly(
+        &self,
+        indexes: &[NameIndex],
+        q: &str,
+    ) -> Result<Vec<Vec<(f64, i64)>>> {
         let qt = names::tokens(q);
         let good = |r: &Vec<(f64, i64)>| r.first().is_some_and(|(s, _)| *s >= STRICT_GOOD_ENOUGH);
-        let pairs: Vec<Vec<String>> = names::pair_terms(q).into_iter().map(|t| vec![t]).collect();
-        let mut ranked = self.name_candidates(index, &pairs, &qt)?;
-        if !good(&ranked) {
-            let slips = names::slip_pair_terms(q);
-            if !slips.is_empty() {
-                let slipped = self.name_candidates(index, &[slips], &qt)?;
-                merge_ranked(&mut ranked, slipped);
-            }
+        let mut ranked: Vec<Vec<(f64, i64)>> = vec![Vec::new(); indexes.len()];
+        // The cheap passes in every index, then the small indexes' costly ones, then the
+        // mirror's (its token groups run over millions of records).
+        let large = |i: &usize| matches!(indexes[*i], NameIndex::Mirror);
+        let all = 0..indexes.len();
+        let mut steps: Vec<(Pass, usize)> = Vec::new();
+        for pass in [Pass::Pairs, Pass::Slips] {
+            steps.extend(all.clone().map(|i| (pass, i)));
         }
-        let large = matches!(index, NameIndex::Mirror);
-        if !good(&ranked) {
-            let mut groups = names::query_groups(q, true, false);
-            if large {
+        for i in all.clone().filter(|i| !large(i)) {
+            steps.extend([(Pass::Strict, i), (Pass::Wide, i)]);
+        }
+        steps.extend(all.filter(large).map(|i| (Pass::Strict, i)));
+        for (pass, i) in steps {
+            if pass != Pass::Pairs && ranked.iter().any(good) {
+                break;
+            }
+            let mut groups = match pass {
+                Pass::Pairs => names::pair_terms(q).into_iter().map(|t| vec![t]).collect(),
+                Pass::Slips => {
+                    let slips = names::slip_pair_terms(q);
+                    if slips.is_empty() {
+                        Vec::new()
+                    } else {
+                        vec![slips]
+                    }
+                }
+                Pass::Strict => names::query_groups(q, true, false),
+                Pass::Wide => names::query_groups(q, true, true),
+            };
+            if pass == Pass::Strict && large(&i) {
                 drop_common(&mut groups, &qt);
             }
-            let strict = self.name_candidates(index, &groups, &qt)?;
-            merge_ranked(&mut ranked, strict);
-        }
-        if !good(&ranked) && !large {
-            let wide = self.name_candidates(index, &names::query_groups(q, true, true), &qt)?;
-            merge_ranked(&mut ranked, wide);
+            let candidates = self.name_candidates(indexes[i], &groups, &qt)?;
+            merge_ranked(&mut ranked[i], candidates);
         }
         Ok(ranked)
     }
@@ -180,7 +243,7 @@ impl Store {
             .collect::<Vec<_>>()
             .join(" AND ");
         let mut qy = self.conn.prepare_cached(index.candidates_sql())?;
-        let rows = qy.query_map(params![fts, NAME_CANDIDATES as i64], |r| {
+        let rows = qy.query_map(params![fts, index.candidates() as i64], |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
         })?;
         let mut out = Vec::new();
@@ -191,6 +254,15 @@ impl Store {
         out.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
         Ok(out)
     }
+}
+
+/// The passes of a name search, cheapest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pass {
+    Pairs,
+    Slips,
+    Strict,
+    Wide,
 }
 
 /// Tokens so many names carry that requiring them costs a long intersection and narrows little.
@@ -242,6 +314,13 @@ pub(crate) enum NameIndex {
 }
 
 impl NameIndex {
+    fn candidates(self) -> usize {
+        match self {
+            NameIndex::Patients => NAME_CANDIDATES,
+            NameIndex::Mirror => MIRROR_NAME_CANDIDATES,
+        }
+    }
+
     fn candidates_sql(self) -> &'static str {
         match self {
             NameIndex::Patients => {
