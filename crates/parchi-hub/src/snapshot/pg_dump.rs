@@ -38,11 +38,14 @@ pub(crate) fn tool(program: &str, url: &str, tls: &PgTls) -> Result<Command, Hub
         Some(Host::Tcp(h)) => {
             cmd.env("PGHOST", h);
         }
-        #[cfg(unix)]
-        Some(Host::Unix(p)) => {
-            cmd.env("PGHOST", p);
-        }
         None => {}
+        // A socket directory (Unix only) is another variant.
+        #[allow(unreachable_patterns)]
+        Some(_) => {
+            return Err(cfg(
+                "the hub's own backups need a host name or address in the database URL, not a socket directory",
+            ));
+        }
     }
     if let Some(p) = config.get_ports().first() {
         cmd.env("PGPORT", p.to_string());
