@@ -122,10 +122,6 @@ pub(crate) fn local_time(cfg: &HospitalConfig, now_ms: u64) -> NaiveDateTime {
     }
 }
 
-/// The search connection's page cache without a mirror, in KiB.
-pub const SEARCH_CACHE_KIB: u32 = 8_192;
-/// The most [`Counter::search_cache_kib`] asks for, in KiB.
-pub const SEARCH_CACHE_MAX_KIB: u32 = 262_144;
 /// The page cache, in KiB, of a connection opened by [`Counter::open_side`].
 pub const SIDE_CACHE_KIB: u32 = 2_048;
 
@@ -248,20 +244,6 @@ impl Counter {
     /// Sets the database page cache (the desktop app keeps a larger one than the CLI).
     pub fn set_cache_kib(&self, kib: u32) -> Result<()> {
         Ok(self.store.set_cache_kib(kib)?)
-    }
-
-    /// The page cache for the connection search and registration use: 8 MiB, and 1 KiB more
-    /// for every 20 records of the hospital's index held here, up to 256 MiB (at 5M records).
-    /// Every page of the encrypted store read past the cache is decrypted again, and a name
-    /// search over millions of mirrored records reads thousands: at 5M records the misspelt
-    /// name p99 falls from about 36 ms with 8 MiB to about 25 ms (`cargo bench -p parchi-app
-    /// --bench central`).
-    pub fn search_cache_kib(&self) -> Result<u32> {
-        let records = self.store.mirror_size_estimate()?;
-        let extra = u32::try_from(records / 20).unwrap_or(u32::MAX);
-        Ok(SEARCH_CACHE_KIB
-            .saturating_add(extra)
-            .min(SEARCH_CACHE_MAX_KIB))
     }
 
     /// Compacts the indexes (after a bulk load).

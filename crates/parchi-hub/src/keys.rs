@@ -6,8 +6,8 @@
 //! a log) and warns that there is no recovery key yet; `parchi serve --init-keys` (before the
 //! first start, or later with the hub stopped) adds the recovery slot and prints the recovery
 //! key once, to the admin's terminal. `parchi unlock --recovery --data DIR` opens a hub's data
-//! directory on a new machine, as for a counter. PostgreSQL is not encrypted by Parchi: see
-//! docs/security.md.
+//! directory on a new machine, as for a counter. PostgreSQL is not encrypted by Parchi: it
+//! relies on TLS to the server and disk encryption (ARCHITECTURE.md, "Backups and restore").
 
 use std::path::Path;
 
@@ -16,7 +16,12 @@ use parchi_keys::{DataKey, KeyError, RecoveryKey, keyring, sqlcipher};
 use crate::SQLITE_FILE;
 use crate::error::HubError;
 
-fn os_random(buf: &mut [u8]) {
+/// Meta key of the hub's Ed25519 signing key, kept in its database (either backend): it signs
+/// the hub's own backups.
+pub(crate) const META_SIGNING_KEY: &str = "secret:signing_key";
+
+/// Fills `buf` from the operating system; the hub stops rather than use weaker randomness.
+pub(crate) fn os_random(buf: &mut [u8]) {
     if let Err(e) = getrandom::fill(buf) {
         panic!(
             "the operating system's random source failed ({e}); the hub stops rather than make predictable keys"

@@ -166,12 +166,12 @@ async fn relay_mirror<S: Storage>(
     // later page, and must replace the copy an earlier page wrote, not count as its duplicate.
     let round = hub.now_ms();
     let mut reset = false;
-    let mut last: Option<MirrorPage> = None;
+    // Whether the last page read said more follow, and the index's date it gave.
+    let mut end: Option<(bool, Option<String>)> = None;
     for _ in 0..pages.max(1) {
         let cursor = meta_u64(hub.meta(META_MIRROR_CURSOR).await);
         let client = upstream.clone();
-        let mut page = match blocking(move || client.pull_mirror(cursor, MAX_MIRROR_LIMIT, None))
-            .await
+        let page = match blocking(move || client.pull_mirror(cursor, MAX_MIRROR_LIMIT, None)).await
         {
             Ok(p) => p,
             // An upstream from before the mirror has none to give.
@@ -187,22 +187,24 @@ async fn relay_mirror<S: Storage>(
             }
             Err(e) => return Err(e),
         };
-        if !page.records.is_empty() {
-            report.mirror_pulled += page.records.len();
-            let batch = MirrorBatch {
-                run: format!("relay-{round}-{cursor}"),
-                records: std::mem::take(&mut page.records),
-            };
-            hub.mirror_write(batch).await?;
+        let MirrorPage {
+            records,
+            next,
+            more,
+            as_of,
+            ..
+        } = page;
+        if !records.is_empty() {
+            report.mirror_pulled += records.len();
+            let run = format!("relay-{round}-{cursor}");
+            hub.mirror_write(MirrorBatch { run, records }).await?;
         }
-        hub.set_meta(META_MIRROR_CURSOR, &page.next.to_string())
-            .await?;
-        let (more, moved) = (page.more, page.next != cursor);
-        last = Some(page);
+        hub.set_meta(META_MIRROR_CURSOR, &next.to_string()).await?;
+        end = Some((more, as_of));
         if !more {
             break;
         }
-        if !moved {
+        if next == cursor {
             return Err(HubError::Upstream(parchi_sync::ClientError::Protocol(
                 format!(
                     "the upstream's mirror page after {cursor} says more follow but moved no further"
@@ -210,13 +212,13 @@ async fn relay_mirror<S: Storage>(
             )));
         }
     }
-    let Some(page) = last else {
+    let Some((more, as_of)) = end else {
         return Ok(());
     };
-    report.mirror_more = page.more;
+    report.mirror_more = more;
     // How old the copy is travels with it: the counters here show the hospital's date.
-    if !page.more
-        && let Some(as_of) = page.as_of
+    if !more
+        && let Some(as_of) = as_of
         && hub.mirror_status()?.as_of.as_deref() != Some(as_of.as_str())
     {
         hub.mirror_done(MirrorDone {

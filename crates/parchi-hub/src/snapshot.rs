@@ -29,10 +29,10 @@ pub use pg_dump::{KIND as POSTGRES_KIND, backup_postgres};
 pub use schedule::{SelfBackup, parse_day_end, spawn_backups, spawn_schedule};
 
 use crate::error::HubError;
+use crate::keys::{META_SIGNING_KEY, os_random};
 use crate::sqlite::PAGE_SIZE;
 use crate::{SQLITE_FILE, SqliteStorage};
 
-const SIGNING_KEY: &str = "secret:signing_key";
 const TMP_DIR: &str = "tmp";
 
 /// When and where a serving hub backs itself up.
@@ -76,15 +76,34 @@ pub struct HubRestoreReport {
     pub manifest: Manifest,
 }
 
-/// Fills `buf` from the operating system; the hub stops rather than use weaker randomness.
-pub(crate) fn random_bytes(buf: &mut [u8]) {
-    if let Err(e) = getrandom::fill(buf) {
-        panic!("the operating system's random source failed ({e}); the hub stops");
+/// The manifest of a hub's backup of `kind`, signed by `signer` (its ciphertext is filled in
+/// when the file is written).
+pub(crate) fn hub_manifest(
+    kind: &str,
+    hub_id: &str,
+    signer: &DeviceKey,
+    now_ms: u64,
+    ops: OpRange,
+    patients: u64,
+    recipients: Vec<String>,
+) -> Manifest {
+    let created = chrono::DateTime::from_timestamp_millis(now_ms as i64).unwrap_or_default();
+    Manifest {
+        format: backup::MAGIC.into(),
+        kind: kind.into(),
+        site: hub_id.into(),
+        site_tag: None,
+        counter: None,
+        device: None,
+        signing_key: hex(signer.public().as_bytes()),
+        created_ms: now_ms,
+        created: created.format("%Y-%m-%d %H:%M UTC").to_string(),
+        schema_version: 0,
+        ops,
+        patients,
+        recipients,
+        ciphertext: backup::Ciphertext::default(),
     }
-}
-
-fn os_random(buf: &mut [u8]) {
-    random_bytes(buf);
 }
 
 /// Who a hub's backup is encrypted to: `to.recipients` and the hub's recovery key.
@@ -150,7 +169,7 @@ fn inspect(path: &Path, key: &DataKey) -> Result<(OpRange, u64, String, Option<S
         .query_row("SELECT count(*) FROM patients", [], |r| r.get(0))
         .map_err(cfg)?;
     let hub_id = meta(&conn, "hub_id").map_err(cfg)?.unwrap_or_default();
-    let signer = meta(&conn, SIGNING_KEY).map_err(cfg)?;
+    let signer = meta(&conn, META_SIGNING_KEY).map_err(cfg)?;
     let ops = OpRange {
         count: count as u64,
         first_seq: first.map(|v| v as u64),
@@ -162,14 +181,14 @@ fn inspect(path: &Path, key: &DataKey) -> Result<(OpRange, u64, String, Option<S
 
 /// The hub's signing key, made (and kept in its database) the first time.
 fn signing_key(conn: &Connection) -> Result<DeviceKey, HubError> {
-    if let Some(s) = meta(conn, SIGNING_KEY).map_err(cfg)? {
+    if let Some(s) = meta(conn, META_SIGNING_KEY).map_err(cfg)? {
         return DeviceKey::from_stored(&s)
             .ok_or_else(|| HubError::Config("the hub's signing key is malformed".into()));
     }
     let k = DeviceKey::generate(&mut os_random);
     conn.execute(
         "INSERT INTO meta (key, value) VALUES (?1, ?2)",
-        params![SIGNING_KEY, k.to_stored().as_str()],
+        params![META_SIGNING_KEY, k.to_stored().as_str()],
     )
     .map_err(cfg)?;
     Ok(k)
@@ -197,23 +216,7 @@ pub fn backup_now(
     });
     let result = signer.map_err(HubError::from).and_then(|signer| {
         let (ops, patients, hub_id, _) = inspect(&snap, &snap_key)?;
-        let created = chrono::DateTime::from_timestamp_millis(now_ms as i64).unwrap_or_default();
-        let manifest = Manifest {
-            format: backup::MAGIC.into(),
-            kind: "hub".into(),
-            site: hub_id.clone(),
-            site_tag: None,
-            counter: None,
-            device: None,
-            signing_key: hex(signer.public().as_bytes()),
-            created_ms: now_ms,
-            created: created.format("%Y-%m-%d %H:%M UTC").to_string(),
-            schema_version: 0,
-            ops,
-            patients,
-            recipients,
-            ciphertext: backup::Ciphertext::default(),
-        };
+        let manifest = hub_manifest("hub", &hub_id, &signer, now_ms, ops, patients, recipients);
         let stem = backup_stem(&hub_id, now_ms);
         backup::write_file(&to.dir, &stem, manifest, &signer, &snap_key, &snap).map_err(cfg)
     });

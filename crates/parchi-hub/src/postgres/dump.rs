@@ -7,9 +7,7 @@ use parchi_keys::backup::OpRange;
 
 use super::{PgStorage, PgTls, pool};
 use crate::error::{HubError, StorageError};
-
-/// Meta key of the hub's Ed25519 signing key (as in the SQLite hub).
-const SIGNING_KEY: &str = "secret:signing_key";
+use crate::keys::META_SIGNING_KEY;
 
 /// The hub's schema as one exported snapshot sees it, and how to reach it.
 pub struct DumpSnapshot {
@@ -65,7 +63,7 @@ impl PgStorage {
         let mut c = pool::get(&self.pools.read).await?;
         c.execute(
             "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
-            &[&SIGNING_KEY, &new_signing_key],
+            &[&META_SIGNING_KEY, &new_signing_key],
         )
         .await
         .map_err(pg)?;
@@ -82,7 +80,7 @@ impl PgStorage {
                  max(first_seq + n - 1), (SELECT count(*) FROM patients), current_schema(), \
                  (SELECT value FROM meta WHERE key = 'hub_id'), \
                  (SELECT value FROM meta WHERE key = $1) FROM op_log",
-                &[&SIGNING_KEY],
+                &[&META_SIGNING_KEY],
             )
             .await
             .map_err(pg)?;

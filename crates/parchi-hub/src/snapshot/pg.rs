@@ -14,6 +14,7 @@ use super::pg_dump::{KIND, tool};
 use super::{HubRestoreReport, hex};
 use crate::PgTls;
 use crate::error::HubError;
+use crate::keys::META_SIGNING_KEY;
 
 fn cfg(e: impl std::fmt::Display) -> HubError {
     HubError::Config(e.to_string())
@@ -99,7 +100,9 @@ impl DumpCheck {
                 let cols: Vec<&str> = text.split('\t').collect();
                 match (cols.get(*key).copied(), cols.get(*value)) {
                     (Some("hub_id"), Some(v)) => self.hub_id = Some((*v).to_owned()),
-                    (Some("secret:signing_key"), Some(v)) => self.signer = Some((*v).to_owned()),
+                    (Some(k), Some(v)) if k == META_SIGNING_KEY => {
+                        self.signer = Some((*v).to_owned());
+                    }
                     _ => {}
                 }
             }

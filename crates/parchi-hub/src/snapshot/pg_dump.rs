@@ -12,8 +12,9 @@ use parchi_keys::backup::{self, Manifest};
 use parchi_keys::{DataKey, DeviceKey};
 use tokio_postgres::config::{Host, SslMode};
 
-use super::{HubBackup, backup_stem, hex, random_bytes, recipients_for};
+use super::{HubBackup, backup_stem, hub_manifest, recipients_for};
 use crate::error::HubError;
+use crate::keys::os_random;
 use crate::{PgStorage, PgTls};
 
 /// The manifest's kind for a PostgreSQL hub's backup.
@@ -152,30 +153,21 @@ pub async fn backup_postgres(
     now_ms: u64,
 ) -> Result<(PathBuf, Manifest), HubError> {
     let recipients = recipients_for(data_dir, to)?;
-    let fresh = DeviceKey::generate(&mut |b| random_bytes(b));
+    let fresh = DeviceKey::generate(&mut |b| os_random(b));
     let dir = to.dir.clone();
     storage
         .in_exported_snapshot(fresh.to_stored().as_str(), move |snap| {
             let signer = DeviceKey::from_stored(&snap.signing_key)
                 .ok_or_else(|| cfg("the hub's signing key is malformed"))?;
-            let created =
-                chrono::DateTime::from_timestamp_millis(now_ms as i64).unwrap_or_default();
-            let manifest = Manifest {
-                format: backup::MAGIC.into(),
-                kind: KIND.into(),
-                site: snap.hub_id.clone(),
-                site_tag: None,
-                counter: None,
-                device: None,
-                signing_key: hex(signer.public().as_bytes()),
-                created_ms: now_ms,
-                created: created.format("%Y-%m-%d %H:%M UTC").to_string(),
-                schema_version: 0,
-                ops: snap.ops.clone(),
-                patients: snap.patients,
+            let manifest = hub_manifest(
+                KIND,
+                &snap.hub_id,
+                &signer,
+                now_ms,
+                snap.ops.clone(),
+                snap.patients,
                 recipients,
-                ciphertext: backup::Ciphertext::default(),
-            };
+            );
             let mut dump = tool("pg_dump", &snap.url, &snap.tls)?;
             dump.args([
                 "--format=plain",
@@ -187,7 +179,7 @@ pub async fn backup_postgres(
             .arg(format!("--schema={}", snap.schema));
             let mut out = ToolOutput::spawn("pg_dump", dump)?;
             // The payload's own key is unused (the dump is plain SQL), but the format holds one.
-            let unused = DataKey::generate(&mut |b| random_bytes(b));
+            let unused = DataKey::generate(&mut |b| os_random(b));
             let stem = backup_stem(&snap.hub_id, now_ms);
             backup::write_stream(&dir, &stem, manifest, &signer, &unused, &mut out).map_err(cfg)
         })

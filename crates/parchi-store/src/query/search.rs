@@ -201,11 +201,13 @@ impl Store {
             steps.extend([(Pass::Strict, i), (Pass::Wide, i)]);
         }
         steps.extend(all.filter(large).map(|i| (Pass::Strict, i)));
+        // Each pass's FTS groups, made the first time a step needs them.
+        let mut made: [Option<Vec<Vec<String>>>; 4] = Default::default();
         for (pass, i) in steps {
             if pass != Pass::Pairs && ranked.iter().any(good) {
                 break;
             }
-            let mut groups = match pass {
+            let groups = made[pass as usize].get_or_insert_with(|| match pass {
                 Pass::Pairs => names::pair_terms(q).into_iter().map(|t| vec![t]).collect(),
                 Pass::Slips => {
                     let slips = names::slip_pair_terms(q);
@@ -217,11 +219,14 @@ impl Store {
                 }
                 Pass::Strict => names::query_groups(q, true, false),
                 Pass::Wide => names::query_groups(q, true, true),
-            };
-            if pass == Pass::Strict && large(&i) {
+            });
+            let candidates = if pass == Pass::Strict && large(&i) {
+                let mut groups = groups.clone();
                 drop_common(&mut groups, &qt);
-            }
-            let candidates = self.name_candidates(indexes[i], &groups, &qt)?;
+                self.name_candidates(indexes[i], &groups, &qt)?
+            } else {
+                self.name_candidates(indexes[i], groups, &qt)?
+            };
             merge_ranked(&mut ranked[i], candidates);
         }
         Ok(ranked)
