@@ -149,9 +149,14 @@ fn meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
 
 /// Counts and identity of a hub snapshot (with its key), after `PRAGMA integrity_check`.
 fn inspect(path: &Path, key: &DataKey) -> Result<(OpRange, u64, String, Option<String>), HubError> {
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(cfg)?;
-    sqlcipher::key_connection(&conn, key, Some(PAGE_SIZE)).map_err(cfg)?;
-    sqlcipher::check_key(&conn).map_err(cfg)?;
+    // A backup of an earlier version is in the legacy page format, read as it is.
+    let (conn, _) = sqlcipher::open(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE,
+        key,
+        Some(PAGE_SIZE),
+    )
+    .map_err(cfg)?;
     let ok: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .map_err(cfg)?;
@@ -292,9 +297,9 @@ pub fn restore(
         let (ops, _, hub_id) = check(&restoring, &snap_key, &manifest)?;
         let keys = keyring::create(dir, None, &mut os_random).map_err(cfg)?;
         {
-            let conn = Connection::open_with_flags(&restoring, OpenFlags::SQLITE_OPEN_READ_WRITE)
-                .map_err(cfg)?;
-            sqlcipher::key_connection(&conn, &snap_key, Some(PAGE_SIZE)).map_err(cfg)?;
+            let flags = OpenFlags::SQLITE_OPEN_READ_WRITE;
+            let (conn, _) =
+                sqlcipher::open(&restoring, flags, &snap_key, Some(PAGE_SIZE)).map_err(cfg)?;
             sqlcipher::rekey(&conn, &restoring, &keys.data_key, Some(PAGE_SIZE)).map_err(cfg)?;
         }
         std::fs::rename(&restoring, &db).map_err(cfg)?;

@@ -57,15 +57,10 @@ impl SqliteStorage {
             CipherError::Sqlite(e) => StorageError::from(e),
             other => StorageError::Corrupt(other.to_string()),
         };
-        sqlcipher::finish_interrupted(path).map_err(cipher)?;
-        if sqlcipher::is_plaintext(path).map_err(cipher)? {
-            sqlcipher::encrypt_in_place(path, key, Some(PAGE_SIZE)).map_err(cipher)?;
-        }
-        let mut conn = Connection::open(path)?;
         // Segments are hundreds of KB: big pages mean fewer overflow pages and WAL frames per
-        // push. With SQLCipher the page size is the cipher's, set on every open.
-        sqlcipher::key_connection(&conn, key, Some(PAGE_SIZE))?;
-        sqlcipher::check_key(&conn).map_err(cipher)?;
+        // push. With SQLCipher the page size is the cipher's, set on every open. A plaintext or
+        // legacy-format file of an earlier version is converted first.
+        let mut conn = sqlcipher::open_current(path, key, Some(PAGE_SIZE)).map_err(cipher)?;
         conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
         let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {

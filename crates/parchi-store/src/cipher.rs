@@ -10,7 +10,7 @@ use std::path::Path;
 
 use parchi_keys::DataKey;
 use parchi_keys::sqlcipher::{self, CipherError};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::{Result, Store, StoreError, get_meta, set_meta};
 
@@ -27,29 +27,18 @@ fn cipher_err(path: &Path, e: CipherError) -> StoreError {
     }
 }
 
-/// Opens the database file at `path` keyed with `key` (`None`: plaintext, benchmarks only),
-/// migrating a plaintext file of an earlier version first. Checks the key before anything is
-/// written: with a wrong key, nothing on disk changes.
-pub(crate) fn connect(path: &Path, key: Option<&DataKey>, create: bool) -> Result<Connection> {
+/// Opens the database file at `path` keyed with `key` (`None`: plaintext, benchmarks only), in
+/// the current page format: a plaintext file, or one in the legacy format, of an earlier version
+/// is converted first. Checks the key before anything is written: with a wrong key, nothing on
+/// disk changes.
+pub(crate) fn connect(path: &Path, key: Option<&DataKey>) -> Result<Connection> {
     let Some(key) = key else {
         return Connection::open(path).map_err(|e| StoreError::open(path, e));
     };
-    if !create {
-        sqlcipher::finish_interrupted(path).map_err(|e| cipher_err(path, e))?;
-        if sqlcipher::is_plaintext(path).map_err(|e| cipher_err(path, e))? {
-            sqlcipher::encrypt_in_place(path, key, None).map_err(|e| cipher_err(path, e))?;
-        }
-    }
-    // CREATE as well when opening (the caller checked the file exists): a snapshot's ATTACH
-    // inherits these flags and must create its file.
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| StoreError::open(path, e))?;
-    sqlcipher::key_connection(&conn, key, None).map_err(|e| StoreError::open(path, e))?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    sqlcipher::check_key(&conn).map_err(|e| cipher_err(path, e))?;
-    Ok(conn)
+    sqlcipher::open_current(path, key, None).map_err(|e| match e {
+        CipherError::Sqlite(e) => StoreError::open(path, e),
+        e => cipher_err(path, e),
+    })
 }
 
 const SECRET: &str = "secret:";

@@ -211,7 +211,7 @@ impl Store {
         if path.exists() {
             return Err(StoreError::AlreadyInitialised(path));
         }
-        let mut conn = cipher::connect(&path, key, true)?;
+        let mut conn = cipher::connect(&path, key)?;
         configure(&conn).map_err(|e| e.at(&path))?;
         migrate(&mut conn, &path)?;
         let site = SiteId::new_v7(st.now_ms, st.bytes());
@@ -248,8 +248,8 @@ impl Store {
     }
 
     /// Opens an existing installation at `dir/parchi.db` with its data key, applying pending
-    /// migrations. A plaintext store of an earlier version is encrypted with `key` first
-    /// (once); a key that does not open the file is [`StoreError::WrongKey`], and nothing on
+    /// migrations. A plaintext store of an earlier version is encrypted with `key` first, and
+    /// one in the legacy page format converted (once each); a key that does not open the file is [`StoreError::WrongKey`], and nothing on
     /// disk changes.
     pub fn open(dir: &Path, key: &DataKey) -> Result<Store> {
         Self::open_keyed(dir, Some(key))
@@ -260,7 +260,7 @@ impl Store {
         if !path.exists() {
             return Err(StoreError::NotInitialised(dir.to_owned()));
         }
-        let mut conn = cipher::connect(&path, key, false)?;
+        let mut conn = cipher::connect(&path, key)?;
         configure(&conn).map_err(|e| e.at(&path))?;
         migrate(&mut conn, &path).map_err(|e| e.at(&path))?;
         let m = |k: &str| {

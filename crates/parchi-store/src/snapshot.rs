@@ -55,13 +55,14 @@ fn open_snapshot(path: &Path, key: &DataKey, write: bool) -> Result<Connection> 
     } else {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| StoreError::open(path, e))?;
-    sqlcipher::key_connection(&conn, key, None).map_err(|e| StoreError::open(path, e))?;
-    match sqlcipher::check_key(&conn) {
-        Ok(()) => Ok(conn),
+    // A backup of an earlier version is in the legacy page format; the store converts it when
+    // it opens the restored file.
+    match sqlcipher::open(path, flags, key, None) {
+        Ok((conn, _)) => Ok(conn),
         Err(sqlcipher::CipherError::WrongKey) => Err(StoreError::WrongKey {
             path: path.to_owned(),
         }),
+        Err(sqlcipher::CipherError::Sqlite(e)) => Err(StoreError::open(path, e)),
         Err(e) => Err(StoreError::Corrupt(e.to_string())),
     }
 }

@@ -205,6 +205,53 @@ fn a_migration_interrupted_after_the_export_finishes_at_the_next_open() {
 }
 
 #[test]
+fn a_store_in_the_legacy_page_format_is_converted_once_at_open() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let old = tempfile::tempdir().expect("tmp");
+    {
+        // An earlier version's store: the same schema in SQLCipher 4's default format
+        // (HMAC-SHA512 pages).
+        let s = filled(dir.path(), &key(3));
+        let c = s.connection();
+        let legacy = old.path().join("parchi.db");
+        c.execute(
+            "ATTACH DATABASE ?1 AS legacy KEY ?2",
+            rusqlite::params![
+                legacy.to_string_lossy(),
+                key(3).pragma_literal().trim_matches('"')
+            ],
+        )
+        .expect("attach");
+        c.execute_batch("PRAGMA legacy.cipher_hmac_algorithm = HMAC_SHA512")
+            .expect("hmac");
+        c.query_row("SELECT sqlcipher_export('legacy')", [], |_| Ok(()))
+            .expect("export");
+        let v: i64 = c
+            .query_row("PRAGMA main.user_version", [], |r| r.get(0))
+            .expect("version");
+        c.execute_batch(&format!(
+            "PRAGMA legacy.user_version = {v}; DETACH DATABASE legacy"
+        ))
+        .expect("version");
+    }
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE;
+    let db = old.path().join("parchi.db");
+    let (c, format) = parchi_keys::sqlcipher::open(&db, flags, &key(3), None).expect("legacy");
+    assert_eq!(format, parchi_keys::sqlcipher::Format::Legacy);
+    drop(c);
+    let e = Store::open(old.path(), &key(4)).expect_err("wrong key");
+    assert!(matches!(e, StoreError::WrongKey { .. }), "{e}");
+    let s = Store::open(old.path(), &key(3)).expect("open converts");
+    assert_eq!(s.search("Zeenat Parveen", 5).expect("search").len(), 1);
+    assert_eq!(s.pending_ops(10).expect("ops").len(), 2, "the op log");
+    s.check_integrity().expect("integrity");
+    drop(s);
+    let (_, format) = parchi_keys::sqlcipher::open(&db, flags, &key(3), None).expect("current");
+    assert_eq!(format, parchi_keys::sqlcipher::Format::Current);
+    assert_no_plaintext(old.path());
+}
+
+#[test]
 fn snapshots_are_encrypted_with_the_key_given_and_never_plaintext() {
     let dir = tempfile::tempdir().expect("tmp");
     drop(filled(dir.path(), &key(1)));

@@ -203,6 +203,7 @@ impl Store {
         steps.extend(all.filter(large).map(|i| (Pass::Strict, i)));
         // Each pass's FTS groups, made the first time a step needs them.
         let mut made: [Option<Vec<Vec<String>>>; 4] = Default::default();
+        let mut spelt = vec![false; indexes.len()];
         for (pass, i) in steps {
             if pass != Pass::Pairs && ranked.iter().any(good) {
                 break;
@@ -220,14 +221,22 @@ impl Store {
                 Pass::Strict => names::query_groups(q, true, false),
                 Pass::Wide => names::query_groups(q, true, true),
             });
-            let candidates = if pass == Pass::Strict && large(&i) {
-                let mut groups = groups.clone();
+            let mut groups = groups.clone();
+            if pass == Pass::Strict && large(&i) {
                 drop_common(&mut groups, &qt);
-                self.name_candidates(indexes[i], &groups, &qt)?
-            } else {
-                self.name_candidates(indexes[i], groups, &qt)?
-            };
+            }
+            let candidates = self.name_candidates(indexes[i], &groups, &qt)?;
+            // A full list is the newest namesakes only: those who merely sound alike may have
+            // crowded out the names spelt as typed, so these are looked for too, once (the
+            // spelt tokens narrow the pass's own short lists further).
+            let full = candidates.len() >= indexes[i].candidates();
             merge_ranked(&mut ranked[i], candidates);
+            if full && !spelt[i] {
+                spelt[i] = true;
+                groups.extend(spelt_groups(&qt));
+                let exact = self.name_candidates(indexes[i], &groups, &qt)?;
+                merge_ranked(&mut ranked[i], exact);
+            }
         }
         Ok(ranked)
     }
@@ -292,6 +301,18 @@ fn drop_common(groups: &mut Vec<Vec<String>>, tokens: &[String]) {
             keep[i - 1]
         });
     }
+}
+
+/// One group per query token, each the token as spelt: what an index holds for a name spelt
+/// exactly as typed.
+fn spelt_groups(tokens: &[String]) -> Vec<Vec<String>> {
+    tokens
+        .iter()
+        .map(|t| match t.len() {
+            1 => vec![format!("s{t}")],
+            _ => vec![format!("n{t}")],
+        })
+        .collect()
 }
 
 /// Adds candidates not already ranked, keeping best-first order.
