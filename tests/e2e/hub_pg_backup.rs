@@ -108,6 +108,43 @@ fn a_postgres_hub_backs_itself_up_and_is_restored_through_the_command_line() {
             .output()
             .expect("restore")
     };
+    // The database's TLS flags are serve's: a contradiction, or a CA without TLS, is refused
+    // before anything runs; TLS to this server (which has none) fails. Each changes nothing:
+    // the plain restore after them finds the database empty.
+    let restore_with = |url: &str, flags: &[&str]| {
+        Command::new(PARCHI)
+            .args(["--json", "restore"])
+            .arg(&file)
+            .arg("--identity")
+            .arg(&keys.identity)
+            .args(["--database", url])
+            .args(flags)
+            .output()
+            .expect("restore")
+    };
+    let url = url_of(&db);
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let ca = out.path().join("hospital-ca.pem");
+    std::fs::write(&ca, "not used").expect("ca");
+    let ca = ca.to_str().expect("utf8");
+    for (url, flags, says) in [
+        (
+            format!("{url}{sep}sslmode=disable"),
+            vec!["--database-tls"],
+            "contradicts sslmode=disable",
+        ),
+        (
+            url.clone(),
+            vec!["--database-ca", ca],
+            "--database-ca needs TLS",
+        ),
+        (url.clone(), vec!["--database-tls"], "SSL"),
+    ] {
+        let r = restore_with(&url, &flags);
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert!(!r.status.success(), "{flags:?}: restored");
+        assert!(err.contains(says), "{flags:?}: {err}");
+    }
     let r = restore();
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let again = restore();

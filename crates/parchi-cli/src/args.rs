@@ -85,6 +85,14 @@ pub enum Command {
             hide_env_values = true
         )]
         database: Option<String>,
+        /// Reach that database over TLS (rustls), verifying the server's certificate and name,
+        /// as `serve --database-tls` does; also on when the URL says sslmode=require.
+        #[arg(long, requires = "database")]
+        database_tls: bool,
+        /// PEM certificates to trust for the database server's certificate (a hospital's own
+        /// CA), as `serve --database-ca` does.
+        #[arg(long, value_name = "FILE.pem", requires = "database")]
+        database_ca: Option<PathBuf>,
     },
     /// Register a new patient and issue a token for a department.
     Register(RegisterArgs),

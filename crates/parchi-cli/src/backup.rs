@@ -161,21 +161,20 @@ pub(crate) fn restore(
     identity: &Option<PathBuf>,
     recovery: bool,
     sheet: Option<&Path>,
-    database: Option<&str>,
+    database: Option<(&str, parchi_hub::PgTls)>,
     dir: &Path,
     out: &Out,
 ) -> Result<(), CliError> {
     let manifest = parchi_app::restore::read_manifest(file)?;
     let key = backup_key(identity, recovery)?;
     if manifest.kind == parchi_hub::snapshot::POSTGRES_KIND {
-        let url = database.ok_or_else(|| {
+        let (url, tls) = database.ok_or_else(|| {
             CliError::BadInput(
                 "a PostgreSQL hub's backup is restored into a database: give --database postgres://…".into(),
             )
         })?;
-        let report =
-            parchi_hub::snapshot::restore_postgres(file, &key, url, &parchi_hub::PgTls::default())
-                .map_err(|e| CliError::Other(anyhow::anyhow!("{e}")))?;
+        let report = parchi_hub::snapshot::restore_postgres(file, &key, url, &tls)
+            .map_err(|e| CliError::Other(anyhow::anyhow!("{e}")))?;
         out.value(&report, || {
             format!(
                 "Restored the PostgreSQL hub {} ({} ops). Serve it with `parchi serve --database URL` and the same --database-schema. Counters whose cursor is past the backup pull again from 0.",

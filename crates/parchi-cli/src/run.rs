@@ -55,13 +55,19 @@ pub fn run(cli: &Cli, out: &Out) -> Result<(), CliError> {
             recovery,
             recovery_pdf,
             database,
+            database_tls,
+            database_ca,
         } => {
+            let tls = parchi_hub::PgTls {
+                enabled: *database_tls,
+                ca_file: database_ca.clone(),
+            };
             return crate::backup::restore(
                 file,
                 identity,
                 *recovery,
                 recovery_pdf.as_deref(),
-                database.as_deref(),
+                database.as_deref().map(|url| (url, tls)),
                 &dir,
                 out,
             );

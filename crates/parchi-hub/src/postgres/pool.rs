@@ -35,6 +35,27 @@ pub struct PgTls {
     pub ca_file: Option<PathBuf>,
 }
 
+impl PgTls {
+    /// Whether to reach the server over TLS, given the URL's `sslmode`: with `--database-tls`
+    /// or `sslmode=require`. The flags and the URL contradicting each other is an error. The
+    /// hub's pools and its backup tools (`pg_dump`, `psql`) follow this one rule.
+    pub(crate) fn wanted(&self, url_mode: SslMode) -> Result<bool, &'static str> {
+        let on = match (self.enabled, url_mode) {
+            (true, SslMode::Disable) => {
+                return Err("--database-tls contradicts sslmode=disable in the database URL");
+            }
+            (true, _) | (false, SslMode::Require) => true,
+            (false, _) => false,
+        };
+        if !on && self.ca_file.is_some() {
+            return Err(
+                "--database-ca needs TLS: add --database-tls (or sslmode=require to the URL)",
+            );
+        }
+        Ok(on)
+    }
+}
+
 /// How long making one connection may take before the request fails (503).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Read connections at most.
@@ -154,23 +175,9 @@ pub(super) fn pools(url: &str, schema: Option<&str>, tls: &PgTls) -> Result<Pool
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
     }
-    let use_tls = match (tls.enabled, config.get_ssl_mode()) {
-        (true, SslMode::Disable) => {
-            return Err(connect_err(
-                "--database-tls contradicts sslmode=disable in the database URL",
-            ));
-        }
-        (true, _) => {
-            config.ssl_mode(SslMode::Require);
-            true
-        }
-        (false, SslMode::Require) => true,
-        (false, _) => false,
-    };
-    if !use_tls && tls.ca_file.is_some() {
-        return Err(connect_err(
-            "--database-ca needs TLS: add --database-tls (or sslmode=require to the URL)",
-        ));
+    let use_tls = tls.wanted(config.get_ssl_mode()).map_err(connect_err)?;
+    if use_tls {
+        config.ssl_mode(SslMode::Require);
     }
     let schema = schema.map(quote_ident).transpose()?;
     let rustls = use_tls.then(|| rustls_config(tls)).transpose()?;

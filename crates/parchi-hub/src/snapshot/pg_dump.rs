@@ -10,7 +10,7 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 
 use parchi_keys::backup::{self, Manifest};
 use parchi_keys::{DataKey, DeviceKey};
-use tokio_postgres::config::{Host, SslMode};
+use tokio_postgres::config::Host;
 
 use super::{HubBackup, backup_stem, hub_manifest, recipients_for};
 use crate::error::HubError;
@@ -60,7 +60,7 @@ pub(crate) fn tool(program: &str, url: &str, tls: &PgTls) -> Result<Command, Hub
     if let Some(d) = config.get_dbname() {
         cmd.env("PGDATABASE", d);
     }
-    if tls.enabled || config.get_ssl_mode() == SslMode::Require {
+    if tls.wanted(config.get_ssl_mode()).map_err(cfg)? {
         cmd.env("PGSSLMODE", "verify-full");
         if let Some(ca) = &tls.ca_file {
             cmd.env("PGSSLROOTCERT", ca);
