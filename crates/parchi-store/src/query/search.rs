@@ -221,20 +221,22 @@ impl Store {
                 Pass::Strict => names::query_groups(q, true, false),
                 Pass::Wide => names::query_groups(q, true, true),
             });
-            let mut groups = groups.clone();
-            if pass == Pass::Strict && large(&i) {
+            let candidates = if pass == Pass::Strict && large(&i) {
+                let mut groups = groups.clone();
                 drop_common(&mut groups, &qt);
-            }
-            let candidates = self.name_candidates(indexes[i], &groups, &qt)?;
+                self.name_candidates(indexes[i], &groups, &qt)?
+            } else {
+                self.name_candidates(indexes[i], groups, &qt)?
+            };
             // A full list is the newest namesakes only: those who merely sound alike may have
-            // crowded out the names spelt as typed, so these are looked for too, once (the
-            // spelt tokens narrow the pass's own short lists further).
+            // crowded out the names spelt as typed, so these are looked for too, once. Only
+            // the spelt tokens: a pass's wide OR groups beside them would have FTS walk every
+            // list to its end whenever few names match exactly.
             let full = candidates.len() >= indexes[i].candidates();
             merge_ranked(&mut ranked[i], candidates);
             if full && !spelt[i] {
                 spelt[i] = true;
-                groups.extend(spelt_groups(&qt));
-                let exact = self.name_candidates(indexes[i], &groups, &qt)?;
+                let exact = self.name_candidates(indexes[i], &spelt_groups(&qt), &qt)?;
                 merge_ranked(&mut ranked[i], exact);
             }
         }
