@@ -135,8 +135,8 @@ pub fn open(
 
 /// Opens the database at `path` for reading and writing, creating it if absent, in the current
 /// format: a plaintext file of an earlier version is encrypted first, and a file in the legacy
-/// format converted first, each once and crash-safely ([`finish_interrupted`]). With a wrong key
-/// nothing on disk changes.
+/// format converted first, each once and crash-safely (a conversion a crash cut short is
+/// finished first). With a wrong key nothing on disk changes.
 pub fn open_current(
     path: &Path,
     key: &DataKey,
@@ -207,7 +207,8 @@ fn fsync(path: &Path) -> Result<(), CipherError> {
 }
 
 /// Copies the database of `conn` (its `main`) into a new file at `dest`, encrypted with `key`
-/// in the current [`Format`], in one read transaction (a consistent snapshot), with its `user_version`; fsynced.
+/// in the current [`Format`], in one read transaction (a consistent snapshot), with its
+/// `user_version`; fsynced.
 pub fn export(
     conn: &Connection,
     dest: &Path,
@@ -262,7 +263,7 @@ pub fn export(
 
 /// Finishes a conversion that a crash interrupted (see [`open_current`]); does nothing when
 /// none was under way.
-pub fn finish_interrupted(path: &Path) -> Result<(), CipherError> {
+fn finish_interrupted(path: &Path) -> Result<(), CipherError> {
     let _ = std::fs::remove_file(side(path, ".encrypting"));
     let done = side(path, ".encrypted");
     if !done.exists() {

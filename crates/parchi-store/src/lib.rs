@@ -249,8 +249,8 @@ impl Store {
 
     /// Opens an existing installation at `dir/parchi.db` with its data key, applying pending
     /// migrations. A plaintext store of an earlier version is encrypted with `key` first, and
-    /// one in the legacy page format converted (once each); a key that does not open the file is [`StoreError::WrongKey`], and nothing on
-    /// disk changes.
+    /// one in the legacy page format converted (once each); a key that does not open the file
+    /// is [`StoreError::WrongKey`], and nothing on disk changes.
     pub fn open(dir: &Path, key: &DataKey) -> Result<Store> {
         Self::open_keyed(dir, Some(key))
     }
