@@ -144,6 +144,11 @@ fn nothing_under_the_data_directories_holds_a_name_mobile_or_slip_in_clear() {
         err.contains("encrypted store") && err.contains("--kept"),
         "{err}"
     );
+    // An admin's FHIR export into the data directory is sealed too (to the recovery key made
+    // at init, as no hospital backup key is configured here).
+    let fhir = site.path().join("fhir-export");
+    let summary = site.json(&["export-fhir", "--out", fhir.to_str().expect("utf8")]);
+    assert!(!summary["bundles"].as_array().expect("bundles").is_empty());
     assert!(site.path().join("parchi.db-wal").exists());
     assert_nothing_in_clear(site.path());
     drop(held);

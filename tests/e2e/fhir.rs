@@ -50,7 +50,8 @@ fn export_validates_against_the_official_r4_schema_and_retries_create_nothing_tw
             .is_valid(&serde_json::json!({ "resourceType": "Encounter", "status": "finished" }))
     );
 
-    let site = Site::init("A");
+    let hospital = crate::backup::keys();
+    let (site, _) = crate::backup::init(&hospital, "A");
     let out = site
         .cmd()
         .args(["import"])
@@ -103,13 +104,21 @@ fn export_validates_against_the_official_r4_schema_and_retries_create_nothing_tw
     );
     let mut keys = HashSet::new();
     let mut saw_abha = false;
-    for b in summary["bundles"].as_array().expect("bundles") {
-        let bundle: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(b.as_str().expect("path")).expect("read"),
-        )
-        .expect("json");
+    // Every file is sealed: no name of the import or the registrations in clear on the disk.
+    let clear = ["Ramesh Kumar", "देवी"];
+    let bundles: Vec<serde_json::Value> = summary["bundles"]
+        .as_array()
+        .expect("bundles")
+        .iter()
+        .map(|b| {
+            let path = std::path::Path::new(b.as_str().expect("path"));
+            assert!(path.to_string_lossy().ends_with(".json.age"), "{path:?}");
+            crate::util::sealed_json(path, &hospital.identity, &clear)
+        })
+        .collect();
+    for bundle in &bundles {
         let errs: Vec<String> = bundle_v
-            .iter_errors(&bundle)
+            .iter_errors(bundle)
             .map(|e| format!("{} at {}", e, e.instance_path()))
             .take(5)
             .collect();
@@ -151,12 +160,37 @@ fn export_validates_against_the_official_r4_schema_and_retries_create_nothing_tw
         "the ABHA number is exported with the ABDM system and type HIN"
     );
     // The merged person carries both temporary IDs, so both printed slips stay traceable.
-    let all: String = summary["bundles"]
-        .as_array()
-        .expect("b")
+    let all: String = bundles
         .iter()
-        .map(|b| std::fs::read_to_string(b.as_str().expect("p")).expect("r"))
+        .map(|b| serde_json::to_string_pretty(b).expect("json"))
         .collect();
+    for c in clear {
+        assert!(
+            all.contains(c),
+            "the export holds {c:?} (so its absence on disk means something)"
+        );
+    }
+    // Another hospital's key, or a file that is no sealed export, is refused clearly.
+    let first = summary["bundles"][0].as_str().expect("path");
+    let stranger = crate::backup::keys();
+    let out = std::process::Command::new(crate::util::PARCHI)
+        .args(["decrypt", first, "--identity"])
+        .arg(&stranger.identity)
+        .output()
+        .expect("decrypt");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("this key does not open the file"), "{err}");
+    let out = std::process::Command::new(crate::util::PARCHI)
+        .arg("decrypt")
+        .arg(sample_csv())
+        .arg("--identity")
+        .arg(&hospital.identity)
+        .output()
+        .expect("decrypt");
+    assert!(!out.status.success() && out.stdout.is_empty(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not decrypt"));
     for t in [&reg["temp_id"], &other["temp_id"]] {
         let canon = t.as_str().expect("t").replace('-', "");
         assert_eq!(
@@ -170,8 +204,7 @@ fn export_validates_against_the_official_r4_schema_and_retries_create_nothing_tw
     site.json(&["export-fhir", "--out", again.path().to_str().expect("utf8")]);
     let mut keys2 = HashSet::new();
     for f in std::fs::read_dir(again.path()).expect("dir") {
-        let b: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(f.expect("f").path()).expect("r")).expect("j");
+        let b = crate::util::sealed_json(&f.expect("f").path(), &hospital.identity, &clear);
         for e in b["entry"].as_array().expect("e") {
             keys2.insert(e["request"]["ifNoneExist"].as_str().expect("k").to_owned());
         }

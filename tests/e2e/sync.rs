@@ -110,7 +110,7 @@ pub(crate) fn pg_url() -> String {
 }
 
 /// Everything a counter shows: patients (by temporary ID) with their fields, visits with tokens.
-fn state(site: &Site) -> (BTreeMap<String, String>, BTreeSet<String>) {
+fn state(site: &Site, identity: &std::path::Path) -> (BTreeMap<String, String>, BTreeSet<String>) {
     let out = site
         .cmd()
         .args(["--json", "export-fhir", "--out"])
@@ -125,8 +125,7 @@ fn state(site: &Site) -> (BTreeMap<String, String>, BTreeSet<String>) {
     let mut patients = BTreeMap::new();
     let mut visits = BTreeSet::new();
     for f in std::fs::read_dir(site.path().join("fhir")).expect("dir") {
-        let b: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(f.expect("f").path()).expect("r")).expect("j");
+        let b = crate::util::sealed_json(&f.expect("f").path(), identity, &[]);
         for e in b["entry"].as_array().expect("entries") {
             let r = &e["resource"];
             if r["resourceType"] == "Patient" {
@@ -179,7 +178,9 @@ fn register(
 }
 
 fn three_counters_converge(hub: &Hub) {
-    let sites = [Site::init("A"), Site::init("B"), Site::init("C")];
+    // The counters' FHIR exports are sealed to this hospital's backup key.
+    let keys = crate::backup::keys();
+    let sites = ["A", "B", "C"].map(|c| crate::backup::init(&keys, c).0);
     for s in &sites {
         hub.enroll(s);
     }
@@ -213,7 +214,7 @@ fn three_counters_converge(hub: &Hub) {
     for s in sites.iter().chain(sites.iter()) {
         s.json(&["sync"]);
     }
-    let states: Vec<_> = sites.iter().map(state).collect();
+    let states: Vec<_> = sites.iter().map(|s| state(s, &keys.identity)).collect();
     assert_eq!(states[0].0.len(), 48, "every counter holds every patient");
     assert_eq!(states[0], states[1], "counters A and B differ after sync");
     assert_eq!(states[1], states[2], "counters B and C differ after sync");
@@ -246,8 +247,10 @@ fn three_counters_converge_through_a_postgresql_hub() {
 #[test]
 fn outage_reconciliation_merges_true_duplicates_keeps_relatives_apart_and_assigns_uhids() {
     let hub = Hub::start(None);
-    let a = Site::init("A");
-    let b = Site::init("B");
+    // The counters' FHIR exports are sealed to this hospital's backup key.
+    let keys = crate::backup::keys();
+    let (a, _) = crate::backup::init(&keys, "A");
+    let (b, _) = crate::backup::init(&keys, "B");
     hub.enroll(&a);
     hub.enroll(&b);
     // While offline, the same man registers at both counters with spellings that differ; his
@@ -400,7 +403,7 @@ fn outage_reconciliation_merges_true_duplicates_keeps_relatives_apart_and_assign
         "{h}"
     );
     // Both counters agree on everything, the hub's UHIDs included.
-    assert_eq!(state(&a), state(&b));
+    assert_eq!(state(&a, &keys.identity), state(&b, &keys.identity));
 }
 
 #[test]

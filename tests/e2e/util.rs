@@ -121,3 +121,32 @@ pub fn run_private(mut cmd: Command, args: &[&str]) -> Output {
     }
     child.wait_with_output().expect("run parchi")
 }
+
+/// The JSON a file of the FHIR export holds: the export seals every file to the backup keys,
+/// and `parchi decrypt` with the hospital's identity file gives it back. Also checks that the
+/// sealed file on disk holds no `clear` text (a name, a mobile) as it was typed.
+pub fn sealed_json(file: &Path, identity: &Path, clear: &[&str]) -> serde_json::Value {
+    let sealed = std::fs::read(file).expect("read the sealed file");
+    for c in clear {
+        assert!(
+            !sealed.windows(c.len()).any(|w| w == c.as_bytes()),
+            "{} holds {c:?} in clear",
+            file.display()
+        );
+    }
+    let out = Command::new(PARCHI)
+        .arg("decrypt")
+        .arg(file)
+        .arg("--identity")
+        .arg(identity)
+        .env_remove("PARCHI_DATA")
+        .output()
+        .expect("run parchi decrypt");
+    assert!(
+        out.status.success(),
+        "parchi decrypt {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the clear text is JSON")
+}

@@ -85,6 +85,20 @@ fn pct(mut xs: Vec<f64>) -> (f64, f64) {
     (at(0.5), at(0.99))
 }
 
+/// `BENCH_SLOWEST=N`: the N slowest queries of a row with their times, for tuning (the
+/// queries are the bench's synthetic names).
+fn slowest(what: &str, qs: &[String], ms: &[f64]) {
+    let n = std::env::var("BENCH_SLOWEST")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut by: Vec<(f64, &String)> = ms.iter().copied().zip(qs).collect();
+    by.sort_by(|a, b| b.0.total_cmp(&a.0));
+    for (t, q) in by.into_iter().take(n) {
+        eprintln!("  slow {what}: {t:.2} ms  {q:?}");
+    }
+}
+
 /// Records into the counter's mirror in batches; seconds.
 fn import(c: &mut Counter, records: &[CentralPatient]) -> f64 {
     let t = Instant::now();
@@ -279,6 +293,7 @@ fn bench_search(mirror: usize, own: usize) {
     ] {
         let qs: Vec<String> = qs.into_iter().take(500).collect();
         let ms: Vec<f64> = qs.iter().map(|q| time(&c, q).0).collect();
+        slowest(what, &qs, &ms);
         let (p50, p99) = pct(ms);
         rows.push((what, p50, p99));
     }

@@ -175,6 +175,15 @@ pub fn verify_backup(
     result
 }
 
+/// The clear text of a file sealed to the backup keys (the FHIR export's `*.json.age`), with
+/// the hospital's backup key or the installation's recovery key. For the admin who carries an
+/// export to the hospital's system; the caller decides where the clear text goes.
+pub fn open_sealed(file: &Path, key: &BackupKey) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+    let bytes = std::fs::read(file)
+        .map_err(|e| AppError::Invalid(format!("cannot read {}: {e}", file.display())))?;
+    parchi_keys::sealed::open(key, &bytes).map_err(AppError::Backup)
+}
+
 /// Refuses a backup whose signed manifest names another device key than `expected` (64 hex
 /// digits: the key `parchi keys status` shows on the device, or the one the hub pinned for
 /// the site). The signature proves only that the manifest's own key signed it; this says
@@ -234,9 +243,10 @@ pub(crate) fn check_snapshot(
 }
 
 impl Counter {
-    /// The recipients of this installation's backups: the hospital's backup key and the
-    /// recovery holder's key. Refused when there is neither.
-    fn backup_recipients(&self) -> Result<Vec<String>> {
+    /// The recipients of this installation's backups (and of every file it writes for people
+    /// outside Parchi, such as the FHIR export): the hospital's backup key and the recovery
+    /// holder's key. Refused when there is neither.
+    pub(crate) fn backup_recipients(&self, what: &str) -> Result<Vec<String>> {
         let mut to = Vec::new();
         if let Some(r) = &self.config().security.backup_recipient {
             to.push(parchi_keys::parse_recipient(r)?.to_string());
@@ -245,9 +255,9 @@ impl Counter {
             to.push(r);
         }
         if to.is_empty() {
-            return Err(AppError::Invalid(
-                "no key to encrypt the backup to: set security.backup_recipient in the hospital configuration, or run `parchi key rotate` to make a recovery key".into(),
-            ));
+            return Err(AppError::Invalid(format!(
+                "no key to encrypt {what} to: set security.backup_recipient in the hospital configuration, or run `parchi key rotate` to make a recovery key"
+            )));
         }
         Ok(to)
     }
@@ -291,7 +301,7 @@ impl Counter {
     }
 
     fn backup_inner(&mut self, dir: &Path) -> Result<BackupDone> {
-        let recipients = self.backup_recipients()?;
+        let recipients = self.backup_recipients("the backup")?;
         let tmp = self.data_dir().join(TMP_DIR);
         private_dir(&tmp)?;
         let snap_key = DataKey::generate(&mut |b: &mut [u8]| self.fill_random(b));

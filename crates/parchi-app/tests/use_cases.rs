@@ -246,9 +246,25 @@ fn the_fhir_export_creates_each_new_person_once() {
         2,
         "every person is exported or held with why"
     );
+    assert!(!s.bundles.is_empty());
+    // The files are sealed to the backup keys (here the recovery key made at init): no name
+    // in clear on the disk, and the recovery key opens them.
+    let key = parchi_keys::backup::BackupKey::from_recovery(
+        &c.take_recovery_key().expect("recovery key made at init"),
+    )
+    .expect("key");
     for bundle in &s.bundles {
-        let json: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(bundle).expect("bundle")).expect("json");
+        let sealed = std::fs::read(bundle).expect("bundle");
+        assert!(
+            bundle.to_string_lossy().ends_with(".json.age"),
+            "{bundle:?}"
+        );
+        assert!(
+            !sealed.windows(5).any(|w| w == b"Asha " || w == b"98765"),
+            "a name or mobile in clear in {bundle:?}"
+        );
+        let plain = parchi_app::backup::open_sealed(bundle, &key).expect("open");
+        let json: serde_json::Value = serde_json::from_slice(&plain).expect("json");
         assert_eq!(json["resourceType"], "Bundle");
         assert_eq!(json["type"], "transaction");
         for entry in json["entry"].as_array().expect("entries") {

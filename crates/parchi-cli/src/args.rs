@@ -238,7 +238,8 @@ pub enum Command {
     Conflicts,
     /// Export every patient and visit as FHIR R4 transaction Bundles (conditional creates).
     ExportFhir {
-        /// Write the Bundles here as bundle-0001.json, ….
+        /// Write the Bundles here as bundle-0001.json.age, …, sealed to the backup keys (read
+        /// them with `parchi decrypt` or `age -d`).
         #[arg(long, value_name = "DIR", required_unless_present = "push")]
         out: Option<PathBuf>,
         /// Also POST each Bundle to this FHIR R4 server's base URL (resending is safe).
@@ -252,6 +253,18 @@ pub enum Command {
             requires = "push"
         )]
         fhir_token: Option<String>,
+    },
+    /// Print the clear text of a file the FHIR export sealed (`*.json.age`) to standard output,
+    /// with the hospital's backup key or this installation's recovery key (`age -d -i KEYFILE`
+    /// reads them too).
+    Decrypt {
+        file: PathBuf,
+        /// An age identity file (AGE-SECRET-KEY-1…), the hospital's backup key.
+        #[arg(long, value_name = "KEYFILE", required_unless_present = "recovery")]
+        identity: Option<PathBuf>,
+        /// Read the installation's recovery key from standard input.
+        #[arg(long, conflicts_with = "identity")]
+        recovery: bool,
     },
     /// Local user accounts for the desktop app (PIN or password, offline login).
     #[command(subcommand)]

@@ -155,6 +155,21 @@ pub(crate) fn backup(
     Ok(())
 }
 
+/// `parchi decrypt FILE (--identity KEYFILE | --recovery)`: the sealed file's clear text on
+/// standard output.
+pub(crate) fn decrypt(
+    file: &Path,
+    identity: &Option<PathBuf>,
+    recovery: bool,
+) -> Result<(), CliError> {
+    let key = backup_key(identity, recovery)?;
+    let plain = parchi_app::backup::open_sealed(file, &key)?;
+    let mut stdout = std::io::stdout().lock();
+    std::io::Write::write_all(&mut stdout, &plain)
+        .and_then(|()| std::io::Write::flush(&mut stdout))
+        .map_err(|e| CliError::Other(anyhow::anyhow!("cannot write to standard output: {e}")))
+}
+
 /// `parchi restore FILE --data DIR (--identity KEYFILE | --recovery)`.
 pub(crate) fn restore(
     file: &Path,

@@ -49,6 +49,11 @@ pub fn run(cli: &Cli, out: &Out) -> Result<(), CliError> {
         Command::Backup { action, to, hub } => {
             return crate::backup::backup(action, to.as_deref(), *hub, &dir, out);
         }
+        Command::Decrypt {
+            file,
+            identity,
+            recovery,
+        } => return crate::backup::decrypt(file, identity, *recovery),
         Command::Restore {
             file,
             identity,

@@ -106,6 +106,10 @@ pub enum BackupError {
         "this key does not open the backup (it is encrypted to {recipients}); use the hospital's backup key or this installation's recovery key"
     )]
     WrongKey { recipients: String },
+    #[error(
+        "this key does not open the file: it is sealed to the hospital's backup key and the recovery key of the installation that wrote it"
+    )]
+    SealedWrongKey,
     #[error("{0}")]
     Invalid(String),
     #[error("backup I/O: {0}")]
@@ -118,7 +122,7 @@ impl BackupError {
             BackupError::NotABackup => "not_a_backup",
             BackupError::Truncated { .. } => "backup_truncated",
             BackupError::Tampered(_) | BackupError::BadSignature => "backup_tampered",
-            BackupError::WrongKey { .. } => "wrong_key",
+            BackupError::WrongKey { .. } | BackupError::SealedWrongKey => "wrong_key",
             BackupError::Invalid(_) => "invalid",
             BackupError::Io(_) => "io",
         }

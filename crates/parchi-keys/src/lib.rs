@@ -27,6 +27,7 @@ pub mod files;
 pub mod keyring;
 pub mod machine_key;
 mod recovery;
+pub mod sealed;
 mod secret;
 mod signing;
 pub mod sqlcipher;

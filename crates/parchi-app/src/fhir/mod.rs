@@ -260,29 +260,34 @@ pub(super) fn entry(resource: Value, full_url: String, if_none_exist: String, ki
 }
 
 impl Counter {
-    /// Writes the export into `dir`: the transaction Bundles as `bundle-0001.json`, …, the
-    /// changes to the hospital's existing Patients as `patient-updates.json` (what a push adds
-    /// to each, found by UHID), and who was held back, with why.
+    /// Writes the export into `dir`: the transaction Bundles as `bundle-0001.json.age`, …, the
+    /// changes to the hospital's existing Patients as `patient-updates.json.age` (what a push
+    /// adds to each, found by UHID), and who was held back, with why. Every file is sealed to
+    /// the backup keys (`parchi_keys::sealed`): patient data never lies on a disk in clear.
+    /// Nothing is written when there is no key to seal to.
     pub fn export_fhir(&self, dir: &Path) -> Result<ExportSummary> {
+        let to = self.backup_recipients("the FHIR export")?;
+        let plan = self.fhir_plan()?;
         std::fs::create_dir_all(dir)
             .map_err(|e| AppError::Invalid(format!("cannot create {}: {e}", dir.display())))?;
-        let plan = self.fhir_plan()?;
-        let write = |name: String, v: &Value| -> Result<PathBuf> {
-            let path = dir.join(name);
-            let text =
-                serde_json::to_vec_pretty(v).map_err(|e| AppError::Invalid(e.to_string()))?;
-            std::fs::write(&path, text)
+        let write = |name: &str, v: &Value| -> Result<PathBuf> {
+            let path = dir.join(format!("{name}{}", parchi_keys::sealed::SUFFIX));
+            let text = zeroize::Zeroizing::new(
+                serde_json::to_vec_pretty(v).map_err(|e| AppError::Invalid(e.to_string()))?,
+            );
+            let sealed = parchi_keys::sealed::seal(&to, &text).map_err(AppError::Backup)?;
+            std::fs::write(&path, sealed)
                 .map_err(|e| AppError::Invalid(format!("cannot write {}: {e}", path.display())))?;
             Ok(path)
         };
         let mut bundles = Vec::new();
         for (i, b) in plan.bundles.iter().enumerate() {
-            bundles.push(write(format!("bundle-{:04}.json", i + 1), b)?);
+            bundles.push(write(&format!("bundle-{:04}.json", i + 1), b)?);
         }
         let updates = match plan.updates.is_empty() {
             true => None,
             false => Some(write(
-                "patient-updates.json".into(),
+                "patient-updates.json",
                 &serde_json::to_value(&plan.updates)
                     .map_err(|e| AppError::Invalid(e.to_string()))?,
             )?),
