@@ -92,12 +92,46 @@ pub fn key_connection(
     key_as(conn, key, page_size, Format::Current)
 }
 
+/// Waits, once per process, until SQLCipher has finished setting itself up. SQLite reports
+/// itself initialised before SQLCipher's part of that (its crypto provider, then the
+/// `sqlcipher_export` function every later connection gets) is done, so a connection opened or
+/// keyed on another thread meanwhile can lack them: "no such function: sqlcipher_export", or
+/// a failed `PRAGMA key`. Seen in 8 of 150 runs of the store's tests on 8 threads.
+fn ready() {
+    static READY: std::sync::Once = std::sync::Once::new();
+    READY.call_once(|| {
+        // Each connection opened after the set-up has the function; a few ms at most.
+        for _ in 0..5_000 {
+            let done = Connection::open_in_memory()
+                .is_ok_and(|c| c.prepare("SELECT sqlcipher_export('main')").is_ok());
+            if done {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    });
+}
+
+/// Opens a database file once SQLCipher is ready ([`ready`]).
+fn connect(path: &Path, flags: OpenFlags) -> rusqlite::Result<Connection> {
+    ready();
+    Connection::open_with_flags(path, flags)
+}
+
+/// Opens a plaintext database file (created when absent), once SQLCipher is ready: the
+/// benchmarks' unencrypted baseline. Every Parchi database is opened through this module.
+pub fn open_plain(path: &Path) -> rusqlite::Result<Connection> {
+    ready();
+    Connection::open(path)
+}
+
 fn key_as(
     conn: &Connection,
     key: &DataKey,
     page_size: Option<u32>,
     format: Format,
 ) -> rusqlite::Result<()> {
+    ready();
     conn.execute_batch("PRAGMA cipher_log_level = NONE")?;
     let sql = Zeroizing::new(format!("PRAGMA key = {}", key.pragma_literal().as_str()));
     conn.execute_batch(&sql)?;
@@ -121,7 +155,7 @@ pub fn open(
     page_size: Option<u32>,
 ) -> Result<(Connection, Format), CipherError> {
     for format in [Format::Current, Format::Legacy] {
-        let conn = Connection::open_with_flags(path, flags)?;
+        let conn = connect(path, flags)?;
         key_as(&conn, key, page_size, format)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         match check_key(&conn) {
@@ -321,7 +355,7 @@ fn convert_in_place(
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let old = Connection::open_with_flags(path, flags)?;
+        let old = connect(path, flags)?;
         old.busy_timeout(std::time::Duration::from_secs(5))?;
         match from {
             Some(format) => {

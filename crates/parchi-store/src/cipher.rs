@@ -33,7 +33,7 @@ fn cipher_err(path: &Path, e: CipherError) -> StoreError {
 /// disk changes.
 pub(crate) fn connect(path: &Path, key: Option<&DataKey>) -> Result<Connection> {
     let Some(key) = key else {
-        return Connection::open(path).map_err(|e| StoreError::open(path, e));
+        return sqlcipher::open_plain(path).map_err(|e| StoreError::open(path, e));
     };
     sqlcipher::open_current(path, key, None).map_err(|e| match e {
         CipherError::Sqlite(e) => StoreError::open(path, e),
