@@ -211,6 +211,25 @@ fn a_backup_of_the_site_signed_by_another_device_key_is_refused() {
     let out = with_signer(&file);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not made by that device"));
+    // The same with the key the hub pinned for A's site, looked up by the admin's `--hub`.
+    let with_pin = |f: &Path| {
+        std::process::Command::new(crate::util::PARCHI)
+            .args(["backup", "verify", f.to_str().expect("utf8"), "--identity"])
+            .arg(&keys.identity)
+            .args(["--hub", &hub.url, "--hub-data"])
+            .arg(hub.dir.path())
+            .output()
+            .expect("verify")
+    };
+    let out = with_pin(&real);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = with_pin(&file);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not made by that device"));
     let before = hub.admin(&["hub", "backups", "list"]);
     let e = device_client(&a, &hub)
         .upload_backup(&file)

@@ -184,6 +184,31 @@ pub fn open_sealed(file: &Path, key: &BackupKey) -> Result<zeroize::Zeroizing<Ve
     parchi_keys::sealed::open(key, &bytes).map_err(AppError::Backup)
 }
 
+/// The device key the hub holds a site's backups to, from its list of stored backups (every
+/// one was refused unless signed by the key pinned for its site): the key to pass to
+/// [`check_signer`]. Refused when the hub holds no backup of the site, or (never expected)
+/// backups signed by more than one key.
+pub fn pinned_signer(list: &parchi_sync::wire::backups::BackupList, site: &str) -> Result<String> {
+    let mut keys: Vec<&str> = list
+        .backups
+        .iter()
+        .filter(|b| b.site == site)
+        .map(|b| b.signing_key.as_str())
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    match keys.as_slice() {
+        [one] => Ok((*one).to_owned()),
+        [] => Err(AppError::Invalid(format!(
+            "the hub holds no backup of site {site}, so no device key to hold this one to: give --signer HEX instead (`parchi key status` on the device)"
+        ))),
+        many => Err(AppError::Invalid(format!(
+            "the hub's backups of site {site} are signed by {} different keys; check the device's key (`parchi key status`) and give it with --signer",
+            many.len()
+        ))),
+    }
+}
+
 /// Refuses a backup whose signed manifest names another device key than `expected` (64 hex
 /// digits: the key `parchi keys status` shows on the device, or the one the hub pinned for
 /// the site). The signature proves only that the manifest's own key signed it; this says
@@ -394,5 +419,43 @@ impl Counter {
         let json = serde_json::to_string(last).map_err(|e| AppError::Invalid(e.to_string()))?;
         self.store_mut().set_setting(LAST, &json)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use parchi_sync::wire::backups::{BackupEntry, BackupList};
+
+    use super::pinned_signer;
+
+    fn entry(site: &str, key: char) -> BackupEntry {
+        BackupEntry {
+            id: "bk_1_0000000000000000".into(),
+            site: site.into(),
+            device_id: "d".into(),
+            counter: Some("A".into()),
+            kind: "counter".into(),
+            bytes: 1,
+            sha256: "0".repeat(64),
+            created_ms: 1,
+            received_ms: 1,
+            ops: 1,
+            signing_key: key.to_string().repeat(64),
+        }
+    }
+
+    #[test]
+    fn the_pin_is_the_one_key_of_the_sites_stored_backups() {
+        let list = BackupList {
+            backups: vec![entry("s1", 'a'), entry("s2", 'b'), entry("s1", 'a')],
+        };
+        assert_eq!(pinned_signer(&list, "s1").expect("pin"), "a".repeat(64));
+        let e = pinned_signer(&list, "s3").expect_err("no backup of s3");
+        assert!(e.to_string().contains("no backup of site s3"), "{e}");
+        let two = BackupList {
+            backups: vec![entry("s1", 'a'), entry("s1", 'c')],
+        };
+        let e = pinned_signer(&two, "s1").expect_err("two keys");
+        assert!(e.to_string().contains("2 different keys"), "{e}");
     }
 }

@@ -59,9 +59,20 @@ pub(crate) fn backup(
             identity,
             recovery,
             signer,
+            hub,
+            hub_data,
         }) => {
             let manifest = parchi_app::restore::read_manifest(file)?;
-            if let Some(expected) = signer {
+            let pinned = match hub {
+                Some(url) => {
+                    let list = crate::hub_client(url)?
+                        .admin_backups(&crate::hub_secret(hub_data)?)
+                        .map_err(|e| CliError::Other(anyhow::anyhow!("{e}")))?;
+                    Some(parchi_app::backup::pinned_signer(&list, &manifest.site)?)
+                }
+                None => None,
+            };
+            if let Some(expected) = signer.as_ref().or(pinned.as_ref()) {
                 parchi_app::backup::check_signer(&manifest, expected)?;
             }
             let key = backup_key(identity, *recovery)?;

@@ -21,6 +21,14 @@ pub enum BackupCommand {
         /// with another key is refused.
         #[arg(long, value_name = "HEX")]
         signer: Option<String>,
+        /// Or require the key this hub pinned for the backup's site (its admin: --hub-data
+        /// or $PARCHI_HUB_ADMIN_SECRET).
+        #[arg(long, value_name = "URL", conflicts_with = "signer")]
+        hub: Option<String>,
+        /// The hub's data directory (to read its admin secret), unless
+        /// $PARCHI_HUB_ADMIN_SECRET.
+        #[arg(long, value_name = "DIR", requires = "hub")]
+        hub_data: Option<PathBuf>,
     },
     /// The last backup's outcome (when, verified, uploaded).
     Status,
