@@ -67,7 +67,7 @@ pub(crate) fn backup(
                 Some(url) => {
                     let list = crate::hub_client(url)?
                         .admin_backups(&crate::hub_secret(hub_data)?)
-                        .map_err(|e| CliError::Other(anyhow::anyhow!("{e}")))?;
+                        .map_err(crate::hub_failed)?;
                     Some(parchi_app::backup::pinned_signer(&list, &manifest.site)?)
                 }
                 None => None,

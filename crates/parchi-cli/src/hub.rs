@@ -24,7 +24,7 @@ fn hospital(config: &Option<PathBuf>, dir: &Path) -> Result<HospitalConfig, CliE
 }
 
 pub fn hub_command(h: &HubCommand, dir: &Path, out: &Out) -> Result<(), CliError> {
-    let fail = |e: parchi_sync::ClientError| CliError::Other(anyhow::anyhow!("{e}"));
+    let fail = crate::hub_failed;
     match h {
         HubCommand::EnrollCode {
             hub,

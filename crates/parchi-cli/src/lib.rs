@@ -122,6 +122,11 @@ pub(crate) fn hub_secret(hub_data: &Option<PathBuf>) -> Result<String, CliError>
     }
 }
 
+/// A hub's refusal or an unreachable hub, as the command's failure.
+pub(crate) fn hub_failed(e: parchi_sync::ClientError) -> CliError {
+    CliError::Other(anyhow::anyhow!("{e}"))
+}
+
 /// A client of the hub at `url` (`--hub`).
 pub(crate) fn hub_client(url: &str) -> Result<parchi_sync::HubClient, CliError> {
     parchi_sync::HubClient::new(url, parchi_sync::ClientConfig::default())

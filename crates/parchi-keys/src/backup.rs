@@ -232,8 +232,7 @@ pub fn write_payload<W: Write + Seek>(
     }
     out.seek(SeekFrom::Start(0))?;
     out.write_all(&[0u8; HEADER_BYTES])?;
-    let enc = age::Encryptor::with_recipients(to.iter().map(|r| r as &dyn age::Recipient))
-        .map_err(|e| BackupError::Invalid(format!("backup encryption: {e}")))?;
+    let enc = encryptor(to, "backup encryption")?;
     let mut hashing = Hashing {
         inner: &mut *out,
         hash: Sha256::new(),
@@ -384,25 +383,47 @@ pub fn decrypt_payload(
     result
 }
 
+/// An age encryptor to every one of `to`; `what` names the failure.
+pub(crate) fn encryptor(
+    to: &[age::x25519::Recipient],
+    what: &str,
+) -> Result<age::Encryptor, BackupError> {
+    age::Encryptor::with_recipients(to.iter().map(|r| r as &dyn age::Recipient))
+        .map_err(|e| BackupError::Invalid(format!("{what}: {e}")))
+}
+
+/// The error for `what` (an age file) that does not decrypt.
+pub(crate) fn undecryptable(what: &str, e: &dyn std::fmt::Display) -> BackupError {
+    BackupError::Tampered(format!("{what} does not decrypt ({e})"))
+}
+
+/// The clear text of the age file `input` with `identity`: `wrong_key()` when the file is not
+/// encrypted to it, [`undecryptable`] when it is no intact age file.
+pub(crate) fn decrypting<R: Read>(
+    input: R,
+    identity: &dyn age::Identity,
+    what: &str,
+    wrong_key: impl FnOnce() -> BackupError,
+) -> Result<age::stream::StreamReader<R>, BackupError> {
+    let dec = age::Decryptor::new(input).map_err(|e| undecryptable(what, &e))?;
+    match dec.decrypt(std::iter::once(identity)) {
+        Ok(r) => Ok(r),
+        Err(age::DecryptError::NoMatchingKeys) => Err(wrong_key()),
+        Err(e) => Err(undecryptable(what, &e)),
+    }
+}
+
 fn decrypt_into(
     input: &mut dyn Read,
     manifest: &Manifest,
     identity: &dyn age::Identity,
     out: &mut dyn Write,
 ) -> Result<DataKey, BackupError> {
-    let damaged = |e: &dyn std::fmt::Display| {
-        BackupError::Tampered(format!("the encrypted snapshot does not decrypt ({e})"))
-    };
-    let dec = age::Decryptor::new(input).map_err(|e| damaged(&e))?;
-    let mut r = match dec.decrypt(std::iter::once(identity)) {
-        Ok(r) => r,
-        Err(age::DecryptError::NoMatchingKeys) => {
-            return Err(BackupError::WrongKey {
-                recipients: manifest.recipients.join(", "),
-            });
-        }
-        Err(e) => return Err(damaged(&e)),
-    };
+    const WHAT: &str = "the encrypted snapshot";
+    let damaged = |e: &dyn std::fmt::Display| undecryptable(WHAT, e);
+    let mut r = decrypting(input, identity, WHAT, || BackupError::WrongKey {
+        recipients: manifest.recipients.join(", "),
+    })?;
     let mut head = Zeroizing::new([0u8; SNAPSHOT_MAGIC.len() + 32]);
     r.read_exact(&mut head[..]).map_err(|e| damaged(&e))?;
     if &head[..SNAPSHOT_MAGIC.len()] != SNAPSHOT_MAGIC {

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 
 use zeroize::Zeroizing;
 
-use crate::backup::{BackupError, BackupKey, recipients};
+use crate::backup::{BackupError, BackupKey, decrypting, encryptor, recipients, undecryptable};
 
 /// The suffix of a sealed file's name.
 pub const SUFFIX: &str = ".age";
@@ -19,9 +19,7 @@ pub fn seal(to: &[String], plain: &[u8]) -> Result<Vec<u8>, BackupError> {
             "no key to encrypt to: a sealed file needs at least one recipient".into(),
         ));
     }
-    let to = recipients(to)?;
-    let enc = age::Encryptor::with_recipients(to.iter().map(|r| r as &dyn age::Recipient))
-        .map_err(|e| BackupError::Invalid(format!("encryption: {e}")))?;
+    let enc = encryptor(&recipients(to)?, "encryption")?;
     let mut out = Vec::with_capacity(plain.len() + 256);
     let mut w = enc.wrap_output(&mut out)?;
     w.write_all(plain)?;
@@ -32,17 +30,11 @@ pub fn seal(to: &[String], plain: &[u8]) -> Result<Vec<u8>, BackupError> {
 /// Decrypts a sealed file's bytes with `key`. A file this key does not open, or one that is not
 /// an intact `age` file, is refused with an error that says which.
 pub fn open(key: &BackupKey, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, BackupError> {
-    let damaged = |e: &dyn std::fmt::Display| {
-        BackupError::Tampered(format!("the file does not decrypt ({e})"))
-    };
-    let dec = age::Decryptor::new(sealed).map_err(|e| damaged(&e))?;
-    let mut r = match dec.decrypt(std::iter::once(key.identity())) {
-        Ok(r) => r,
-        Err(age::DecryptError::NoMatchingKeys) => return Err(BackupError::SealedWrongKey),
-        Err(e) => return Err(damaged(&e)),
-    };
+    const WHAT: &str = "the file";
+    let mut r = decrypting(sealed, key.identity(), WHAT, || BackupError::SealedWrongKey)?;
     let mut plain = Zeroizing::new(Vec::new());
-    r.read_to_end(&mut plain).map_err(|e| damaged(&e))?;
+    r.read_to_end(&mut plain)
+        .map_err(|e| undecryptable(WHAT, &e))?;
     Ok(plain)
 }
 
