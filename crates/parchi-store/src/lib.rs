@@ -157,6 +157,19 @@ fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// The timestamp of the newest operation in the log (by `seq`), if any.
+///
+/// **Architecture Invariant:** the clock's state is the later of the `meta` row `hlc` and this.
+/// A local write leaves the row alone when its newest operation carries the clock's state (one
+/// page less per registration); any other write that moves the clock writes the row.
+fn newest_op_hlc(conn: &Connection) -> Result<Option<Hlc>> {
+    Ok(conn
+        .prepare_cached("SELECT hlc FROM ops ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| r.get::<_, i64>(0))
+        .optional()?
+        .map(|h| Hlc(h as u64)))
+}
+
 fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(format!("the site record ({what}) is missing or malformed"))
 }
@@ -280,7 +293,9 @@ impl Store {
                 .map_err(|_| corrupt("install_floor"))?,
         };
         let last: u64 = m("hlc")?.parse().map_err(|_| corrupt("hlc"))?;
-        let clock = Clock::resume(Hlc(last), DEFAULT_MAX_DRIFT_MS);
+        let newest = newest_op_hlc(&conn).map_err(|e| e.at(&path))?;
+        let last = newest.map_or(Hlc(last), |h| h.max(Hlc(last)));
+        let clock = Clock::resume(last, DEFAULT_MAX_DRIFT_MS);
         let mut store = Store {
             conn,
             path,

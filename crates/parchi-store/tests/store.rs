@@ -36,6 +36,45 @@ fn registration_is_durable_and_readable_after_reopen() {
 }
 
 #[test]
+fn the_clock_resumes_past_every_local_operation_after_reopen() {
+    // A local write leaves the clock's state in its newest operation rather than in `meta`.
+    // Reopened with the wall clock a minute back, the next operations are still later.
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut rng = Rng(11);
+    {
+        let mut s = new_store(dir.path(), "A", 1);
+        for i in 0..3 {
+            with_stamping(&mut rng, NOW_MS + 1000 + i, |st| {
+                s.register(&reg("Sunita Devi", ""), st)
+            })
+            .expect("register");
+        }
+    }
+    let mut s = Store::open(dir.path(), &key()).expect("reopen");
+    let saved: u64 = s
+        .meta("hlc")
+        .expect("meta")
+        .expect("hlc row")
+        .parse()
+        .expect("number");
+    let before = s.pending_ops(100).expect("ops");
+    assert!(
+        saved < before[5].hlc.0,
+        "the registrations left the meta row alone, so reopening read the operations"
+    );
+    with_stamping(&mut rng, NOW_MS - 60_000, |st| {
+        s.register(&reg("Ravi Kumar", ""), st)
+    })
+    .expect("register");
+    let ops = s.pending_ops(100).expect("ops");
+    assert_eq!(ops.len(), 8);
+    assert!(
+        ops.windows(2).all(|w| w[0].hlc < w[1].hlc),
+        "every operation is later than the one before"
+    );
+}
+
+#[test]
 fn a_newer_schema_is_refused() {
     let dir = tempfile::tempdir().expect("tmp");
     drop(new_store(dir.path(), "A", 1));
