@@ -158,16 +158,31 @@ fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
 }
 
 /// The timestamp of the newest operation in the log (by `seq`), if any.
-///
-/// **Architecture Invariant:** the clock's state is the later of the `meta` row `hlc` and this.
-/// A local write leaves the row alone when its newest operation carries the clock's state (one
-/// page less per registration); any other write that moves the clock writes the row.
 fn newest_op_hlc(conn: &Connection) -> Result<Option<Hlc>> {
     Ok(conn
         .prepare_cached("SELECT hlc FROM ops ORDER BY seq DESC LIMIT 1")?
         .query_row([], |r| r.get::<_, i64>(0))
         .optional()?
         .map(|h| Hlc(h as u64)))
+}
+
+/// Saves the clock's state `after` a write that found it at `before`, in the write's `tx`.
+///
+/// **Architecture Invariant:** the clock's state is the later of the `meta` row `hlc` and the
+/// newest operation's stamp ([`resumed_clock`]). So the row is written only when the clock
+/// moved past what the newest operation carries (a pull, a write that ticked without logging);
+/// a registration leaves it alone, one page less.
+fn save_clock(tx: &Connection, before: Hlc, after: Hlc) -> Result<()> {
+    if after != before && newest_op_hlc(tx)? != Some(after) {
+        set_meta(tx, "hlc", &after.0.to_string())?;
+    }
+    Ok(())
+}
+
+/// The clock's state at open, from the `meta` row `saved` and the log (see [`save_clock`]).
+fn resumed_clock(conn: &Connection, saved: Hlc) -> Result<Clock> {
+    let last = newest_op_hlc(conn)?.unwrap_or_default().max(saved);
+    Ok(Clock::resume(last, DEFAULT_MAX_DRIFT_MS))
 }
 
 fn corrupt(what: &str) -> StoreError {
@@ -293,9 +308,7 @@ impl Store {
                 .map_err(|_| corrupt("install_floor"))?,
         };
         let last: u64 = m("hlc")?.parse().map_err(|_| corrupt("hlc"))?;
-        let newest = newest_op_hlc(&conn).map_err(|e| e.at(&path))?;
-        let last = newest.map_or(Hlc(last), |h| h.max(Hlc(last)));
-        let clock = Clock::resume(last, DEFAULT_MAX_DRIFT_MS);
+        let clock = resumed_clock(&conn, Hlc(last)).map_err(|e| e.at(&path))?;
         let mut store = Store {
             conn,
             path,

@@ -12,7 +12,7 @@ use parchi_core::{Clock, DeptCode, Hlc, OpId, PatientId, TempId, Token, VisitId}
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 
 use crate::fold::{Applied, Origin, apply_in};
-use crate::{Result, SiteInfo, Stamping, Store, StoreError, newest_op_hlc, set_meta};
+use crate::{Result, SiteInfo, Stamping, Store, StoreError, save_clock, set_meta};
 
 /// A new patient and their first visit.
 #[derive(Clone, Debug)]
@@ -181,9 +181,7 @@ impl Store {
         };
         let out = f(&tx, &mut w)?;
         let clock = w.clock;
-        if clock.last() != self.clock.last() && newest_op_hlc(&tx)? != Some(clock.last()) {
-            set_meta(&tx, "hlc", &clock.last().0.to_string())?;
-        }
+        save_clock(&tx, self.clock.last(), clock.last())?;
         tx.commit()?;
         self.clock = clock;
         Ok(out)
@@ -363,7 +361,7 @@ impl Store {
                 }
             }
         }
-        set_meta(&tx, "hlc", &clock.last().0.to_string())?;
+        save_clock(&tx, self.clock.last(), clock.last())?;
         tx.commit()?;
         self.clock = clock;
         self.catch_up_after_write();
