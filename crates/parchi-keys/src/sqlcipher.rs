@@ -105,10 +105,13 @@ fn ready() {
             let done = Connection::open_in_memory()
                 .is_ok_and(|c| c.prepare("SELECT sqlcipher_export('main')").is_ok());
             if done {
-                return;
+                break;
             }
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
+        // Every codec from here on encrypts and signs pages with `parchi-cipher`'s functions
+        // (the same bytes as OpenSSL's, without OpenSSL's per-page set-up).
+        parchi_cipher::install();
     });
 }
 
