@@ -1,10 +1,10 @@
 //! Catching the name index up after the durable transaction (the marks and their rules are in
 //! `fold/names.rs`).
 //!
-//! A write commits its change and the marks of the names it touched durably
-//! (`synchronous=FULL`), then writes the name keys in a second, lighter transaction
-//! (`synchronous=NORMAL`: no fsync of its own; it becomes durable with the next full commit or
-//! checkpoint, and if a power cut loses it, the marks are still there). Opening the store and
+//! A write commits its change durably (`synchronous=FULL`), new patients above the index's
+//! high-water mark and renamed ones marked, then writes the name keys in a second, lighter
+//! transaction (`synchronous=NORMAL`: no fsync of its own; it becomes durable with the next
+//! full commit or checkpoint, and if a power cut loses it, what it caught up waits again). Opening the store and
 //! every name search catch up first too, so a search never misses a committed patient, and a
 //! crash between the two transactions costs nothing but the catch-up at the next open.
 
@@ -26,10 +26,16 @@ impl Store {
         self.catch_up_index(true)
     }
 
+    /// How many patients wait for their name keys (above the high-water mark, or marked).
+    #[doc(hidden)]
+    pub fn names_waiting(&self) -> Result<i64> {
+        names::waiting(&self.conn)
+    }
+
     /// [`Store::catch_up_names`] right after a write's commit: gives way at once when another
     /// connection holds the write lock (every writer catches up after its own commit, and the
     /// next search catches up in any case). Its error is not the write's: the write committed,
-    /// and the marks wait for the next catch-up.
+    /// and what it did not catch up waits for the next catch-up.
     pub(crate) fn catch_up_after_write(&self) {
         let _ = self.catch_up_index(false);
     }

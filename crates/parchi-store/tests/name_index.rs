@@ -69,9 +69,27 @@ fn reg(name: &str) -> NewRegistration {
 }
 
 fn pending(s: &Store) -> i64 {
-    s.connection()
-        .query_row("SELECT count(*) FROM fts_pending", [], |r| r.get(0))
-        .expect("pending")
+    s.names_waiting().expect("pending")
+}
+
+/// Two counters' stores, A and B, in directories of their own.
+fn two_stores() -> ([tempfile::TempDir; 2], Store, Store) {
+    let dirs = [
+        tempfile::tempdir().expect("tmp"),
+        tempfile::tempdir().expect("tmp"),
+    ];
+    let a = new_store(dirs[0].path(), "A", 1);
+    let b = new_store(dirs[1].path(), "B", 2);
+    (dirs, a, b)
+}
+
+/// Commits a registration without its catch-up, as a crash between the two transactions
+/// leaves it.
+fn durable_only(s: &mut Store, seed: &mut u64, name: &str) -> parchi_store::Registered {
+    stamped(seed, NOW_MS + 1_000, |st| {
+        s.register_durable_for_bench(&reg(name), st)
+    })
+    .expect("commit")
 }
 
 /// The patients a name search finds, by ID.
@@ -118,10 +136,7 @@ fn a_crash_between_the_transactions_loses_no_name() {
     let r = {
         let mut s = new_store(dir.path(), "A", 1);
         // The durable transaction commits; the process dies before the catch-up.
-        let r = stamped(&mut seed, NOW_MS + 1_000, |st| {
-            s.register_durable_for_bench(&reg("Mohd Irfan Ansari"), st)
-        })
-        .expect("commit");
+        let r = durable_only(&mut s, &mut seed, "Mohd Irfan Ansari");
         assert_eq!(pending(&s), 1);
         assert!(!indexed(&s, r.patient), "the keys wait for the catch-up");
         r
@@ -176,12 +191,7 @@ fn a_renamed_patient_is_found_by_the_new_name_only() {
 
 #[test]
 fn pulled_ops_are_indexed_and_a_rebuilt_record_keeps_one_entry() {
-    let (a_dir, b_dir) = (
-        tempfile::tempdir().expect("tmp"),
-        tempfile::tempdir().expect("tmp"),
-    );
-    let mut a = new_store(a_dir.path(), "A", 1);
-    let mut b = new_store(b_dir.path(), "B", 2);
+    let (_dirs, mut a, mut b) = two_stores();
     let mut seed = 6;
     let r = stamped(&mut seed, NOW_MS + 1_000, |st| {
         a.register(&reg("Shabana Khatoon Shaikh"), st)
@@ -236,16 +246,28 @@ fn pulled_ops_are_indexed_and_a_rebuilt_record_keeps_one_entry() {
     assert_eq!(entries, 1, "index entries for one record");
 }
 
-#[test]
-fn a_reindex_clears_the_marks() {
+/// One patient committed without the catch-up, then `change` made to the store's file, then
+/// the store reopened.
+fn reopened_after(
+    name: &str,
+    seed: u64,
+    change: impl FnOnce(&Store, &parchi_store::Registered),
+) -> (tempfile::TempDir, Store, PatientId) {
     let dir = tempfile::tempdir().expect("tmp");
-    let mut seed = 7;
+    let mut seed = seed;
     let r = {
         let mut s = new_store(dir.path(), "A", 1);
-        let r = stamped(&mut seed, NOW_MS + 1_000, |st| {
-            s.register_durable_for_bench(&reg("Geeta Rani Das"), st)
-        })
-        .expect("commit");
+        let r = durable_only(&mut s, &mut seed, name);
+        change(&s, &r);
+        r
+    };
+    let s = Store::open(dir.path(), &key()).expect("reopen");
+    (dir, s, r.patient)
+}
+
+#[test]
+fn a_reindex_leaves_nothing_waiting() {
+    let (_dir, s, patient) = reopened_after("Geeta Rani Das", 7, |s, _| {
         // An index built by older name keys: the open rebuilds it whole.
         s.connection()
             .execute(
@@ -253,9 +275,145 @@ fn a_reindex_clears_the_marks() {
                 [],
             )
             .expect("stale");
-        r
-    };
-    let s = Store::open(dir.path(), &key()).expect("reopen");
+    });
     assert_eq!(pending(&s), 0);
-    assert_eq!(found(&s, "Geeta Das"), vec![r.patient]);
+    assert_eq!(found(&s, "Geeta Das"), vec![patient]);
+}
+
+/// A made-up name, different for each `n` (its surname spells `n` in syllables).
+fn name_for(n: u64) -> String {
+    const SYL: [&str; 10] = ["ka", "ri", "mo", "tu", "la", "pe", "su", "vi", "na", "do"];
+    let first = ["Sunita", "Irfan", "Lakshmi", "Geeta", "Rekha", "Shabana"][(n % 6) as usize];
+    let mut surname = String::from("Ba");
+    let mut k = n;
+    loop {
+        surname.push_str(SYL[(k % 10) as usize]);
+        k /= 10;
+        if k == 0 {
+            break;
+        }
+    }
+    format!("{first} {surname}")
+}
+
+/// Every patient found by their current name, nothing waiting, and one index entry per patient.
+fn check(s: &Store, names: &[(PatientId, String)], when: &str) {
+    for (id, name) in names {
+        assert!(found(s, name).contains(id), "{when}: {name} not found");
+    }
+    assert_eq!(pending(s), 0, "{when}: the search caught up");
+    let count = |sql: &str| -> i64 {
+        s.connection()
+            .query_row(sql, [], |r| r.get(0))
+            .expect("count")
+    };
+    assert_eq!(
+        count("SELECT count(*) FROM patient_fts_docsize"),
+        count("SELECT count(*) FROM patients"),
+        "{when}: one index entry per patient"
+    );
+}
+
+#[test]
+fn every_patient_keeps_one_entry_through_renames_rebuilds_crashes_and_reopens() {
+    // A registers and renames, some writes committing without their catch-up (as a crash
+    // between the two transactions leaves them); B pulls A's ops; both are told later
+    // effective times for creations (records rebuilt under new rowids); both are reopened.
+    let ([a_dir, b_dir], mut a, mut b) = two_stores();
+    let mut names: Vec<(PatientId, String)> = Vec::new();
+    let (mut seed, mut x, mut now) = (13u64, 0x2545_f491_4f6c_dd1du64, NOW_MS + 1_000);
+    let mut rebuilt = 0;
+    for step in 0..150u64 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        now += 1_000;
+        let pick = (x >> 8) as usize % names.len().max(1);
+        match x % 7 {
+            0..=2 => {
+                let name = name_for(step);
+                let r = if x % 2 == 0 {
+                    stamped(&mut seed, now, |st| a.register(&reg(&name), st))
+                } else {
+                    stamped(&mut seed, now, |st| {
+                        a.register_durable_for_bench(&reg(&name), st)
+                    })
+                }
+                .expect("register");
+                names.push((r.patient, name));
+            }
+            3 if !names.is_empty() => {
+                let name = name_for(1_000 + step);
+                let field = FieldValue::Name(Name::parse("name", &name).expect("name"));
+                stamped(&mut seed, now, |st| {
+                    a.set_fields(names[pick].0, &[field], st)
+                })
+                .expect("rename");
+                names[pick].1 = name;
+            }
+            4 => {
+                let ops: Vec<_> = a.pending_ops(100_000).expect("outbox");
+                let ops: Vec<_> = ops.into_iter().map(|op| (op, None)).collect();
+                b.apply_remote(&ops, now).expect("pull");
+            }
+            5 if !names.is_empty() => {
+                // The hub merged this patient's creation at another time: rebuilt in both.
+                let creation = a
+                    .pending_ops(100_000)
+                    .expect("outbox")
+                    .into_iter()
+                    .find(|op| op.entity() == *names[pick].0.as_bytes())
+                    .expect("creation");
+                let later = Some(Hlc(creation.hlc.0 + 1 + step));
+                a.apply_remote(&[(creation.clone(), later)], now)
+                    .expect("rebuild");
+                b.apply_remote(&[(creation, later)], now).expect("rebuild");
+                rebuilt += 1;
+            }
+            _ => {
+                drop(a);
+                a = Store::open(a_dir.path(), &key()).expect("reopen");
+            }
+        }
+        if step % 10 == 9 {
+            check(&a, &names, &format!("A after step {step}"));
+        }
+    }
+    assert!(
+        rebuilt > 5 && names.len() > 50,
+        "the mix covered rebuilds and registrations"
+    );
+    let ops: Vec<_> = a.pending_ops(100_000).expect("outbox");
+    let ops: Vec<_> = ops.into_iter().map(|op| (op, None)).collect();
+    b.apply_remote(&ops, now + 1_000).expect("pull");
+    drop((a, b));
+    let a = Store::open(a_dir.path(), &key()).expect("reopen");
+    let b = Store::open(b_dir.path(), &key()).expect("reopen");
+    check(&a, &names, "A at the end");
+    check(&b, &names, "B at the end");
+}
+
+#[test]
+fn a_mark_an_earlier_version_left_for_a_new_patient_is_indexed_once() {
+    let (_dir, s, patient) = reopened_after("Anjali Kumari Sah", 8, |s, r| {
+        // Earlier versions marked every new patient (`indexed` = 0) in the durable transaction.
+        s.connection()
+            .execute(
+                "INSERT INTO fts_pending (rowid, indexed)
+                 SELECT rowid, 0 FROM patients WHERE id = ?1",
+                [r.patient.as_bytes()],
+            )
+            .expect("old mark");
+        assert_eq!(
+            pending(s),
+            1,
+            "one patient waits, marked and above the mark"
+        );
+    });
+    assert_eq!(pending(&s), 0);
+    check(
+        &s,
+        &[(patient, "Anjali Kumari Sah".into())],
+        "after the open",
+    );
 }

@@ -106,9 +106,9 @@ pub(crate) fn rematerialise(tx: &Transaction<'_>, entity: [u8; 16]) -> Result<()
         })
         .optional()?;
     if let Some(rowid) = rowid {
-        // The record is deleted and rebuilt (perhaps under another rowid): its keys leave the
-        // index, and the rebuilt record's creation marks its own.
-        names::mark(tx, rowid, true)?;
+        // The record is deleted and rebuilt under a new rowid: its old keys leave the index,
+        // and the rebuilt record's keys wait above the high-water mark.
+        names::mark(tx, rowid)?;
     }
     for sql in [
         "DELETE FROM patients WHERE id = ?1",

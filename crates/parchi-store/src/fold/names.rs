@@ -1,56 +1,117 @@
 //! The patients' name index (`patient_fts`), caught up after the durable transaction.
 //!
-//! The fold does not write `patient_fts`: in the durable transaction that creates a patient,
-//! changes a name or rebuilds a record, it marks the patient's rowid in `fts_pending`
-//! ([`mark`]). [`catch_up`] writes the name keys of every marked rowid and clears the marks, in
-//! a transaction of its own that the store runs right after each write commits, at open, and
-//! before every name search ([`crate::Store::catch_up_names`]). That transaction may run at
-//! `synchronous=NORMAL`: a power cut that loses it loses the clearing of the marks with it,
-//! and the next open writes the keys again.
+//! The fold does not write `patient_fts`. A new patient takes a rowid above every document the
+//! index holds ([`new_rowid`]), and that alone says its keys are still to be written: it is
+//! above the index's *high-water mark*, the largest rowid `patient_fts` holds a document for.
+//! A patient the index does hold, when renamed or rebuilt, is marked in `fts_pending`
+//! ([`mark`]). [`catch_up`] writes the keys of every patient above the mark and of every marked
+//! rowid, and clears the marks, in a transaction of its own that the store runs right after
+//! each write commits, at open, and before every name search
+//! ([`crate::Store::catch_up_names`]). That transaction may run at `synchronous=NORMAL`: a power
+//! cut that loses it loses its documents with it, the high-water mark falls back with them, and
+//! the next open writes the keys again.
 //!
-//! **Architecture Invariant:** for every rowid, either `patient_fts` holds the name keys of
-//! the patient with that rowid (none when there is no such patient), or `fts_pending` marks
-//! it, and `indexed` says whether `patient_fts` holds terms for it. A mark is committed in the
-//! transaction of the change it stands for.
+//! Registering writes no mark: a mark row costs a page in the durable transaction and another
+//! when the catch-up clears it, about a tenth of what an encrypted registration writes.
+//!
+//! **Architecture Invariant:** for every patient, either `patient_fts` holds the keys of its
+//! name, or its rowid is above the high-water mark, or `fts_pending` marks its rowid; and
+//! `patient_fts` holds no document for a rowid that no patient has unless `fts_pending` marks
+//! it. A mark's `indexed` says whether `patient_fts` holds a document for its rowid. Only the
+//! catch-up and a rebuild of the whole index write documents, so the mark moves only there; a
+//! mark is committed in the transaction of the change it stands for.
 
 use parchi_core::names;
-use rusqlite::{Transaction, params};
+use rusqlite::{Connection, Transaction, params};
 
 use crate::Result;
 
-/// Marks `rowid` for the next catch-up. `indexed`: `patient_fts` holds terms for this rowid
-/// unless it is marked already (an existing patient renamed or rebuilt; not a new rowid). A
-/// rowid marked already keeps its first mark: the index has not changed since.
-pub(crate) fn mark(tx: &Transaction<'_>, rowid: i64, indexed: bool) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO fts_pending (rowid, indexed) VALUES (?1, ?2) ON CONFLICT (rowid) DO NOTHING",
-    )?
-    .execute(params![rowid, indexed])?;
-    Ok(())
-}
+/// The largest rowid `patient_fts` holds a document for (0: none). FTS5 keeps one `docsize`
+/// row per document.
+const HIGH_WATER: &str = "SELECT coalesce(max(id), 0) FROM patient_fts_docsize";
 
-/// Whether any rowid waits for its name keys.
-pub(crate) fn any_pending(conn: &rusqlite::Connection) -> Result<bool> {
+fn high_water(conn: &Connection) -> Result<i64> {
     Ok(conn
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM fts_pending)")?
+        .prepare_cached(HIGH_WATER)?
         .query_row([], |r| r.get(0))?)
 }
 
-/// Writes the name keys of every marked rowid and clears the marks, in `tx` (which must hold
-/// the write lock, so no mark arrives meanwhile). Returns how many rowids it caught up.
+/// The rowid for a new patient: above every patient's and above the high-water mark (a rowid
+/// whose old document waits to be dropped is never reused before the catch-up drops it).
+pub(crate) fn new_rowid(tx: &Transaction<'_>) -> Result<i64> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT max(coalesce((SELECT max(rowid) FROM patients), 0), coalesce(max(id), 0)) + 1
+             FROM patient_fts_docsize",
+        )?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// Marks the existing patient `rowid` (renamed, or deleted to be rebuilt) for the next
+/// catch-up: the index holds their old keys. Nothing to mark above the high-water mark, where
+/// the catch-up finds the patient anyway and the index holds nothing to drop. A rowid marked
+/// already keeps its first mark: the index has not changed since.
+pub(crate) fn mark(tx: &Transaction<'_>, rowid: i64) -> Result<()> {
+    if rowid > high_water(tx)? {
+        return Ok(());
+    }
+    tx.prepare_cached(
+        "INSERT INTO fts_pending (rowid, indexed) VALUES (?1, 1) ON CONFLICT (rowid) DO NOTHING",
+    )?
+    .execute([rowid])?;
+    Ok(())
+}
+
+/// Whether any patient waits for its name keys.
+pub(crate) fn any_pending(conn: &Connection) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT EXISTS (SELECT 1 FROM fts_pending)
+                 OR EXISTS (SELECT 1 FROM patients WHERE rowid > ({HIGH_WATER}))"
+        ))?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// How many patients and marks wait for the catch-up (tests, diagnostics).
+pub(crate) fn waiting(conn: &Connection) -> Result<i64> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT (SELECT count(*) FROM fts_pending)
+                  + (SELECT count(*) FROM patients
+                     WHERE rowid > ({HIGH_WATER}) AND rowid NOT IN (SELECT rowid FROM fts_pending))"
+        ))?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// Writes the name keys of every patient above the high-water mark and of every marked rowid,
+/// and clears the marks, in `tx` (which must hold the write lock, so nothing arrives
+/// meanwhile). Returns how many rowids it caught up.
 pub(crate) fn catch_up(tx: &Transaction<'_>) -> Result<usize> {
+    let above = high_water(tx)?;
+    // Marks from before the high-water rule may stand for new patients (`indexed` = 0).
     let marked: Vec<(i64, bool)> = tx
         .prepare_cached("SELECT rowid, indexed FROM fts_pending")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    if marked.is_empty() {
+    let fresh: Vec<i64> = tx
+        .prepare_cached(
+            "SELECT rowid FROM patients WHERE rowid > ?1
+                 AND rowid NOT IN (SELECT rowid FROM fts_pending) ORDER BY rowid",
+        )?
+        .query_map([above], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if marked.is_empty() && fresh.is_empty() {
         return Ok(0);
     }
     let mut drop_terms = tx.prepare_cached("DELETE FROM patient_fts WHERE rowid = ?1")?;
     let mut name_of = tx.prepare_cached("SELECT name FROM patients WHERE rowid = ?1")?;
     let mut add_terms =
         tx.prepare_cached("INSERT INTO patient_fts (rowid, terms) VALUES (?1, ?2)")?;
-    for &(rowid, indexed) in &marked {
+    let all = marked
+        .iter()
+        .copied()
+        .chain(fresh.iter().map(|&r| (r, false)));
+    for (rowid, indexed) in all {
         if indexed {
             drop_terms.execute([rowid])?;
         }
@@ -60,6 +121,8 @@ pub(crate) fn catch_up(tx: &Transaction<'_>) -> Result<usize> {
             add_terms.execute(params![rowid, names::index_terms(&name)])?;
         }
     }
-    tx.prepare_cached("DELETE FROM fts_pending")?.execute([])?;
-    Ok(marked.len())
+    if !marked.is_empty() {
+        tx.prepare_cached("DELETE FROM fts_pending")?.execute([])?;
+    }
+    Ok(marked.len() + fresh.len())
 }

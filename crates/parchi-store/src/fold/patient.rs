@@ -38,7 +38,7 @@ fn write_patient_columns(
     ])?;
     if name_changed {
         // An existing patient: the index holds their old name's keys unless marked already.
-        super::names::mark(tx, rowid, true)?;
+        super::names::mark(tx, rowid)?;
     }
     Ok(())
 }
@@ -145,9 +145,9 @@ pub(super) fn create_patient(
     }
     tx.prepare_cached(
         "INSERT INTO patients (id, temp_id, name, sex, birth_date, mobile, abha_number, abha_address, fields, quick,
-             counter, created_hlc, created_site, created_op, last_visit)
+             counter, created_hlc, created_site, created_op, last_visit, rowid)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
-             (SELECT max(day) FROM visits WHERE patient = ?1))",
+             (SELECT max(day) FROM visits WHERE patient = ?1), ?15)",
     )?
     .execute(params![
         patient.as_bytes(),
@@ -164,10 +164,9 @@ pub(super) fn create_patient(
         stamp.hlc.0 as i64,
         stamp.site.as_bytes(),
         stamp.op.as_bytes(),
+        // Above the name index's high-water mark: its keys wait for the catch-up, unmarked.
+        super::names::new_rowid(tx)?,
     ])?;
-    // A new rowid: the index holds nothing for it (a deleted record's rowid reused keeps the
-    // mark its deletion left).
-    super::names::mark(tx, tx.last_insert_rowid(), false)?;
     // Facts that arrived before the creation: a UHID, a link, merge decisions.
     super::link::refresh_identity(tx, patient)?;
     let decided: bool = tx
