@@ -99,11 +99,14 @@ fn a_store_of_the_previous_schema_migrates_and_keeps_its_data() {
         })
         .expect("reg")
     };
-    // Back to the schema before published configurations (migration 9).
+    // Back to the schema before published configurations (migration 9) and before the index of
+    // visits by day was dropped (migration 10).
     let conn = rusqlite::Connection::open(dir.path().join(parchi_store::DB_FILE)).expect("open");
     parchi_keys::sqlcipher::key_connection(&conn, &key(), None).expect("key");
-    conn.execute_batch("DROP TABLE published_configs")
-        .expect("drop");
+    conn.execute_batch(
+        "DROP TABLE published_configs; CREATE INDEX visits_day ON visits (day, department)",
+    )
+    .expect("the schema of version 8");
     conn.pragma_update(None, "user_version", 8)
         .expect("version");
     drop(conn);
@@ -121,7 +124,19 @@ fn a_store_of_the_previous_schema_migrates_and_keeps_its_data() {
         .connection()
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .expect("version");
-    assert_eq!(version, 9, "every migration ran");
+    assert_eq!(version, 10, "every migration ran");
+    let mut day_index = s
+        .connection()
+        .prepare("SELECT name FROM sqlite_schema WHERE name = 'visits_day'")
+        .expect("schema");
+    assert!(
+        !day_index.exists([]).expect("schema"),
+        "the index by day is gone"
+    );
+    drop(day_index);
+    let today = s.visits_on(day(), None).expect("the day's visits");
+    assert_eq!(today.len(), 1, "read through the token index");
+    assert_eq!(today[0].patient, r.patient);
 }
 
 #[test]
@@ -476,4 +491,58 @@ fn the_page_cache_can_be_capped_per_connection() {
         other.cache_kib().expect("cache"),
         parchi_store::DEFAULT_CACHE_KIB
     );
+}
+
+#[test]
+fn a_days_visits_are_every_departments_in_issue_order_and_that_day_only() {
+    let (a_dir, b_dir) = (
+        tempfile::tempdir().expect("tmp"),
+        tempfile::tempdir().expect("tmp"),
+    );
+    let mut a = new_store(a_dir.path(), "A", 1);
+    let mut b = new_store(b_dir.path(), "B", 2);
+    let mut rng = Rng(9);
+    let mut today = Vec::new();
+    for (i, dept) in ["SUR", "MED", "PED", "ENT", "MED", "SUR"]
+        .into_iter()
+        .enumerate()
+    {
+        let mut r = reg(
+            &format!("Patient {}", ["Asha", "Bina", "Chitra"][i % 3]),
+            "",
+        );
+        r.visit.department = parchi_core::DeptCode::parse(dept).expect("dept");
+        let at = NOW_MS + 1_000 * i as u64;
+        let store = if i % 2 == 0 { &mut a } else { &mut b };
+        let v = with_stamping(&mut rng, at, |st| store.register(&r, st)).expect("today");
+        today.push(v.visit);
+        // The next day's visits are not this day's.
+        with_stamping(&mut rng, at + 86_400_000, |st| store.register(&r, st)).expect("tomorrow");
+    }
+    let ops: Vec<_> = b
+        .pending_ops(100)
+        .expect("outbox")
+        .into_iter()
+        .map(|op| (op, None))
+        .collect();
+    a.apply_remote(&ops, NOW_MS + 10_000).expect("pull");
+
+    let ids = |counter: Option<&str>| -> Vec<_> {
+        a.visits_on(day(), counter)
+            .expect("visits")
+            .into_iter()
+            .map(|v| v.id)
+            .collect()
+    };
+    assert_eq!(ids(None), today, "every department's, in issue order");
+    let b_only: Vec<_> = today.iter().copied().skip(1).step_by(2).collect();
+    assert_eq!(ids(Some("B")), b_only);
+    let report = a.day_report(day()).expect("report");
+    assert_eq!(report.total.registrations, 6);
+    let by_dept: Vec<(&str, u32)> = report
+        .by_department
+        .iter()
+        .map(|r| (r.key.as_str(), r.registrations))
+        .collect();
+    assert_eq!(by_dept, [("ENT", 1), ("MED", 2), ("PED", 1), ("SUR", 2)]);
 }
