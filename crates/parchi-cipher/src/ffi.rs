@@ -39,6 +39,9 @@ type CipherFn = unsafe extern "C" fn(
     *mut u8,
 ) -> c_int;
 
+/// `random(ctx, buffer, length)`.
+type RandomFn = unsafe extern "C" fn(*mut c_void, *mut c_void, c_int) -> c_int;
+
 type Other = Option<unsafe extern "C" fn()>;
 
 /// The start of `struct sqlcipher_provider` (SQLCipher 4's `sqlcipher.h`), up to the two
@@ -49,7 +52,7 @@ struct Provider {
     shutdown: Other,
     get_provider_name: Other,
     add_random: Other,
-    random: Other,
+    random: Option<RandomFn>,
     hmac: Option<HmacFn>,
     kdf: Other,
     cipher: Option<CipherFn>,
@@ -61,8 +64,40 @@ unsafe extern "C" {
     fn sqlcipher_get_provider() -> *mut Provider;
 }
 
-/// OpenSSL's two functions, as the provider had them before [`install`].
-static OPENSSL: OnceLock<(HmacFn, CipherFn)> = OnceLock::new();
+/// OpenSSL's functions, as the provider had them before [`install`].
+#[derive(Clone, Copy)]
+struct OpenSsl {
+    hmac: HmacFn,
+    cipher: CipherFn,
+    random: RandomFn,
+}
+
+static OPENSSL: OnceLock<OpenSsl> = OnceLock::new();
+
+/// The provider's three members this crate replaces, each as a word another thread may be
+/// reading.
+///
+/// # Safety
+/// `p` is the live provider.
+unsafe fn members<'a>(p: *mut Provider) -> [&'a AtomicUsize; 3] {
+    // SAFETY: the caller's; the members are function pointers.
+    unsafe {
+        [
+            slot(&raw mut (*p).hmac),
+            slot(&raw mut (*p).cipher),
+            slot(&raw mut (*p).random),
+        ]
+    }
+}
+
+/// This crate's functions, in the order of [`members`].
+fn ours() -> [usize; 3] {
+    [
+        hmac as HmacFn as usize,
+        cipher as CipherFn as usize,
+        random as RandomFn as usize,
+    ]
+}
 
 /// A function pointer member of the provider, read and written whole (other threads may be
 /// reading it through a codec at that moment; they see the old function or the new one, and
@@ -77,36 +112,37 @@ unsafe fn slot<'a, T>(member: *mut Option<T>) -> &'a AtomicUsize {
     unsafe { &*member.cast::<AtomicUsize>() }
 }
 
-/// Points SQLCipher's provider at this crate's page cipher and page HMAC. Call it once SQLite
-/// is initialised (any connection opened), before keying connections; codecs created before
-/// keep OpenSSL's functions, which compute the same bytes. `false` (and nothing changed) when
-/// SQLCipher has no provider yet. Calling it again changes nothing.
+/// Points SQLCipher's provider at this crate's page cipher, page HMAC and random bytes. Call it
+/// once SQLite is initialised (any connection opened), before keying connections; codecs
+/// created before keep OpenSSL's functions, which compute the same bytes. `false` (and nothing
+/// changed) when SQLCipher has no provider yet. Calling it again changes nothing.
 pub fn install() -> bool {
     // SAFETY: SQLCipher's own accessor; null before SQLite is initialised.
     let p = unsafe { sqlcipher_get_provider() };
     if p.is_null() {
         return false;
     }
-    // SAFETY: `p` is the live provider; the members are function pointers.
-    let (h, c) = unsafe { (slot(&raw mut (*p).hmac), slot(&raw mut (*p).cipher)) };
-    let (ours_h, ours_c) = (hmac as HmacFn as usize, cipher as CipherFn as usize);
-    let (old_h, old_c) = (h.load(Ordering::Acquire), c.load(Ordering::Acquire));
-    if old_h == ours_h && old_c == ours_c {
+    // SAFETY: `p` is the live provider.
+    let slots = unsafe { members(p) };
+    let old = slots.map(|m| m.load(Ordering::Acquire));
+    if old == ours() {
         return true;
     }
-    if old_h == 0 || old_c == 0 {
+    if old.contains(&0) {
         return false;
     }
     // SAFETY: non-null values of these members are functions of these signatures.
-    let openssl: (HmacFn, CipherFn) = unsafe {
-        (
-            std::mem::transmute::<usize, HmacFn>(old_h),
-            std::mem::transmute::<usize, CipherFn>(old_c),
-        )
+    let openssl = unsafe {
+        OpenSsl {
+            hmac: std::mem::transmute::<usize, HmacFn>(old[0]),
+            cipher: std::mem::transmute::<usize, CipherFn>(old[1]),
+            random: std::mem::transmute::<usize, RandomFn>(old[2]),
+        }
     };
     OPENSSL.get_or_init(|| openssl);
-    h.store(ours_h, Ordering::Release);
-    c.store(ours_c, Ordering::Release);
+    for (m, f) in slots.iter().zip(ours()) {
+        m.store(f, Ordering::Release);
+    }
     true
 }
 
@@ -114,13 +150,13 @@ pub fn install() -> bool {
 pub fn installed() -> bool {
     // SAFETY: as in `install`.
     let p = unsafe { sqlcipher_get_provider() };
-    !p.is_null()
-        && unsafe { slot(&raw mut (*p).hmac) }.load(Ordering::Acquire) == hmac as HmacFn as usize
+    // SAFETY: `p` is the live provider.
+    !p.is_null() && unsafe { members(p) }.map(|m| m.load(Ordering::Acquire)) == ours()
 }
 
 /// Puts OpenSSL's functions back (tests that check both directions of compatibility).
 pub fn restore_openssl_for_tests() {
-    let Some(&(oh, oc)) = OPENSSL.get() else {
+    let Some(o) = OPENSSL.get() else {
         return;
     };
     // SAFETY: as in `install`.
@@ -128,17 +164,17 @@ pub fn restore_openssl_for_tests() {
     if p.is_null() {
         return;
     }
-    // SAFETY: as in `install`.
-    unsafe {
-        slot(&raw mut (*p).hmac).store(oh as usize, Ordering::Release);
-        slot(&raw mut (*p).cipher).store(oc as usize, Ordering::Release);
+    let theirs = [o.hmac as usize, o.cipher as usize, o.random as usize];
+    // SAFETY: `p` is the live provider.
+    for (m, f) in unsafe { members(p) }.iter().zip(theirs) {
+        m.store(f, Ordering::Release);
     }
 }
 
 /// OpenSSL's functions, for the tests that compare against them.
 #[doc(hidden)]
 pub fn openssl_hmac_for_tests(key: &[u8], a: &[u8], b: &[u8], algorithm: i32) -> Option<Vec<u8>> {
-    let &(oh, _) = OPENSSL.get()?;
+    let oh = OPENSSL.get()?.hmac;
     let mut out = vec![0u8; 64];
     // SAFETY: the slices outlive the call; `out` holds the longest tag (SHA-512).
     let rc = unsafe {
@@ -165,7 +201,7 @@ pub fn openssl_cbc_for_tests(
     iv: &[u8; BLOCK],
     input: &[u8],
 ) -> Option<Vec<u8>> {
-    let &(_, oc) = OPENSSL.get()?;
+    let oc = OPENSSL.get()?.cipher;
     let mut out = vec![0u8; input.len()];
     // SAFETY: the slices outlive the call and `out` is as long as `input`.
     let rc = unsafe {
@@ -223,8 +259,8 @@ unsafe extern "C" fn hmac(
         }
         _ => match OPENSSL.get() {
             // SAFETY: the arguments as SQLCipher gave them, to the function it had.
-            Some(&(openssl, _)) => unsafe {
-                openssl(ctx, algorithm, key, key_sz, input, in_sz, in2, in2_sz, out)
+            Some(o) => unsafe {
+                (o.hmac)(ctx, algorithm, key, key_sz, input, in_sz, in2, in2_sz, out)
             },
             None => SQLITE_ERROR,
         },
@@ -279,7 +315,24 @@ unsafe extern "C" fn cipher(
     }
     match OPENSSL.get() {
         // SAFETY: the arguments as SQLCipher gave them, to the function it had.
-        Some(&(_, openssl)) => unsafe { openssl(ctx, mode, key, key_sz, iv, input, in_sz, out) },
+        Some(o) => unsafe { (o.cipher)(ctx, mode, key, key_sz, iv, input, in_sz, out) },
+        None => SQLITE_ERROR,
+    }
+}
+
+/// The provider's `random` (each page's IV and reserve, salts): the operating system's CSPRNG
+/// (`getrandom`; a vDSO call where the C library has one), OpenSSL's if that fails.
+unsafe extern "C" fn random(ctx: *mut c_void, buffer: *mut c_void, length: c_int) -> c_int {
+    if let Some(n) = len(length).filter(|_| !buffer.is_null()) {
+        // SAFETY: SQLCipher passes a buffer of `length` bytes.
+        let out = unsafe { std::slice::from_raw_parts_mut(buffer.cast::<u8>(), n) };
+        if getrandom::fill(out).is_ok() {
+            return SQLITE_OK;
+        }
+    }
+    match OPENSSL.get() {
+        // SAFETY: the arguments as SQLCipher gave them, to the function it had.
+        Some(o) => unsafe { (o.random)(ctx, buffer, length) },
         None => SQLITE_ERROR,
     }
 }

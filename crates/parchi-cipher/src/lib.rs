@@ -6,11 +6,12 @@
 //! the HMAC implementation by name, allocates a MAC context and a cipher context and schedules
 //! the key, each time. In a registration at 1M patients that set-up took about as long as the
 //! cipher itself. [`install`] points those two functions at this crate's, which compute the same
-//! bytes from the same inputs (tested against OpenSSL's own in `tests/openssl.rs`), on the stack.
+//! bytes from the same inputs (tested against OpenSSL's own in `tests/openssl.rs`), on the stack,
+//! and the provider's random bytes (each page's IV) at the operating system's CSPRNG, without
+//! the lock SQLCipher takes around OpenSSL's.
 //!
-//! Everything else stays SQLCipher's and OpenSSL's: the page format, the random IVs (OpenSSL's
-//! CSPRNG), key derivation, and the HMAC-SHA512 and HMAC-SHA1 of older formats, which these
-//! functions pass to OpenSSL's.
+//! Everything else stays SQLCipher's and OpenSSL's: the page format, key derivation, and the
+//! HMAC-SHA512 and HMAC-SHA1 of older formats, which these functions pass to OpenSSL's.
 //!
 //! **Architecture Invariant:** a page these functions write is what OpenSSL's would write from
 //! the same IV, and a page they accept is one OpenSSL's would accept. Any input they are not

@@ -1,5 +1,5 @@
-//! The page functions against OpenSSL's: the same bytes for the same inputs, and databases
-//! written by either read by the other. One test: the provider is the process's.
+//! The page functions against OpenSSL's: the same bytes for the same inputs, databases written
+//! by either read by the other, and an IV of its own for every page. One test: the provider is the process's.
 
 use parchi_cipher::page;
 use rusqlite::Connection;
@@ -105,6 +105,16 @@ fn the_page_functions_match_openssl_and_read_each_others_databases() {
         c.execute_batch("VACUUM")
             .expect("every page rewritten by ours");
     }
+    // Every page ours wrote has an IV of its own (the first 16 bytes of the page's 48-byte
+    // reserve; random from the operating system).
+    let file = std::fs::read(&path).expect("file");
+    let ivs: std::collections::HashSet<&[u8]> = file
+        .chunks_exact(4096)
+        .map(|page| &page[4048..4064])
+        .collect();
+    assert!(file.len() / 4096 > 100, "a file of many pages");
+    assert_eq!(ivs.len(), file.len() / 4096, "no IV repeats");
+    assert!(!ivs.contains(&[0u8; 16][..]));
     parchi_cipher::restore_openssl_for_tests();
     {
         let c = keyed(&path);
