@@ -24,6 +24,7 @@ mod error;
 mod fold;
 mod mirror;
 mod name_index;
+mod outbox;
 mod published;
 mod query;
 mod records;

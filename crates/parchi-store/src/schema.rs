@@ -287,6 +287,14 @@ CREATE TABLE published_configs (
     r#"
 DROP INDEX visits_day;
 "#,
+    // 11: the outbox is read from a low-water mark (outbox.rs) instead of an index of the
+    // waiting operations, which cost every registration a page.
+    r#"
+INSERT INTO meta (key, value)
+    SELECT 'outbox_from', CAST(coalesce(min(seq), (SELECT coalesce(max(seq), 0) + 1 FROM ops)) AS TEXT)
+    FROM ops WHERE origin = 0 AND sync_state = 0;
+DROP INDEX ops_pending;
+"#,
 ];
 
 /// The schema version this binary writes.

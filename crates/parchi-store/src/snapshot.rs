@@ -170,7 +170,10 @@ impl Store {
             params![info.install_day.to_string(), floor as i64],
         )?;
         let inherited = tx.execute(
-            "UPDATE ops SET sync_state = ?2 WHERE origin = 0 AND sync_state = 0 AND site = ?1",
+            &format!(
+                "UPDATE ops SET sync_state = ?2 WHERE {} AND site = ?1",
+                crate::outbox::WAITING
+            ),
             params![&old_site.as_bytes()[..], INHERITED],
         )? as u64;
         let token = get_meta(&tx, SYNC_TOKEN)?;

@@ -4,6 +4,7 @@
 use parchi_core::OpId;
 use rusqlite::params;
 
+use crate::outbox;
 use crate::records::UserRow;
 use crate::{Result, Store, StoreError};
 
@@ -19,16 +20,20 @@ impl Store {
                 q.execute([id.as_bytes()])?;
             }
         }
+        outbox::advance(&tx)?;
         tx.commit()?;
         Ok(())
     }
 
     /// Moves a local operation the hub refused to the error list, so the rest keeps flowing.
     pub fn mark_rejected(&mut self, id: OpId, reason: &str) -> Result<()> {
-        self.conn.execute(
+        let tx = self.conn.transaction()?;
+        tx.execute(
             "UPDATE ops SET sync_state = 2, error = ?2 WHERE id = ?1 AND origin = 0",
             params![id.as_bytes(), reason],
         )?;
+        outbox::advance(&tx)?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -36,10 +41,15 @@ impl Store {
     /// this site's: a restored installation's predecessor's ops cannot go out under its own
     /// credential (see `snapshot`).
     pub fn retry_rejected(&mut self) -> Result<usize> {
-        Ok(self.conn.execute(
+        let site = &self.site.site.as_bytes()[..];
+        let tx = self.conn.transaction()?;
+        outbox::lower_for_retry(&tx, site)?;
+        let n = tx.execute(
             "UPDATE ops SET sync_state = 0 WHERE origin = 0 AND sync_state = 2 AND site = ?1",
-            [&self.site.site.as_bytes()[..]],
-        )?)
+            [site],
+        )?;
+        tx.commit()?;
+        Ok(n)
     }
 
     pub fn add_user(&mut self, user: &UserRow, created: &str) -> Result<()> {

@@ -12,6 +12,7 @@ use rusqlite::{OptionalExtension, params};
 
 pub use reconcile::{Conflict, ConflictWrite, Decision};
 
+use crate::outbox::WAITING;
 use crate::records::{
     DayReport, HistoryEntry, PATIENT_COLS, PatientRecord, RecordSyncState, ReportRow, UserRow,
     VISIT_COLS, VisitRecord, patient_from_row, visit_from_row,
@@ -259,9 +260,9 @@ impl Store {
 
     /// Operations written here that wait to be pushed, oldest first.
     pub fn pending_ops(&self, limit: usize) -> Result<Vec<Op>> {
-        let mut q = self.conn.prepare_cached(
-            "SELECT body FROM ops WHERE origin = 0 AND sync_state = 0 ORDER BY seq LIMIT ?1",
-        )?;
+        let mut q = self.conn.prepare_cached(&format!(
+            "SELECT body FROM ops WHERE {WAITING} ORDER BY seq LIMIT ?1"
+        ))?;
         let rows = q.query_map([limit as i64], |r| r.get::<_, String>(0))?;
         let mut out = Vec::new();
         for body in rows {
@@ -274,10 +275,10 @@ impl Store {
     pub fn outbox_counts(&self) -> Result<(u64, u64)> {
         Ok(self
             .conn
-            .prepare_cached(
-                "SELECT (SELECT count(*) FROM ops WHERE origin = 0 AND sync_state = 0), \
-                    (SELECT count(*) FROM ops WHERE origin = 0 AND sync_state = 2)",
-            )?
+            .prepare_cached(&format!(
+                "SELECT (SELECT count(*) FROM ops WHERE {WAITING}), \
+                    (SELECT count(*) FROM ops WHERE origin = 0 AND sync_state = 2)"
+            ))?
             .query_row([], |r| {
                 Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
             })?)
