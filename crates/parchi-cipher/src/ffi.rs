@@ -294,15 +294,17 @@ unsafe extern "C" fn cipher(
         && ![key, iv, input].iter().any(|p| p.is_null())
         && !out.is_null();
     if ours {
-        // SAFETY: SQLCipher passes a key of `key_sz` bytes, an IV of the block size, and input
-        // and output buffers of `in_sz` bytes each; `apart` checked they do not overlap.
+        // SAFETY: SQLCipher passes a key of `key_sz` bytes, an IV of the block size (copied
+        // first: it sits in the output page's reserve, just past the `in_sz` bytes written),
+        // and input and output buffers of `in_sz` bytes each; `apart` checked they do not
+        // overlap.
         let done = unsafe {
             let key = &*key.cast::<[u8; KEY]>();
-            let iv = &*iv.cast::<[u8; BLOCK]>();
+            let iv: [u8; BLOCK] = iv.cast::<[u8; BLOCK]>().read_unaligned();
             page::cbc(
                 mode == ENCRYPT,
                 key,
-                iv,
+                &iv,
                 std::slice::from_raw_parts(input, n),
                 std::slice::from_raw_parts_mut(out, n),
             )
