@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts a private PostgreSQL cluster for Parchi's tests and prints the URL to use.
 #
-#   eval "$(scripts/start-postgres.sh)"     # exports PARCHI_TEST_PG
+#   eval "$(scripts/start-postgres.sh)"     # exports PARCHI_TEST_PG and PARCHI_TEST_PG_SOCKET
 #
 # Idempotent: a second run finds the running cluster and prints the same URL. Needs root (or the
 # postgres user) on Debian/Ubuntu; installs the `postgresql` package with apt when missing. There
@@ -69,3 +69,5 @@ fi
 
 URL="postgres://postgres@127.0.0.1:$PORT/$DB"
 echo "export PARCHI_TEST_PG=$URL"
+# The directory of the server's Unix socket (the same server, reached without TCP).
+echo "export PARCHI_TEST_PG_SOCKET=$SOCK"

@@ -18,11 +18,14 @@
 //! - [`webview`](mod@webview): which web view the desktop window gets.
 //! - [`measure`]: this process's memory and CPU time, for benchmarks.
 //! - `signal` (feature `tokio`): the signals that stop the hub.
+//! - `pg` (feature `postgres`): a PostgreSQL host as libpq's tools take it.
 
 pub mod data_dir;
 pub mod fs;
 pub mod machine;
 pub mod measure;
+#[cfg(feature = "postgres")]
+pub mod pg;
 pub mod print;
 pub mod process;
 #[cfg(feature = "tokio")]

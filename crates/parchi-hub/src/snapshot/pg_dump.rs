@@ -10,7 +10,6 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 
 use parchi_keys::backup::{self, Manifest};
 use parchi_keys::{DataKey, DeviceKey};
-use tokio_postgres::config::Host;
 
 use super::{HubBackup, backup_stem, hub_manifest, recipients_for};
 use crate::error::HubError;
@@ -35,18 +34,9 @@ pub(crate) fn tool(program: &str, url: &str, tls: &PgTls) -> Result<Command, Hub
     if let Some(path) = std::env::var_os("PATH") {
         cmd.env("PATH", path);
     }
-    match config.get_hosts().first() {
-        Some(Host::Tcp(h)) => {
-            cmd.env("PGHOST", h);
-        }
-        None => {}
-        // A socket directory (Unix only) is another variant.
-        #[allow(unreachable_patterns)]
-        Some(_) => {
-            return Err(cfg(
-                "the hub's own backups need a host name or address in the database URL, not a socket directory",
-            ));
-        }
+    // A host name or address, or the directory of the server's socket.
+    if let Some(h) = config.get_hosts().first() {
+        cmd.env("PGHOST", parchi_platform::pg::libpq_host(h));
     }
     if let Some(p) = config.get_ports().first() {
         cmd.env("PGPORT", p.to_string());

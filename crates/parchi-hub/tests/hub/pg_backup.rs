@@ -43,6 +43,31 @@ fn url_of(db: &str) -> String {
     }
 }
 
+/// The test database's server reached through its Unix socket (`PARCHI_TEST_PG_SOCKET`), with
+/// the database `db`: a hub on the same machine as its PostgreSQL may be configured so, and its
+/// own backups and restores run libpq's tools through the socket too.
+fn socket_url_of(db: &str) -> String {
+    let dir = std::env::var("PARCHI_TEST_PG_SOCKET").unwrap_or_else(|_| {
+        panic!(
+            "PARCHI_TEST_PG_SOCKET is not set. Start PostgreSQL with \
+             `eval \"$(scripts/start-postgres.sh)\"` (tests never skip the PostgreSQL backend)"
+        )
+    });
+    let config: tokio_postgres::Config = pg_url().parse().expect("the test database's URL");
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let user = config.get_user().unwrap_or("postgres");
+    format!("postgres://{user}@{}:{port}/{db}", dir.replace('/', "%2F"))
+}
+
+/// The test database's name.
+fn test_db() -> String {
+    let config: tokio_postgres::Config = pg_url().parse().expect("the test database's URL");
+    config
+        .get_dbname()
+        .expect("a database in the URL")
+        .to_owned()
+}
+
 /// Runs `sql` in the test database.
 fn admin_sql(sql: &str) {
     rt().block_on(async {
@@ -54,6 +79,8 @@ fn admin_sql(sql: &str) {
     });
 }
 
+// The hub reaches PostgreSQL through its Unix socket here (the command-line test of the same
+// flow, `tests/e2e/hub_pg_backup.rs`, through TCP).
 #[test]
 fn a_postgres_hub_backs_itself_up_and_is_restored_into_another_database() {
     let schema = unique_schema("pgbk");
@@ -70,6 +97,7 @@ fn a_postgres_hub_backs_itself_up_and_is_restored_into_another_database() {
         Some(schema.clone()),
         HubConfig::default(),
         |o| {
+            o.database = Some(socket_url_of(&test_db()));
             o.backup = Some(HubBackup {
                 check_every: Duration::from_millis(50),
                 day_end_minute: None,
@@ -137,10 +165,11 @@ fn a_postgres_hub_backs_itself_up_and_is_restored_into_another_database() {
     admin_sql(&format!("DROP DATABASE IF EXISTS {db}"));
     admin_sql(&format!("CREATE DATABASE {db}"));
     std::fs::write(&bad, &altered).expect("write");
-    restore_postgres(&bad, &hospital, &url_of(&db), &PgTls::default()).expect_err("altered");
+    restore_postgres(&bad, &hospital, &socket_url_of(&db), &PgTls::default()).expect_err("altered");
 
     // Restored into the new database: a hub there serves every op again.
-    let r = restore_postgres(&file, &hospital, &url_of(&db), &PgTls::default()).expect("restore");
+    let r = restore_postgres(&file, &hospital, &socket_url_of(&db), &PgTls::default())
+        .expect("restore through the socket");
     assert_eq!(r.ops, 250);
     let e = restore_postgres(&file, &hospital, &url_of(&db), &PgTls::default())
         .expect_err("the schema is there already");
@@ -151,7 +180,7 @@ fn a_postgres_hub_backs_itself_up_and_is_restored_into_another_database() {
         Backend::Postgres,
         Some(schema.clone()),
         HubConfig::default(),
-        |o| o.database = Some(url_of(&db)),
+        |o| o.database = Some(socket_url_of(&db)),
     );
     assert_eq!(restored.stats().ops, 250);
     // The counter's credential came back with the devices: it pulls everything.
