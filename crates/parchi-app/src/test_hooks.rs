@@ -18,8 +18,9 @@ impl Counter {
         Ok(self.store().mirror_search(query, limit)?.len())
     }
 
-    /// Turns the store back into the schema before published configurations (migration 9), as
-    /// the previous release wrote it: for the package test that upgrades across a migration.
+    /// Turns the store back into schema 8, as the release before published configurations
+    /// (migration 9), the visits read through the token index (10) and the outbox's mark (11)
+    /// wrote it: for the package test that upgrades across migrations.
     /// Refused once a configuration was published here (the old schema cannot hold it).
     #[doc(hidden)]
     pub fn roll_back_schema_for_tests(&mut self) -> Result<()> {
@@ -30,7 +31,13 @@ impl Counter {
         }
         let conn = self.store().connection();
         let rolled_back = conn
-            .execute_batch("DROP TABLE published_configs; PRAGMA user_version = 8;")
+            .execute_batch(
+                "DROP TABLE published_configs;
+                 CREATE INDEX visits_day ON visits (day, department);
+                 CREATE INDEX ops_pending ON ops (seq) WHERE origin = 0 AND sync_state = 0;
+                 DELETE FROM meta WHERE key = 'outbox_from';
+                 PRAGMA user_version = 8;",
+            )
             .and_then(|()| conn.pragma_query_value(None, "user_version", |r| r.get::<_, u32>(0)))
             .map_err(parchi_store::StoreError::from)?;
         if rolled_back != 8 {
