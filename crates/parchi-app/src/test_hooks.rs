@@ -2,7 +2,6 @@
 //! baseline, the write lock held, and the schema turned back for the package upgrade test.
 
 use crate::counter::{Counter, Result};
-use crate::error::AppError;
 
 impl Counter {
     /// The store's own search, without the use case's composition around it: the baseline the
@@ -24,28 +23,7 @@ impl Counter {
     /// Refused once a configuration was published here (the old schema cannot hold it).
     #[doc(hidden)]
     pub fn roll_back_schema_for_tests(&mut self) -> Result<()> {
-        if !self.store().published_configs()?.is_empty() {
-            return Err(AppError::Invalid(
-                "this store holds published configurations".into(),
-            ));
-        }
-        let conn = self.store().connection();
-        let rolled_back = conn
-            .execute_batch(
-                "DROP TABLE published_configs;
-                 CREATE INDEX visits_day ON visits (day, department);
-                 CREATE INDEX ops_pending ON ops (seq) WHERE origin = 0 AND sync_state = 0;
-                 DELETE FROM meta WHERE key = 'outbox_from';
-                 PRAGMA user_version = 8;",
-            )
-            .and_then(|()| conn.pragma_query_value(None, "user_version", |r| r.get::<_, u32>(0)))
-            .map_err(parchi_store::StoreError::from)?;
-        if rolled_back != 8 {
-            return Err(AppError::Invalid(format!(
-                "the store is at schema {rolled_back}, not 8"
-            )));
-        }
-        Ok(())
+        Ok(self.store().roll_back_schema_for_tests()?)
     }
 
     /// Takes the database's write lock and keeps it until this counter is dropped: for tests of

@@ -416,6 +416,28 @@ impl Store {
         Ok(())
     }
 
+    /// Turns this store back into schema 8 (before migrations 9 to 11), as the release before
+    /// them wrote it: for the tests that upgrade across those migrations. Refused once a
+    /// configuration was published here (schema 8 cannot hold it).
+    #[doc(hidden)]
+    pub fn roll_back_schema_for_tests(&self) -> Result<()> {
+        if !self.published_configs()?.is_empty() {
+            return Err(StoreError::Invalid(
+                "this store holds published configurations".into(),
+            ));
+        }
+        self.conn.execute_batch(schema::ROLL_BACK_TO_8)?;
+        let version: u32 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version != 8 {
+            return Err(StoreError::Invalid(format!(
+                "the store is at schema {version}, not 8"
+            )));
+        }
+        Ok(())
+    }
+
     /// Runs SQLite's integrity check; `Ok(())` if the file is sound.
     pub fn check_integrity(&self) -> Result<()> {
         let res: String = self

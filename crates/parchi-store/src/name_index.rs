@@ -4,9 +4,10 @@
 //! A write commits its change durably (`synchronous=FULL`), new patients above the index's
 //! high-water mark and renamed ones marked, then writes the name keys in a second, lighter
 //! transaction (`synchronous=NORMAL`: no fsync of its own; it becomes durable with the next
-//! full commit or checkpoint, and if a power cut loses it, what it caught up waits again). Opening the store and
-//! every name search catch up first too, so a search never misses a committed patient, and a
-//! crash between the two transactions costs nothing but the catch-up at the next open.
+//! full commit or checkpoint, and if a power cut loses it, what it caught up waits again).
+//! Opening the store and every name search catch up first too, so a search never misses a
+//! committed patient, and a crash between the two transactions costs nothing but the catch-up
+//! at the next open.
 
 use std::time::Duration;
 

@@ -297,6 +297,14 @@ DROP INDEX ops_pending;
 "#,
 ];
 
+/// Undoes migrations 11 to 9 on a store that holds no published configuration: schema 8, as
+/// the release before them wrote it. For the tests that upgrade across those migrations.
+pub(crate) const ROLL_BACK_TO_8: &str = "DROP TABLE published_configs;
+    CREATE INDEX visits_day ON visits (day, department);
+    CREATE INDEX ops_pending ON ops (seq) WHERE origin = 0 AND sync_state = 0;
+    DELETE FROM meta WHERE key = 'outbox_from';
+    PRAGMA user_version = 8;";
+
 /// The schema version this binary writes.
 pub fn current_version() -> u32 {
     MIGRATIONS.len() as u32

@@ -94,24 +94,16 @@ fn a_store_of_the_previous_schema_migrates_and_keeps_its_data() {
     let mut rng = Rng(3);
     let r = {
         let mut s = new_store(dir.path(), "A", 1);
-        with_stamping(&mut rng, NOW_MS, |st| {
+        let r = with_stamping(&mut rng, NOW_MS, |st| {
             s.register(&reg("Sunita Devi", ""), st)
         })
-        .expect("reg")
+        .expect("reg");
+        // Back to the schema before published configurations (migration 9), before the index
+        // of visits by day was dropped (migration 10) and before the outbox's mark (11).
+        s.roll_back_schema_for_tests()
+            .expect("the schema of version 8");
+        r
     };
-    // Back to the schema before published configurations (migration 9), before the index of
-    // visits by day was dropped (migration 10) and before the outbox's mark (migration 11).
-    let conn = rusqlite::Connection::open(dir.path().join(parchi_store::DB_FILE)).expect("open");
-    parchi_keys::sqlcipher::key_connection(&conn, &key(), None).expect("key");
-    conn.execute_batch(
-        "DROP TABLE published_configs; CREATE INDEX visits_day ON visits (day, department);
-         CREATE INDEX ops_pending ON ops (seq) WHERE origin = 0 AND sync_state = 0;
-         DELETE FROM meta WHERE key = 'outbox_from'",
-    )
-    .expect("the schema of version 8");
-    conn.pragma_update(None, "user_version", 8)
-        .expect("version");
-    drop(conn);
 
     let mut s = Store::open(dir.path(), &key()).expect("open migrates");
     let p = s.patient(r.patient).expect("read").expect("kept");

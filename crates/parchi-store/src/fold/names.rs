@@ -26,9 +26,21 @@ use rusqlite::{Connection, Transaction, params};
 
 use crate::Result;
 
-/// The largest rowid `patient_fts` holds a document for (0: none). FTS5 keeps one `docsize`
-/// row per document.
-const HIGH_WATER: &str = "SELECT coalesce(max(id), 0) FROM patient_fts_docsize";
+/// The largest rowid `patient_fts` holds a document for (0: none), in SQL. FTS5 keeps one
+/// `docsize` row per document.
+macro_rules! high_water_sql {
+    () => {
+        "SELECT coalesce(max(id), 0) FROM patient_fts_docsize"
+    };
+}
+const HIGH_WATER: &str = high_water_sql!();
+
+/// A patient row above the high-water mark and not marked: new, its keys to be written.
+const FRESH: &str = concat!(
+    "rowid > (",
+    high_water_sql!(),
+    ") AND rowid NOT IN (SELECT rowid FROM fts_pending)"
+);
 
 fn high_water(conn: &Connection) -> Result<i64> {
     Ok(conn
@@ -40,10 +52,9 @@ fn high_water(conn: &Connection) -> Result<i64> {
 /// whose old document waits to be dropped is never reused before the catch-up drops it).
 pub(crate) fn new_rowid(tx: &Transaction<'_>) -> Result<i64> {
     Ok(tx
-        .prepare_cached(
-            "SELECT max(coalesce((SELECT max(rowid) FROM patients), 0), coalesce(max(id), 0)) + 1
-             FROM patient_fts_docsize",
-        )?
+        .prepare_cached(&format!(
+            "SELECT max(coalesce((SELECT max(rowid) FROM patients), 0), ({HIGH_WATER})) + 1"
+        ))?
         .query_row([], |r| r.get(0))?)
 }
 
@@ -67,7 +78,7 @@ pub(crate) fn any_pending(conn: &Connection) -> Result<bool> {
     Ok(conn
         .prepare_cached(&format!(
             "SELECT EXISTS (SELECT 1 FROM fts_pending)
-                 OR EXISTS (SELECT 1 FROM patients WHERE rowid > ({HIGH_WATER}))"
+                 OR EXISTS (SELECT 1 FROM patients WHERE {FRESH})"
         ))?
         .query_row([], |r| r.get(0))?)
 }
@@ -77,8 +88,7 @@ pub(crate) fn waiting(conn: &Connection) -> Result<i64> {
     Ok(conn
         .prepare_cached(&format!(
             "SELECT (SELECT count(*) FROM fts_pending)
-                  + (SELECT count(*) FROM patients
-                     WHERE rowid > ({HIGH_WATER}) AND rowid NOT IN (SELECT rowid FROM fts_pending))"
+                  + (SELECT count(*) FROM patients WHERE {FRESH})"
         ))?
         .query_row([], |r| r.get(0))?)
 }
@@ -87,18 +97,16 @@ pub(crate) fn waiting(conn: &Connection) -> Result<i64> {
 /// and clears the marks, in `tx` (which must hold the write lock, so nothing arrives
 /// meanwhile). Returns how many rowids it caught up.
 pub(crate) fn catch_up(tx: &Transaction<'_>) -> Result<usize> {
-    let above = high_water(tx)?;
     // Marks from before the high-water rule may stand for new patients (`indexed` = 0).
     let marked: Vec<(i64, bool)> = tx
         .prepare_cached("SELECT rowid, indexed FROM fts_pending")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let fresh: Vec<i64> = tx
-        .prepare_cached(
-            "SELECT rowid FROM patients WHERE rowid > ?1
-                 AND rowid NOT IN (SELECT rowid FROM fts_pending) ORDER BY rowid",
-        )?
-        .query_map([above], |r| r.get(0))?
+        .prepare_cached(&format!(
+            "SELECT rowid FROM patients WHERE {FRESH} ORDER BY rowid"
+        ))?
+        .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     if marked.is_empty() && fresh.is_empty() {
         return Ok(0);
